@@ -1,0 +1,1 @@
+"""Exercise specs shipped with formcheck (installed as the package formcheck.specs)."""

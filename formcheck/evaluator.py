@@ -1,0 +1,311 @@
+"""ExerciseEvaluator: PoseSample in, FrameResult out; ``finish`` gives the SessionReport."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from formcheck.faults import FrameFaultTracker, rep_fault
+from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
+from formcheck.phases import RepCandidate, RepCounter
+from formcheck.report import FeatureSeries, SessionReport
+from formcheck.skeleton import SIDES, Landmark
+from formcheck.smoothing import PoseSmoother, SmoothingConfig
+from formcheck.spec import ExerciseSpec
+from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
+
+POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
+HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
+VIEW_DECISION_S = 3.0  # look this long before judging the camera view
+SIDE_VIEW_MAX_RATIO = 0.45  # shoulder width / torso length: small when seen side-on
+FRONT_VIEW_MIN_RATIO = 0.6
+KEY_LANDMARKS = {
+    "shoulders": (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER),
+    "hips": (Landmark.LEFT_HIP, Landmark.RIGHT_HIP),
+    "knees": (Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE),
+    "feet": (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
+}
+
+
+class SideOverrideError(ValueError):
+    """--side given for an exercise that is not counted per side."""
+
+
+class ViewCheck:
+    """Says once when the camera sees the person from the wrong angle or not whole."""
+
+    def __init__(self, spec: ExerciseSpec):
+        self.spec = spec
+        self._ratios: list[float] = []
+        self._out: dict[str, int] = {k: 0 for k in KEY_LANDMARKS}
+        self._frames = 0
+        self._start_ms: float | None = None
+        self._said: set[str] = set()
+
+    def update(self, pose: PoseSample) -> tuple[str, ...]:
+        if not pose.detected:
+            return ()
+        self._start_ms = pose.timestamp_ms if self._start_ms is None else self._start_ms
+        self._frames += 1
+        xy, (w, h) = pose.image_xyz_px[:, :2], pose.frame_size_px
+        for part, lms in KEY_LANDMARKS.items():
+            p = xy[list(lms)]
+            inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
+            vis = pose.visibility[list(lms)] >= VISIBILITY_MIN
+            self._out[part] += int(not (inside & vis).any())
+        sh = xy[Landmark.LEFT_SHOULDER] - xy[Landmark.RIGHT_SHOULDER]
+        torso = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER] - xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]) / 2
+        ratio = np.linalg.norm(sh) / max(np.linalg.norm(torso), 1e-6)
+        if np.isfinite(ratio):
+            self._ratios.append(float(ratio))
+        if pose.timestamp_ms - self._start_ms < VIEW_DECISION_S * 1000:
+            return ()
+        return self._judge()
+
+    def _judge(self) -> tuple[str, ...]:
+        notes = []
+        ratio = float(np.median(self._ratios)) if self._ratios else np.nan
+        if self.spec.view == "side" and ratio > FRONT_VIEW_MIN_RATIO:
+            notes.append(("view", "The camera is not side-on: this exercise is checked from the side. Turn side-on to the camera."))
+        if self.spec.view == "front" and ratio < SIDE_VIEW_MAX_RATIO:
+            notes.append(("view", "The camera sees you side-on: this exercise is checked from the front. Face the camera."))
+        missing = [p for p, n in self._out.items() if n > 0.3 * self._frames]
+        if missing:
+            notes.append(("frame", f"Your {' and '.join(missing)} are often out of view: move back so your whole body is visible."))
+        fresh = tuple(text for key, text in notes if key not in self._said)
+        self._said.update(key for key, _ in notes)
+        return fresh
+
+    def finish(self) -> tuple[str, ...]:
+        return self._judge() if self._frames else ()
+
+
+class ExerciseEvaluator:
+    """Runs one exercise spec over a stream of poses: smoothing, features, reps, holds, faults."""
+
+    def __init__(self, spec: ExerciseSpec, side: str | None = None, smoothing: SmoothingConfig = SmoothingConfig()):
+        if side is not None and spec.sides != "per_side":
+            raise SideOverrideError(f"{spec.id} is done with both legs together; --side applies only to one-sided exercises")
+        if side is not None and side not in SIDES:
+            raise SideOverrideError(f"unknown side {side!r}; valid: {', '.join(SIDES)}")
+        self.spec = spec
+        self.side_override = side
+        self._smoother = PoseSmoother(smoothing)
+        self._features = FeatureExtractor(spec)
+        sides = (side,) if side else spec.counter_sides
+        self._counters = {s: RepCounter(spec.rep, s) for s in sides}
+        self._frame_rules = [r for r in spec.faults if r.scope == "frame"]
+        self._rep_rules = [r for r in spec.faults if r.scope == "rep"]
+        self._trackers = {s: [FrameFaultTracker(r, s) for r in self._frame_rules] for s in sides}
+        self._view = ViewCheck(spec)
+        history_s = spec.rep.max_duration_s + 2.0
+        self._history: deque[FeatureFrame] = deque()
+        self._history_ms = history_s * 1000
+        self._pending: list[RepCandidate] = []
+        self._reps: list[RepEvent] = []
+        self._faults: list[Fault] = []
+        self._unattached: list[Fault] = []
+        self._notices: list[str] = []
+        self._series_t: list[float] = []
+        self._series: dict[str, list[float]] = {}
+        self._frames = self._detected = self._unseen = self._posture_bad = 0
+        self._posture_bad_since: float | None = None
+        self._first_ms: float | None = None
+        self._last_ms: float | None = None
+
+    # --- the verb ----------------------------------------------------------------------------
+    def update(self, pose: PoseSample) -> FrameResult:
+        t = pose.timestamp_ms
+        self._first_ms = t if self._first_ms is None else self._first_ms
+        self._last_ms = t
+        smoothed = self._smoother.update(pose)
+        ff = self._features.update(smoothed)
+        self._record(ff)
+        usable = self._usable(ff)
+        new_reps: list[RepEvent] = []
+        counts_before = len(self._faults)
+        states = {}
+        for side, counter in self._counters.items():
+            value = feature_value(ff, self.spec.rep.driver, side)
+            if ff.detected and usable and not np.isfinite(value):
+                self._unseen += 1 / len(self._counters)
+            st = counter.update(t, value, usable)
+            states[side] = st
+            if st.completed is not None:
+                self._pending.append(st.completed)
+        leader = self._leading_side(states)
+        for side, trackers in self._trackers.items():
+            applies_active = self._counters[side].active and side == leader
+            for tr in trackers:
+                applies = {"active": applies_active, "rest": not self._counters[side].active, "always": True}[tr.rule.when]
+                fault = tr.update(ff, applies and usable)
+                if fault is not None:
+                    self._add_fault(fault)
+        new_reps.extend(self._resolve_pending())
+        notices = self._view.update(smoothed)
+        self._notices.extend(notices)
+        cues = tuple(tr.rule.cue for trs in self._trackers.values() for tr in trs if tr.firing)
+        hold = max((s.hold_s for s in states.values()), default=0.0)
+        return FrameResult(
+            pose=smoothed,
+            features=ff,
+            phases={s: c.phase for s, c in self._counters.items()},
+            counts=self.counts(),
+            hold_s=hold,
+            new_reps=tuple(new_reps),
+            new_faults=tuple(self._faults[counts_before:]) + tuple(f for r in new_reps for f in r.faults if f.scope == "rep"),
+            active_cues=cues,
+            notices=notices,
+        )
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in self._counters}
+        for r in self._reps:
+            out[r.side] = out.get(r.side, 0) + 1
+        return out
+
+    # --- pieces ------------------------------------------------------------------------------
+    def _record(self, ff: FeatureFrame) -> None:
+        self._frames += 1
+        self._detected += ff.detected
+        self._history.append(ff)
+        while self._history and ff.timestamp_ms - self._history[0].timestamp_ms > self._history_ms:
+            self._history.popleft()
+        self._series_t.append(ff.timestamp_ms / 1000)
+        for k, v in ff.values.items():
+            self._series.setdefault(k, []).append(v)
+
+    def _usable(self, ff: FeatureFrame) -> bool:
+        if not ff.detected:
+            return False
+        if ff.posture_ok:
+            self._posture_bad_since = None
+            return True
+        self._posture_bad += 1
+        if self._posture_bad_since is None:
+            self._posture_bad_since = ff.timestamp_ms
+        return ff.timestamp_ms - self._posture_bad_since < POSTURE_GRACE_S * 1000
+
+    def _leading_side(self, states: dict) -> str | None:
+        """The active counter with the largest excursion: the limb that is actually moving."""
+        active = [(st.excursion_deg, s) for s, st in states.items() if self._counters[s].active and np.isfinite(st.excursion_deg)]
+        return max(active)[1] if active else None
+
+    def _resolve_pending(self) -> list[RepEvent]:
+        """Accept finished reps; when both legs "moved" at once, keep the one that moved more."""
+        accepted = []
+        still = []
+        for cand in self._pending:
+            others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)]
+            if any(c.rom_deg > cand.rom_deg for c in others):
+                continue  # the other leg moved more: this was the model echoing it
+            if any(self._counters[s].active for s in self._counters if s != cand.side):
+                still.append(cand)
+                continue
+            accepted.append(cand)
+        self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) for c2 in accepted)]
+        return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms) if self._counts_as_rep(c)]
+
+    def _counts_as_rep(self, cand: RepCandidate) -> bool:
+        if self.spec.kind == "hold":
+            return cand.hold_s >= HOLD_TOLERANCE * self.spec.target.hold_s
+        return True
+
+    def _to_event(self, cand: RepCandidate) -> RepEvent:
+        index = len(self._reps)
+        frames = [f for f in self._history if cand.start_ms <= f.timestamp_ms <= cand.end_ms]
+        peak_frame = next((f for f in frames if f.timestamp_ms == cand.peak_ms), None)
+        peak_values = {}
+        if peak_frame is not None:
+            for name in self.spec.features:
+                peak_values[name] = feature_value(peak_frame, name, cand.side)
+        measures = {"duration_s": (cand.end_ms - cand.start_ms) / 1000, "rom_deg": cand.rom_deg, "hold_s": cand.hold_s}
+        faults = []
+        for rule in self._rep_rules:
+            f = rep_fault(rule, cand.side, frames, cand.peak_ms, measures, (cand.start_ms, cand.end_ms), index)
+            if f is not None:
+                faults.append(f)
+                self._faults.append(f)
+        for f in list(self._unattached):
+            if f.side == cand.side and f.start_ms <= cand.end_ms and f.end_ms >= cand.start_ms:
+                faults.append(f)
+                self._unattached.remove(f)
+        event = RepEvent(
+            index=index,
+            side=cand.side,
+            start_ms=cand.start_ms,
+            peak_ms=cand.peak_ms,
+            end_ms=cand.end_ms,
+            rom_deg=cand.rom_deg,
+            peak_values=peak_values,
+            hold_s=cand.hold_s,
+            confidence=cand.seen_fraction,
+            faults=tuple(faults),
+            complete=cand.complete,
+        )
+        self._reps.append(event)
+        return event
+
+    def _add_fault(self, fault: Fault) -> None:
+        self._faults.append(fault)
+        self._unattached.append(fault)
+
+    # --- the end -----------------------------------------------------------------------------
+    def finish(self, source: dict | None = None, incomplete: bool = False) -> SessionReport:
+        """Close open episodes, count a rep that ended the recording at its peak, build the report."""
+        for trackers in self._trackers.values():
+            for tr in trackers:
+                fault = tr.close()
+                if fault is not None:
+                    self._add_fault(fault)
+        durations = [r.duration_s for r in self._reps]
+        usual_s = 2 * float(np.median(durations)) if durations else 0.0
+        max_active_s = max(usual_s, self.spec.target.hold_s + 5.0)
+        for counter in self._counters.values():
+            cand = counter.finish(max_active_s)
+            if cand is not None:
+                self._pending.append(cand)
+        self._resolve_pending()
+        for cand in self._pending:  # nothing is active any more
+            if self._counts_as_rep(cand):
+                self._to_event(cand)
+        self._pending = []
+        self._notices.extend(self._view.finish())
+        frames = max(self._frames, 1)
+        duration_s = 0.0 if self._first_ms is None else (self._last_ms - self._first_ms) / 1000
+        quality = {
+            "frames": self._frames,
+            "duration_s": round(duration_s, 3),
+            "detected_fraction": round(self._detected / frames, 4),
+            "driver_unseen_fraction": round(self._unseen / frames, 4),
+            "posture_mismatch_fraction": round(self._posture_bad / frames, 4),
+        }
+        if self._frames and self._detected == 0:
+            self._notices.append("Nobody was seen in this recording: check that the whole body is in view.")
+        elif self._detected and self._posture_bad > 0.8 * self._detected:
+            self._notices.append(
+                f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
+                "and the person was seldom in that position. Is this the right exercise?"
+            )
+        series = FeatureSeries(np.array(self._series_t), {k: np.array(v) for k, v in self._series.items()})
+        return SessionReport(
+            exercise=self.spec.id,
+            exercise_title=self.spec.title,
+            spec_version=self.spec.version,
+            kind=self.spec.kind,
+            sides=self.spec.sides,
+            target=self.spec.target.model_dump(),
+            source=source or {},
+            reps=tuple(sorted(self._reps, key=lambda r: r.end_ms)),
+            faults=tuple(sorted(self._faults, key=lambda f: f.start_ms)),
+            notices=tuple(dict.fromkeys(self._notices)),
+            quality=quality,
+            incomplete=incomplete,
+            series=series,
+        )
+
+
+def _overlap(a: RepCandidate, b: RepCandidate) -> bool:
+    inter = min(a.end_ms, b.end_ms) - max(a.start_ms, b.start_ms)
+    return inter > 0.5 * min(a.end_ms - a.start_ms, b.end_ms - b.start_ms)

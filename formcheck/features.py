@@ -1,0 +1,170 @@
+"""FeatureExtractor: a spec's named measurements from one pose, visibility-gated."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from formcheck.geometry import (
+    UP_2D,
+    distance,
+    joint_angle_deg,
+    segment_angle_from_vertical_deg,
+    signed_angle_deg,
+)
+from formcheck.skeleton import SIDES, Landmark, landmark_by_name
+from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
+from formcheck.types import FeatureFrame, PoseSample
+
+L = Landmark
+VISIBILITY_MIN = 0.5  # below this MediaPipe is guessing: the landmark does not count as seen
+UPRIGHT_MAX_INCLINE_DEG = 40.0  # trunk within 40 deg of vertical: standing, sitting, kneeling
+LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge top is ~55-60 deg)
+_FACING_MEMORY = 0.9  # the facing direction changes rarely; smooth its evidence over frames
+
+
+def _side_lm(side: str, part: str) -> Landmark:
+    return Landmark[f"{side.upper()}_{part}"]
+
+
+def _other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean of two points; either one alone when the other is unseen."""
+    if not np.isfinite(a).all():
+        return b
+    if not np.isfinite(b).all():
+        return a
+    return (a + b) / 2
+
+
+def feature_value(frame: FeatureFrame, name: str, side: str) -> float:
+    """A feature's value for a counter side ("left", "right" or "both")."""
+    v = frame.values.get(f"{name}.{side}")
+    return frame.values.get(name, np.nan) if v is None else v
+
+
+class FeatureExtractor:
+    """Turns PoseSamples into the spec's named measurements (degrees, or torso lengths)."""
+
+    def __init__(self, spec: ExerciseSpec):
+        self.spec = spec
+        self._facing_evidence = 0.0
+        self._torso_px: deque[float] = deque(maxlen=90)
+
+    # --- per-frame context -------------------------------------------------------------------
+    def _points(self, pose: PoseSample) -> np.ndarray:
+        pts = pose.image_xyz_px[:, :2].copy()
+        pts[~(pose.visibility >= VISIBILITY_MIN)] = np.nan
+        return pts
+
+    def _update_facing(self, pts: np.ndarray, trunk_up: np.ndarray) -> np.ndarray:
+        """Unit vector in the image pointing to the body's front (perpendicular to the trunk)."""
+        perp = np.array([-trunk_up[1], trunk_up[0]])
+        perp = perp / (np.linalg.norm(perp) or 1.0)
+        ear = _nanmean2(pts[L.LEFT_EAR], pts[L.RIGHT_EAR])
+        evidence = np.nan
+        if np.isfinite(ear).all() and np.isfinite(pts[L.NOSE]).all():
+            # the nose is in front of the ears in every posture: standing, lying, on all fours
+            evidence = float(np.dot(pts[L.NOSE] - ear, perp)) / (np.linalg.norm(trunk_up) or 1.0)
+        else:
+            toe = _nanmean2(pts[L.LEFT_FOOT_INDEX], pts[L.RIGHT_FOOT_INDEX])
+            heel = _nanmean2(pts[L.LEFT_HEEL], pts[L.RIGHT_HEEL])
+            if np.isfinite(toe).all() and np.isfinite(heel).all():
+                evidence = float(np.dot(toe - heel, perp)) / (np.linalg.norm(trunk_up) or 1.0)
+        if np.isfinite(evidence):
+            self._facing_evidence = _FACING_MEMORY * self._facing_evidence + (1 - _FACING_MEMORY) * np.clip(
+                evidence, -1, 1
+            )
+        return perp if self._facing_evidence >= 0 else -perp
+
+    # --- measures ----------------------------------------------------------------------------
+    def _sided(self, measure: str, side: str, pts: np.ndarray, ctx: dict) -> float:
+        hip, knee = pts[_side_lm(side, "HIP")], pts[_side_lm(side, "KNEE")]
+        if measure == "hip_flexion":
+            return float(signed_angle_deg(ctx["trunk_down"], knee - hip, ctx["anterior"]))
+        if measure == "knee_flexion":
+            return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
+        raise AssertionError(measure)
+
+    def _templated(self, fs: FeatureSpec, side: str, pts: np.ndarray) -> list[np.ndarray]:
+        names = [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
+        return [pts[landmark_by_name(n)] for n in names]
+
+    def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
+        m = fs.measure
+        if m in ("hip_flexion", "knee_flexion"):
+            return self._sided(m, side, pts, ctx)
+        if m == "trunk_lean":
+            facing_x = np.array([np.sign(ctx["anterior"][0]) or 1.0, 0.0])
+            return float(signed_angle_deg(UP_2D, ctx["trunk_up"], facing_x))
+        if m == "trunk_incline":
+            return ctx["trunk_incline"]
+        if m == "pelvis_tilt":
+            return float(pts[L.RIGHT_HIP][1] - pts[L.LEFT_HIP][1]) / ctx["torso_px"]
+        p = self._templated(fs, side or "left", pts)
+        if m == "joint_angle":
+            return float(joint_angle_deg(*p))
+        if m == "segment_angle":
+            return float(segment_angle_from_vertical_deg(*p))
+        if m == "distance":
+            return float(distance(*p)) / ctx["torso_px"]
+        raise AssertionError(m)
+
+    def _both(self, fs: FeatureSpec, pts: np.ndarray, ctx: dict) -> float:
+        vals = [self._measure(fs, s, pts, ctx) for s in SIDES]
+        seen = [v for v in vals if np.isfinite(v)]
+        return float(np.mean(seen)) if seen else np.nan
+
+    # --- the verb ----------------------------------------------------------------------------
+    def update(self, pose: PoseSample) -> FeatureFrame:
+        values: dict[str, float] = {}
+        if not pose.detected:
+            for name, fs in self.spec.features.items():
+                for key in self._keys(name, fs):
+                    values[key] = np.nan
+            return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
+        pts = self._points(pose)
+        ctx = self._context(pts)
+        for name, fs in self.spec.features.items():
+            if fs.side == "working":
+                for s in SIDES:
+                    values[f"{name}.{s}"] = self._measure(fs, s, pts, ctx)
+            elif fs.side == "both":
+                values[name] = self._both(fs, pts, ctx)
+            else:
+                values[name] = self._measure(fs, fs.side, pts, ctx)
+        return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx["trunk_incline"]), detected=True)
+
+    def _keys(self, name: str, fs: FeatureSpec) -> list[str]:
+        return [f"{name}.{s}" for s in SIDES] if fs.side == "working" else [name]
+
+    def _context(self, pts: np.ndarray) -> dict:
+        mid_sh = _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
+        mid_hip = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP])
+        trunk_up = mid_sh - mid_hip
+        torso = float(np.linalg.norm(trunk_up))
+        if np.isfinite(torso) and torso > 1:
+            self._torso_px.append(torso)
+        torso_px = float(np.median(self._torso_px)) if self._torso_px else np.nan
+        anterior = self._update_facing(pts, trunk_up) if np.isfinite(trunk_up).all() else np.full(2, np.nan)
+        return {
+            "trunk_up": trunk_up,
+            "trunk_down": -trunk_up,
+            "anterior": anterior,
+            "torso_px": torso_px,
+            "trunk_incline": float(segment_angle_from_vertical_deg(mid_hip, mid_sh)),
+        }
+
+    def _posture_ok(self, incline_deg: float) -> bool:
+        posture = self.spec.posture
+        if posture == "any":
+            return True
+        if not np.isfinite(incline_deg):
+            return False
+        if posture in UPRIGHT_POSTURES:
+            return incline_deg <= UPRIGHT_MAX_INCLINE_DEG
+        return incline_deg >= LYING_MIN_INCLINE_DEG

@@ -1,0 +1,50 @@
+"""Angles and distances on landmark coordinates; NaN in, NaN out, no exceptions.
+
+Image coordinates have y pointing down; "up" below means -y.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+UP_2D = np.array([0.0, -1.0])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1e-9, v / n, np.nan)
+
+
+def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray | float:
+    """Unsigned angle at ``b`` between b->a and b->c, in degrees (0..180)."""
+    u, v = _unit(np.asarray(a, float) - b), _unit(np.asarray(c, float) - b)
+    cos = np.clip(np.sum(u * v, axis=-1), -1.0, 1.0)
+    return np.degrees(np.arccos(cos))
+
+
+def signed_angle_deg(reference: np.ndarray, vector: np.ndarray, positive_dir: np.ndarray) -> np.ndarray | float:
+    """Angle from ``reference`` to ``vector`` in 2D, positive when it turns toward ``positive_dir``.
+
+    Ranges over (-180, 180], so a limb swinging past the reference line never folds back.
+    """
+    ref = _unit(np.asarray(reference, float))
+    pos = np.asarray(positive_dir, float)
+    # the axis perpendicular to the reference, oriented to the positive side
+    perp = pos - np.sum(pos * ref, axis=-1, keepdims=True) * ref
+    perp = _unit(perp)
+    v = np.asarray(vector, float)
+    return np.degrees(np.arctan2(np.sum(v * perp, axis=-1), np.sum(v * ref, axis=-1)))
+
+
+def segment_angle_from_vertical_deg(lower: np.ndarray, upper: np.ndarray) -> np.ndarray | float:
+    """Unsigned angle of the segment lower->upper against image-up (0 upright, 90 horizontal)."""
+    return joint_angle_deg(np.asarray(lower, float) + UP_2D, lower, upper)
+
+
+def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    return np.linalg.norm(np.asarray(a, float) - b, axis=-1)
+
+
+def midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (np.asarray(a, float) + b) / 2

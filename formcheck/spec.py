@@ -1,0 +1,279 @@
+"""Exercise specs: YAML files validated by pydantic v2, loaded by id or by path."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from formcheck.skeleton import LANDMARK_NAMES, SIDES
+
+MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything this big is a mistake
+
+# measure name -> (takes a body side, number of landmark points it needs)
+MEASURES: dict[str, tuple[bool, int]] = {
+    "hip_flexion": (True, 0),  # signed sagittal: + thigh in front of the trunk line, - behind it
+    "knee_flexion": (True, 0),  # 0 = straight
+    "trunk_lean": (False, 0),  # signed: + leaning forward (anterior), against image vertical
+    "trunk_incline": (False, 0),  # unsigned: 0 upright, 90 lying
+    "pelvis_tilt": (False, 0),  # left hip minus right hip height, in torso lengths (+ = left higher)
+    "joint_angle": (False, 3),  # angle at the middle point, 0..180
+    "segment_angle": (False, 2),  # segment against image vertical, 0..180
+    "distance": (False, 2),  # in torso lengths
+}
+SIDED_POINT = re.compile(r"^\{side\}_|^\{other\}_")
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Posture = Literal["standing", "sitting", "kneeling", "supine", "prone", "side_lying", "quadruped", "any"]
+UPRIGHT_POSTURES = ("standing", "sitting", "kneeling")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the file and the field."""
+
+
+class UnknownExerciseError(SpecError):
+    """An exercise id that no bundled spec has; the message lists the valid ids."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    reps: int = Field(default=10, ge=1, le=100, description="reps (or holds) per side")
+    hold_s: float = Field(default=0.0, ge=0, le=300, description="time to hold at the peak of each rep")
+
+
+class FeatureSpec(_Strict):
+    measure: str
+    side: Literal["working", "left", "right", "both"] | None = None
+    points: tuple[str, ...] = ()
+    description: str = ""
+
+    @field_validator("measure")
+    @classmethod
+    def _known_measure(cls, v: str) -> str:
+        if v not in MEASURES:
+            raise ValueError(f"unknown measure {v!r}; valid: {', '.join(MEASURES)}")
+        return v
+
+    @field_validator("points")
+    @classmethod
+    def _known_points(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for p in v:
+            name = SIDED_POINT.sub("left_", p)
+            if name not in LANDMARK_NAMES:
+                raise ValueError(
+                    f"unknown landmark {p!r}; valid: {', '.join(LANDMARK_NAMES)} "
+                    "(or {side}_/{other}_ + a sided name)"
+                )
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> FeatureSpec:
+        sided, n_points = MEASURES[self.measure]
+        if len(self.points) != n_points:
+            raise ValueError(f"measure {self.measure!r} takes {n_points} points, got {len(self.points)}")
+        templated = any(SIDED_POINT.match(p) for p in self.points)
+        if (sided or templated) and self.side is None:
+            raise ValueError(f"measure {self.measure!r} needs side: working, left, right or both")
+        if not (sided or templated) and self.side is not None:
+            raise ValueError(f"measure {self.measure!r} has no side; remove side")
+        return self
+
+    @property
+    def sided(self) -> bool:
+        return self.side is not None
+
+
+class RepSpec(_Strict):
+    """One rep = leave the rest position, pass the peak, come back (hysteresis + dwell)."""
+
+    driver: str = Field(description="the feature whose excursion from rest makes a rep")
+    direction: Literal["increase", "decrease"]
+    enter_deg: float = Field(gt=0, le=120, description="excursion from rest that starts the active phase")
+    exit_deg: float = Field(ge=0, le=120, description="back within this of rest ends the rep")
+    return_fraction: float = Field(
+        default=0.6, gt=0, le=1, description="or: came back this share of the rep's own excursion"
+    )
+    min_rom_deg: float = Field(gt=0, le=180, description="smallest excursion that counts as a rep")
+    peak_limit_deg: float | None = Field(
+        default=None, description="absolute value the driver must pass at the peak (e.g. hips up to a line)"
+    )
+    min_dwell_s: float = Field(default=0.12, ge=0, le=2)
+    min_duration_s: float = Field(default=0.5, gt=0)
+    max_duration_s: float = Field(default=20.0, gt=0)
+    hold_band_deg: float = Field(default=6.0, gt=0, le=45, description="within this of the peak counts as held")
+    phase_names: tuple[str, str] = ("rest", "active")
+
+    @model_validator(mode="after")
+    def _sane(self) -> RepSpec:
+        if self.enter_deg - self.exit_deg < 3:
+            raise ValueError(
+                f"enter_deg ({self.enter_deg}) must exceed exit_deg ({self.exit_deg}) by at least 3 degrees "
+                "(the hysteresis gap that keeps jitter from counting)"
+            )
+        if self.min_rom_deg < self.enter_deg:
+            raise ValueError(f"min_rom_deg ({self.min_rom_deg}) must be at least enter_deg ({self.enter_deg})")
+        if self.max_duration_s <= self.min_duration_s:
+            raise ValueError("max_duration_s must exceed min_duration_s: no rep could ever complete")
+        if self.phase_names[0] == self.phase_names[1]:
+            raise ValueError("phase_names must be two different names")
+        return self
+
+
+class FaultSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    cue: str = Field(min_length=3, max_length=80, description="short and plain, said to the patient")
+    scope: Literal["rep", "frame"]
+    feature: str | None = None
+    rep_measure: Literal["duration_s", "rom_deg", "hold_s"] | None = None
+    stat: Literal["peak", "max", "min", "mean"] = "peak"  # rep scope: which value over the rep
+    when: Literal["active", "rest", "always"] = "active"  # frame scope: in which phase it applies
+    absolute: bool = False  # compare |value|
+    above: float | None = None
+    below: float | None = None
+    min_duration_s: float = Field(default=0.3, ge=0, le=10, description="frame scope: how long it must persist")
+    why: str = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> FaultSpec:
+        if (self.feature is None) == (self.rep_measure is None):
+            raise ValueError("give exactly one of feature or rep_measure")
+        if self.rep_measure is not None and self.scope != "rep":
+            raise ValueError("rep_measure faults are rep-scoped: set scope: rep")
+        if self.above is None and self.below is None:
+            raise ValueError("give above and/or below")
+        if self.above is not None and self.below is not None and self.below >= self.above:
+            raise ValueError(f"below ({self.below}) must be less than above ({self.above}): the fault would always fire")
+        return self
+
+
+class ExerciseSpec(_Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    version: int = Field(ge=1)
+    title: str
+    kind: Literal["reps", "hold"] = "reps"
+    sides: Literal["per_side", "bilateral"]
+    view: Literal["side", "front", "any"]
+    posture: Posture
+    camera: str = Field(description="where to put the camera, in plain words")
+    instructions: str
+    follows: str = ""  # which article's description the spec follows where they differ
+    sources: tuple[str, ...] = ()
+    target: Target = Target()
+    features: dict[str, FeatureSpec]
+    rep: RepSpec
+    faults: tuple[FaultSpec, ...] = ()
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, v: dict[str, FeatureSpec]) -> dict[str, FeatureSpec]:
+        for name in v:
+            if not re.match(ID_PATTERN, name):
+                raise ValueError(f"feature name {name!r} must be lower_snake_case")
+        if not v:
+            raise ValueError("at least one feature is needed")
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> ExerciseSpec:
+        names = ", ".join(self.features)
+        if self.rep.driver not in self.features:
+            raise ValueError(f"rep.driver {self.rep.driver!r} is not a feature; features: {names}")
+        driver = self.features[self.rep.driver]
+        if self.sides == "per_side" and driver.side != "working":
+            raise ValueError("a per_side exercise needs a driver with side: working (it is measured on each side)")
+        if self.sides == "bilateral" and driver.side == "working":
+            raise ValueError("a bilateral exercise cannot use side: working; use both, left or right")
+        if self.sides == "bilateral" and any(f.side == "working" for f in self.features.values()):
+            raise ValueError("side: working needs sides: per_side")
+        ids = [f.id for f in self.faults]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"fault ids must be unique; repeated: {', '.join(sorted(dup))}")
+        for f in self.faults:
+            if f.feature is not None and f.feature not in self.features:
+                raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
+        if self.kind == "hold" and self.target.hold_s <= 0:
+            raise ValueError("a hold exercise needs target.hold_s > 0")
+        if self.rep.max_duration_s < self.target.hold_s + self.rep.min_duration_s:
+            raise ValueError(
+                f"rep.max_duration_s ({self.rep.max_duration_s}) is shorter than the target hold "
+                f"({self.target.hold_s} s): a held rep could never complete"
+            )
+        return self
+
+    @property
+    def counter_sides(self) -> tuple[str, ...]:
+        return SIDES if self.sides == "per_side" else ("both",)
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {msg}{more}"
+
+
+def parse_spec(text: str, source: str = "<spec>") -> ExerciseSpec:
+    """Validate YAML text as an ExerciseSpec; SpecError names the source and the field."""
+    if len(text.encode()) > MAX_SPEC_BYTES:
+        raise SpecError(f"{source}: spec is larger than {MAX_SPEC_BYTES // 1024} KiB; is this the right file?")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise SpecError(f"{source}:{where}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping of spec fields, got {type(data).__name__}")
+    try:
+        return ExerciseSpec.model_validate(data)
+    except ValidationError as e:
+        raise SpecError(f"{source}: {_format_validation_error(e)}") from None
+
+
+def _bundled_dir():
+    return resources.files("formcheck.specs")
+
+
+def spec_ids() -> tuple[str, ...]:
+    """Ids of the specs shipped with formcheck."""
+    return tuple(sorted(p.name[:-5] for p in _bundled_dir().iterdir() if p.name.endswith(".yaml")))
+
+
+@cache
+def _load_bundled(spec_id: str) -> ExerciseSpec:
+    path = _bundled_dir() / f"{spec_id}.yaml"
+    spec = parse_spec(path.read_text(encoding="utf-8"), f"{spec_id}.yaml")
+    if spec.id != spec_id:
+        raise SpecError(f"{spec_id}.yaml: id {spec.id!r} does not match the file name")
+    return spec
+
+
+def load_spec(id_or_path: str | Path) -> ExerciseSpec:
+    """Load a bundled spec by id, or a spec file by path."""
+    s = str(id_or_path)
+    if s.endswith((".yaml", ".yml")) or "/" in s or Path(s).is_file():
+        path = Path(s)
+        if not path.is_file():
+            raise SpecError(f"{path}: no such spec file")
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: spec is larger than {MAX_SPEC_BYTES // 1024} KiB; is this the right file?")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError(f"{path}: cannot read spec: {e}") from None
+        return parse_spec(text, str(path))
+    if s not in spec_ids():
+        raise UnknownExerciseError(f"unknown exercise {s!r}; valid: {', '.join(spec_ids())}")
+    return _load_bundled(s)

@@ -1,0 +1,150 @@
+"""Frozen value types that flow through a session: frames, poses, features, reps, faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.skeleton import NUM_LANDMARKS
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One decoded image with its presentation time."""
+
+    image_rgb: np.ndarray  # (H, W, 3) uint8
+    timestamp_ms: float
+    index: int
+
+
+@dataclass(frozen=True, eq=False)
+class PoseSample:
+    """Landmarks of one person in one frame; all-NaN arrays when nobody was found.
+
+    ``image_xyz_px``: x, y in pixels of the (upright) frame; z is MediaPipe's relative depth
+    scaled like x (smaller = nearer the camera). ``world_xyz_m``: metres, origin between the hips.
+    """
+
+    timestamp_ms: float
+    image_xyz_px: np.ndarray  # (33, 3)
+    world_xyz_m: np.ndarray  # (33, 3)
+    visibility: np.ndarray  # (33,) in [0, 1]
+    frame_size_px: tuple[int, int]  # (width, height)
+
+    @property
+    def detected(self) -> bool:
+        return bool(np.isfinite(self.image_xyz_px[:, :2]).any())
+
+    @staticmethod
+    def missing(timestamp_ms: float, frame_size_px: tuple[int, int]) -> PoseSample:
+        """A frame in which no person was found."""
+        nan3 = np.full((NUM_LANDMARKS, 3), np.nan)
+        return PoseSample(
+            timestamp_ms=timestamp_ms,
+            image_xyz_px=nan3,
+            world_xyz_m=nan3.copy(),
+            visibility=np.zeros(NUM_LANDMARKS),
+            frame_size_px=frame_size_px,
+        )
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A form fault: what, where, when, and the measured value against its limit."""
+
+    id: str
+    cue: str
+    scope: str  # "rep" | "frame"
+    side: str  # "left" | "right" | "both"
+    start_ms: float
+    end_ms: float
+    value: float
+    limit: float
+    rep_index: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "cue": self.cue,
+            "scope": self.scope,
+            "side": self.side,
+            "start_s": round(self.start_ms / 1000, 3),
+            "end_s": round(self.end_ms / 1000, 3),
+            "value": _round(self.value),
+            "limit": _round(self.limit),
+            "rep_index": self.rep_index,
+        }
+
+
+@dataclass(frozen=True)
+class RepEvent:
+    """One counted repetition (or one completed hold) on one side."""
+
+    index: int  # 0-based across the session
+    side: str  # "left" | "right" | "both"
+    start_ms: float
+    peak_ms: float
+    end_ms: float
+    rom_deg: float  # driver excursion from the rest position to the peak
+    peak_values: dict[str, float]  # every feature at the peak frame
+    hold_s: float  # time spent near the peak
+    confidence: float  # share of the rep's frames where the driver's landmarks were seen
+    faults: tuple[Fault, ...] = ()
+    complete: bool = True  # False: the recording ended while this rep was at its peak
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_ms - self.start_ms) / 1000
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "side": self.side,
+            "start_s": round(self.start_ms / 1000, 3),
+            "peak_s": round(self.peak_ms / 1000, 3),
+            "end_s": round(self.end_ms / 1000, 3),
+            "duration_s": round(self.duration_s, 3),
+            "rom_deg": _round(self.rom_deg),
+            "peak_deg": {k: _round(v) for k, v in self.peak_values.items()},
+            "hold_s": round(self.hold_s, 2),
+            "confidence": round(self.confidence, 3),
+            "faults": [f.id for f in self.faults],
+            "complete": self.complete,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureFrame:
+    """The spec's named measurements for one frame (NaN where the landmarks were not seen)."""
+
+    timestamp_ms: float
+    values: dict[str, float]
+    posture_ok: bool  # body in the spec's posture (e.g. lying for a bridge)
+    detected: bool
+
+
+@dataclass(frozen=True)
+class PhaseChange:
+    timestamp_ms: float
+    side: str
+    phase: str
+
+
+@dataclass(frozen=True, eq=False)
+class FrameResult:
+    """Everything the evaluator knows after one frame: what the overlay and sinks draw."""
+
+    pose: PoseSample
+    features: FeatureFrame
+    phases: dict[str, str]  # counter side -> phase name
+    counts: dict[str, int]  # counter side -> reps so far
+    hold_s: float  # current time held in the target position (0 when not holding)
+    new_reps: tuple[RepEvent, ...] = ()
+    new_faults: tuple[Fault, ...] = ()
+    active_cues: tuple[str, ...] = field(default=())
+    notices: tuple[str, ...] = ()  # one-off warnings (wrong view, out of frame)
+
+
+def _round(x: float, nd: int = 1) -> float | None:
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)

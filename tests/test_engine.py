@@ -1,0 +1,206 @@
+"""Pure engine tests on landmark sequences built from joint angles (no model, no cv2)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck.evaluator import ExerciseEvaluator, SideOverrideError
+from formcheck.spec import load_spec
+from kinematics import SIZE, pose_2d, rep_wave, stream
+from formcheck.types import PoseSample
+
+FPS = 30.0
+
+
+def run(spec_id: str, samples, side=None):
+    ev = ExerciseEvaluator(load_spec(spec_id), side=side)
+    for s in samples:
+        ev.update(s)
+    return ev.finish()
+
+
+def bridge_session(n_reps=10, *, top=0.0, rest=50.0, rise=1.0, hold=2.0, fall=1.0, pause=1.0, hip_drop=0.0,
+                   setup=True, facing=1):
+    """Standing, lying down, bending the knees (setup), then n bridges."""
+    frames = []
+    if setup:
+        frames += [pose_2d(posture="standing", facing=facing)] * int(2 * FPS)
+        bend = np.linspace(5, rest, int(1.5 * FPS))
+        frames += [pose_2d(posture="supine", facing=facing, hip_flex=(h, h), knee_flex=(h * 1.8, h * 1.8)) for h in bend]
+    frames += [pose_2d(posture="supine", facing=facing, hip_flex=(rest, rest), knee_flex=(90, 90))] * int(1 * FPS)
+    period = rise + hold + fall + pause
+    t = np.arange(int((n_reps * period + 1.5) * FPS)) / FPS
+    w = rep_wave(t, [0.5 + i * period for i in range(n_reps)], rise, hold, fall)
+    for x in w:
+        h = rest + (top - rest) * x
+        frames.append(pose_2d(posture="supine", facing=facing, hip_flex=(h, h), knee_flex=(90, 90), hip_drop_px=hip_drop * x))
+    return frames
+
+
+def test_bridge_counts_exactly_with_noise_dropouts_and_setup():
+    frames = bridge_session(10)
+    report = run("bridge", stream(frames, FPS, noise_px=1.5, drop=0.10, seed=3))
+    assert report.summary()["reps_total"] == 10
+    assert report.reps_by_side == {"both": 10}
+    assert all(r.complete for r in report.reps)
+    assert report.faults == ()
+    for r in report.reps:
+        assert r.rom_deg == pytest.approx(50, abs=6)
+        assert r.hold_s == pytest.approx(2.0, abs=0.7)
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_bridge_either_direction(facing):
+    report = run("bridge", stream(bridge_session(4, facing=facing), FPS, noise_px=1.0, seed=1))
+    assert report.summary()["reps_total"] == 4
+
+
+def test_jitter_around_a_threshold_for_ten_seconds_counts_nothing():
+    rest = [pose_2d(posture="supine", hip_flex=(50, 50), knee_flex=(90, 90))] * int(2 * FPS)
+    t = np.arange(int(10 * FPS)) / FPS
+    rng = np.random.default_rng(0)
+    # sits right on the enter threshold (12 deg below rest), wobbling +-4 deg at 3 Hz plus noise
+    hips = 50 - 12 + 4 * np.sin(2 * np.pi * 3 * t) + rng.normal(0, 1.5, t.size)
+    jitter = [pose_2d(posture="supine", hip_flex=(h, h), knee_flex=(90, 90)) for h in hips]
+    report = run("bridge", stream(rest + jitter, FPS))
+    assert report.summary()["reps_total"] == 0
+
+
+def test_jitter_around_rest_counts_nothing():
+    t = np.arange(int(10 * FPS)) / FPS
+    hips = 50 + 5 * np.sin(2 * np.pi * 2 * t)
+    frames = [pose_2d(posture="supine", hip_flex=(h, h), knee_flex=(90, 90)) for h in hips]
+    assert run("bridge", stream(frames, FPS, noise_px=1.0)).summary()["reps_total"] == 0
+
+
+def test_partial_bridges_count_and_are_flagged_low():
+    report = run("bridge", stream(bridge_session(5, top=28.0), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 5
+    assert all("hips_low" in [f.id for f in r.faults] for r in report.reps)
+
+
+def test_tiny_lifts_do_not_count():
+    report = run("bridge", stream(bridge_session(5, top=42.0), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 0
+
+
+def test_over_arch_and_too_fast():
+    arch = run("bridge", stream(bridge_session(3, top=-25.0), FPS))
+    assert [sorted(f.id for f in r.faults) for r in arch.reps] == [["over_arch"]] * 3
+    fast = run("bridge", stream(bridge_session(4, rise=0.3, hold=0.0, fall=0.3, pause=0.8), FPS))
+    assert fast.summary()["reps_total"] == 4
+    assert all([f.id for f in r.faults] == ["too_fast"] for r in fast.reps)
+
+
+def test_hips_uneven_is_a_frame_fault_attached_to_the_rep():
+    report = run("bridge", stream(bridge_session(3, hip_drop=25.0), FPS, noise_px=0.5))
+    assert report.summary()["reps_total"] == 3
+    assert all("hips_uneven" in [f.id for f in r.faults] for r in report.reps)
+    uneven = [f for f in report.faults if f.id == "hips_uneven"]
+    assert len(uneven) == 3 and all(f.scope == "frame" and f.end_ms > f.start_ms for f in uneven)
+
+
+def test_standing_person_is_not_a_bridge():
+    t = np.arange(int(10 * FPS)) / FPS
+    # arms and knees moving, trunk upright: an upper-body exercise, or someone walking about
+    frames = [pose_2d(posture="standing", hip_flex=(30 * abs(np.sin(x)),) * 2, knee_flex=(30 * abs(np.sin(x)),) * 2) for x in t]
+    report = run("bridge", stream(frames, FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 0
+    assert any("did not match" in n for n in report.notices)
+
+
+def test_person_leaving_mid_rep_invents_no_rep():
+    frames = bridge_session(2, setup=False)
+    samples = stream(frames, FPS)
+    # the person is gone for 2 s from the middle of the second lift to the middle of its lowering
+    cut0, cut1 = int((1 + 0.5 + 5 + 0.5) * FPS), int((1 + 0.5 + 5 + 2.5) * FPS)
+    samples = [PoseSample.missing(s.timestamp_ms, SIZE) if cut0 <= i < cut1 else s for i, s in enumerate(samples)]
+    report = run("bridge", samples)
+    assert report.summary()["reps_total"] == 1
+
+
+def test_recording_cut_at_the_top_counts_the_last_lift_as_incomplete():
+    frames = bridge_session(3, setup=False)
+    cut = int((1 + 0.5 + 2 * 5 + 2.0) * FPS)  # during the third rep's hold
+    report = run("bridge", stream(frames[:cut], FPS))
+    assert report.summary()["reps_total"] == 3
+    assert [r.complete for r in report.reps] == [True, True, False]
+
+
+def hip_extension_session(reps_per_side=5, *, knee_bend=0.0, lean=0.0, echo=0.3, facing=1, order=("left", "right"),
+                          rise=0.8, hold=0.5, fall=0.8, pause=0.8, amplitude=-20.0):
+    frames = [pose_2d(posture="standing", facing=facing)] * int(1.5 * FPS)
+    period = rise + hold + fall + pause
+    for side in order:
+        t = np.arange(int((reps_per_side * period + 1.0) * FPS)) / FPS
+        w = rep_wave(t, [0.3 + i * period for i in range(reps_per_side)], rise, hold, fall)
+        for x in w:
+            work, other = amplitude * x, amplitude * echo * x  # the model's far-leg estimate echoes the moving leg
+            hips = (work, other) if side == "left" else (other, work)
+            knees = (knee_bend * x, 0.0) if side == "left" else (0.0, knee_bend * x)
+            frames.append(pose_2d(posture="standing", facing=facing, hip_flex=hips, knee_flex=knees, trunk_lean=lean * x))
+    return frames
+
+
+@pytest.mark.parametrize("facing", [1, -1])
+def test_hip_extension_counts_each_side_from_the_moving_leg(facing):
+    report = run("standing_hip_extension", stream(hip_extension_session(5, facing=facing), FPS, noise_px=1.5, drop=0.1, seed=2))
+    assert report.reps_by_side == {"left": 5, "right": 5}
+    assert [r.side for r in report.reps] == ["left"] * 5 + ["right"] * 5
+    assert report.faults == ()
+
+
+def test_hip_extension_alternating_sides():
+    frames = hip_extension_session(1, order=("left", "right") * 4)
+    report = run("standing_hip_extension", stream(frames, FPS, noise_px=1.0))
+    assert [r.side for r in report.reps] == ["left", "right"] * 4
+
+
+def test_hip_extension_side_override_counts_one_side_only():
+    report = run("standing_hip_extension", stream(hip_extension_session(3), FPS), side="right")
+    assert report.reps_by_side == {"left": 0, "right": 3}
+
+
+def test_side_override_on_a_bilateral_exercise_is_refused():
+    with pytest.raises(SideOverrideError, match="one-sided"):
+        ExerciseEvaluator(load_spec("bridge"), side="left")
+
+
+def test_hip_extension_faults():
+    bent = run("standing_hip_extension", stream(hip_extension_session(3, knee_bend=30), FPS, noise_px=1.0))
+    assert bent.summary()["reps_total"] == 6
+    assert all([f.id for f in r.faults] == ["knee_bent"] for r in bent.reps)
+    lean = run("standing_hip_extension", stream(hip_extension_session(3, lean=25), FPS, noise_px=1.0))
+    assert lean.summary()["reps_total"] == 6
+    assert all("trunk_lean" in [f.id for f in r.faults] for r in lean.reps)
+
+
+def test_small_knee_wobble_and_slight_lean_are_not_faults():
+    report = run("standing_hip_extension", stream(hip_extension_session(3, knee_bend=8, lean=6), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 6
+    assert report.faults == ()
+
+
+def test_setup_shuffle_before_first_rep_is_not_counted():
+    # weight shifts and a small step back (8 deg) before starting: not a rep
+    shuffle = [pose_2d(posture="standing", hip_flex=(-6 * np.sin(x) ** 2, 3 * np.sin(x)))
+               for x in np.linspace(0, 3 * np.pi, int(3 * FPS))]
+    frames = shuffle + hip_extension_session(3, order=("left",))
+    report = run("standing_hip_extension", stream(frames, FPS, noise_px=1.0))
+    assert report.reps_by_side == {"left": 3, "right": 0}
+
+
+def test_nan_and_inf_landmarks_do_not_crash_or_count():
+    frames = bridge_session(2, setup=False)
+    samples = stream(frames, FPS)
+    bad = []
+    for i, s in enumerate(samples):
+        xyz = s.image_xyz_px.copy()
+        if i % 7 == 0:
+            xyz[i % 33] = np.nan
+        if i % 11 == 0:
+            xyz[(i * 3) % 33] = np.inf
+        bad.append(PoseSample(s.timestamp_ms, xyz, s.world_xyz_m, s.visibility, s.frame_size_px))
+    report = run("bridge", bad)
+    assert report.summary()["reps_total"] == 2
