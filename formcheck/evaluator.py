@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from formcheck.spec import ExerciseSpec
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
+POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
 SIDE_VIEW_MAX_RATIO = 0.45  # shoulder width / torso length: small when seen side-on
@@ -42,6 +44,7 @@ class ViewCheck:
         self._frames = 0
         self._start_ms: float | None = None
         self._said: set[str] = set()
+        self.view_mismatch = False
 
     def update(self, pose: PoseSample) -> tuple[str, ...]:
         if not pose.detected:
@@ -73,6 +76,7 @@ class ViewCheck:
         missing = [p for p, n in self._out.items() if n > 0.3 * self._frames]
         if missing:
             notes.append(("frame", f"Your {' and '.join(missing)} are often out of view: move back so your whole body is visible."))
+        self.view_mismatch = any(key == "view" for key, _ in notes)
         fresh = tuple(text for key, text in notes if key not in self._said)
         self._said.update(key for key, _ in notes)
         return fresh
@@ -111,6 +115,8 @@ class ExerciseEvaluator:
         self._series: dict[str, list[float]] = {}
         self._frames = self._detected = self._unseen = self._posture_bad = 0
         self._posture_bad_since: float | None = None
+        self._posture_ok_since: float | None = None
+        self._settled = False
         self._first_ms: float | None = None
         self._last_ms: float | None = None
 
@@ -177,15 +183,26 @@ class ExerciseEvaluator:
             self._series.setdefault(k, []).append(v)
 
     def _usable(self, ff: FeatureFrame) -> bool:
+        """Detected, and settled in the spec's posture (brief lapses forgiven)."""
+        t = ff.timestamp_ms
         if not ff.detected:
             return False
         if ff.posture_ok:
             self._posture_bad_since = None
-            return True
+            if self._posture_ok_since is None:
+                self._posture_ok_since = t
+            self._settled = self._settled or t - self._posture_ok_since >= POSTURE_SETTLE_S * 1000
+            return self._settled
         self._posture_bad += 1
         if self._posture_bad_since is None:
-            self._posture_bad_since = ff.timestamp_ms
-        return ff.timestamp_ms - self._posture_bad_since < POSTURE_GRACE_S * 1000
+            self._posture_bad_since = t
+        if t - self._posture_bad_since >= POSTURE_GRACE_S * 1000:
+            self._settled = False
+            self._posture_ok_since = None
+        return self._settled
+
+    def _in_posture_at_end(self) -> bool:
+        return self._settled and self._posture_bad_since is None
 
     def _leading_side(self, states: dict) -> str | None:
         """The active counter with the largest excursion: the limb that is actually moving."""
@@ -223,6 +240,8 @@ class ExerciseEvaluator:
         measures = {"duration_s": (cand.end_ms - cand.start_ms) / 1000, "rom_deg": cand.rom_deg, "hold_s": cand.hold_s}
         faults = []
         for rule in self._rep_rules:
+            if not cand.complete and rule.rep_measure is not None:
+                continue  # a rep cut off by the end of the recording has no true duration or hold
             f = rep_fault(rule, cand.side, frames, cand.peak_ms, measures, (cand.start_ms, cand.end_ms), index)
             if f is not None:
                 faults.append(f)
@@ -263,7 +282,8 @@ class ExerciseEvaluator:
         usual_s = 2 * float(np.median(durations)) if durations else 0.0
         max_active_s = max(usual_s, self.spec.target.hold_s + 5.0)
         for counter in self._counters.values():
-            cand = counter.finish(max_active_s)
+            # a rep cut off by the end counts only if the person was still in position at the end
+            cand = counter.finish(max_active_s if self._in_posture_at_end() else 0.0)
             if cand is not None:
                 self._pending.append(cand)
         self._resolve_pending()
@@ -272,6 +292,8 @@ class ExerciseEvaluator:
                 self._to_event(cand)
         self._pending = []
         self._notices.extend(self._view.finish())
+        if self._view.view_mismatch:
+            self._drop_view_dependent_faults()
         frames = max(self._frames, 1)
         duration_s = 0.0 if self._first_ms is None else (self._last_ms - self._first_ms) / 1000
         quality = {
@@ -303,6 +325,18 @@ class ExerciseEvaluator:
             quality=quality,
             incomplete=incomplete,
             series=series,
+        )
+
+
+    def _drop_view_dependent_faults(self) -> None:
+        """Angles seen from the wrong side are not the angles the rules are about: keep counts, drop those faults."""
+        dependent = {r.id for r in self.spec.faults if r.feature is not None}
+        if not any(f.id in dependent for f in self._faults):
+            return
+        self._faults = [f for f in self._faults if f.id not in dependent]
+        self._reps = [replace(r, faults=tuple(f for f in r.faults if f.id not in dependent)) for r in self._reps]
+        self._notices.append(
+            f"Form faults that need the {self.spec.view} view ({', '.join(sorted(dependent))}) were not judged from this camera angle."
         )
 
 

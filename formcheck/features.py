@@ -10,6 +10,7 @@ from formcheck.geometry import (
     UP_2D,
     distance,
     joint_angle_deg,
+    segment_angle_3d_from_vertical_deg,
     segment_angle_from_vertical_deg,
     signed_angle_deg,
 )
@@ -19,8 +20,9 @@ from formcheck.types import FeatureFrame, PoseSample
 
 L = Landmark
 VISIBILITY_MIN = 0.5  # below this MediaPipe is guessing: the landmark does not count as seen
-UPRIGHT_MAX_INCLINE_DEG = 40.0  # trunk within 40 deg of vertical: standing, sitting, kneeling
+UPRIGHT_MAX_INCLINE_DEG = 60.0  # trunk within 60 deg of vertical: standing (a squat leans ~45), sitting, kneeling
 LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge top is ~55-60 deg)
+KNEES_UP_M = 0.05  # knees this far above the hips (world y): lying on the back with knees bent
 _FACING_MEMORY = 0.9  # the facing direction changes rarely; smooth its evidence over frames
 
 
@@ -137,7 +139,7 @@ class FeatureExtractor:
                 values[name] = self._both(fs, pts, ctx)
             else:
                 values[name] = self._measure(fs, fs.side, pts, ctx)
-        return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx["trunk_incline"]), detected=True)
+        return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
 
     def _keys(self, name: str, fs: FeatureSpec) -> list[str]:
         return [f"{name}.{s}" for s in SIDES] if fs.side == "working" else [name]
@@ -159,12 +161,26 @@ class FeatureExtractor:
             "trunk_incline": float(segment_angle_from_vertical_deg(mid_hip, mid_sh)),
         }
 
-    def _posture_ok(self, incline_deg: float) -> bool:
+    def _posture_ok(self, ctx: dict, world: np.ndarray) -> bool:
+        """Is the body in the spec's posture? Upright vs lying, from the image and the 3D landmarks.
+
+        Seen end-on (camera at the feet) a lying trunk looks upright in the image, so lying is
+        also recognised from the 3D trunk, or, on the back, from knees raised above the hips.
+        """
         posture = self.spec.posture
+        incline_deg = ctx["trunk_incline"]
         if posture == "any":
             return True
-        if not np.isfinite(incline_deg):
-            return False
         if posture in UPRIGHT_POSTURES:
-            return incline_deg <= UPRIGHT_MAX_INCLINE_DEG
-        return incline_deg >= LYING_MIN_INCLINE_DEG
+            return bool(np.isfinite(incline_deg) and incline_deg <= UPRIGHT_MAX_INCLINE_DEG)
+        if np.isfinite(incline_deg) and incline_deg >= LYING_MIN_INCLINE_DEG:
+            return True
+        trunk_3d = (world[L.LEFT_SHOULDER] + world[L.RIGHT_SHOULDER] - world[L.LEFT_HIP] - world[L.RIGHT_HIP]) / 2
+        incline_3d = float(segment_angle_3d_from_vertical_deg(trunk_3d))
+        if np.isfinite(incline_3d) and incline_3d >= LYING_MIN_INCLINE_DEG:
+            return True
+        if posture == "supine":
+            knees_y = (world[L.LEFT_KNEE][1] + world[L.RIGHT_KNEE][1]) / 2
+            hips_y = (world[L.LEFT_HIP][1] + world[L.RIGHT_HIP][1]) / 2
+            return bool(hips_y - knees_y >= KNEES_UP_M)  # world y points down
+        return False

@@ -42,6 +42,11 @@ def segment_angle_from_vertical_deg(lower: np.ndarray, upper: np.ndarray) -> np.
     return joint_angle_deg(np.asarray(lower, float) + UP_2D, lower, upper)
 
 
+def segment_angle_3d_from_vertical_deg(vector: np.ndarray) -> np.ndarray | float:
+    """Unsigned angle of a 3D vector against up (-y, as in MediaPipe world landmarks); NaN if zero-length."""
+    return joint_angle_deg(np.array([0.0, -1.0, 0.0]), np.zeros(3), vector)
+
+
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     return np.linalg.norm(np.asarray(a, float) - b, axis=-1)
 

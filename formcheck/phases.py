@@ -19,6 +19,7 @@ from formcheck.spec import RepSpec
 
 BASELINE_WINDOW_S = 3.0  # how far back the rest position is looked for
 MAX_GAP_S = 1.0  # longer without a usable value: start afresh
+REST_SETTLE_S = 0.2  # the driver must have been still at rest this long before a rep can start
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class RepCounter:
         self._pending_since: float | None = None
         self._last_usable_ms: float | None = None
         self._last_quiet_ms: float | None = None
+        self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
+        self._settled = False
         self._series: list[tuple[float, float]] = []  # (t_ms, excursion) while active
         self._frames = 0
         self._seen = 0
@@ -80,8 +83,10 @@ class RepCounter:
         return (value - self._baseline) * self._sign if np.isfinite(self._baseline) else np.nan
 
     def cancel(self) -> None:
-        """Drop the rep in progress (another side is the one moving) and re-baseline."""
+        """Drop the rep in progress (another side is the one moving, or it lasted too long) and re-baseline."""
         self._active = False
+        self._settled = False
+        self._quiet_run_ms = None
         self._rest.clear()
         self._series = []
         self._pending_since = None
@@ -110,7 +115,12 @@ class RepCounter:
         e = self.excursion(value)
         if e <= max(self.rep.exit_deg, 1.0):
             self._last_quiet_ms = t_ms
-        if e >= self.rep.enter_deg:
+            self._quiet_run_ms = t_ms if self._quiet_run_ms is None else self._quiet_run_ms
+            # a recording that starts mid-movement has no rest yet: wait until the person is still
+            self._settled = self._settled or t_ms - self._quiet_run_ms >= REST_SETTLE_S * 1000
+        else:
+            self._quiet_run_ms = None
+        if e >= self.rep.enter_deg and self._settled and self._rest_in_range():
             if self._pending_since is None:
                 self._pending_since = t_ms
             if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:
@@ -122,6 +132,10 @@ class RepCounter:
         else:
             self._pending_since = None
         return CounterState(self.phase, e, 0.0)
+
+    def _rest_in_range(self) -> bool:
+        lim = self.rep.rest_range_deg
+        return lim is None or lim[0] <= self._baseline <= lim[1]
 
     def _start_active(self, t_ms: float) -> None:
         self._active = True
@@ -161,6 +175,7 @@ class RepCounter:
                 self._pending_since = None
                 self._hold_run_s = 0.0
                 self._last_quiet_ms = t_ms
+                self._quiet_run_ms = t_ms
         else:
             self._pending_since = None
         return CounterState(self.phase, e, self._hold_run_s, completed)

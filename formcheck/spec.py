@@ -106,6 +106,9 @@ class RepSpec(_Strict):
     peak_limit_deg: float | None = Field(
         default=None, description="absolute value the driver must pass at the peak (e.g. hips up to a line)"
     )
+    rest_range_deg: tuple[float, float] | None = Field(
+        default=None, description="where the rest position may be (e.g. standing hip -15..30)"
+    )
     min_dwell_s: float = Field(default=0.12, ge=0, le=2)
     min_duration_s: float = Field(default=0.5, gt=0)
     max_duration_s: float = Field(default=20.0, gt=0)
@@ -123,6 +126,8 @@ class RepSpec(_Strict):
             raise ValueError(f"min_rom_deg ({self.min_rom_deg}) must be at least enter_deg ({self.enter_deg})")
         if self.max_duration_s <= self.min_duration_s:
             raise ValueError("max_duration_s must exceed min_duration_s: no rep could ever complete")
+        if self.rest_range_deg is not None and self.rest_range_deg[0] >= self.rest_range_deg[1]:
+            raise ValueError("rest_range_deg must be [low, high] with low < high")
         if self.phase_names[0] == self.phase_names[1]:
             raise ValueError("phase_names must be two different names")
         return self

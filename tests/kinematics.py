@@ -95,7 +95,8 @@ def pose_2d(
 
 def sample(t_ms: float, pts: np.ndarray, *, visibility: float = 0.95, size=SIZE) -> PoseSample:
     xyz = np.concatenate([pts, np.zeros((NUM_LANDMARKS, 1))], axis=1)
-    return PoseSample(t_ms, xyz, np.zeros((NUM_LANDMARKS, 3)), np.full(NUM_LANDMARKS, visibility), size)
+    # no 3D estimate in this factory: NaN world landmarks exercise the 2D paths only
+    return PoseSample(t_ms, xyz, np.full((NUM_LANDMARKS, 3), np.nan), np.full(NUM_LANDMARKS, visibility), size)
 
 
 def smooth_step(x: np.ndarray) -> np.ndarray:

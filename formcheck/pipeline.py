@@ -1,0 +1,122 @@
+"""Assembles sources, the estimator, the evaluator and sinks for the commands (analyze, poses)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from formcheck.errors import InputError
+from formcheck.evaluator import ExerciseEvaluator
+from formcheck.report import SessionReport
+from formcheck.session import estimate, replay, run_session
+from formcheck.spec import ExerciseSpec, load_spec
+from formcheck.types import Frame
+
+Progress = Callable[[int, int | None], None]
+
+
+def build_evaluator(exercise: str, side: str | None) -> tuple[ExerciseSpec, ExerciseEvaluator]:
+    spec = load_spec(exercise)
+    return spec, ExerciseEvaluator(spec, side=side)
+
+
+def is_poses(path: Path) -> bool:
+    from formcheck.posesfile import is_poses_file
+
+    return path.is_file() and is_poses_file(path)
+
+
+def _counted(items: Iterable, total: int | None, progress: Progress | None) -> Iterator:
+    for i, item in enumerate(items, 1):
+        if progress is not None:
+            progress(i, total)
+        yield item
+
+
+def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_side_px: int | None,
+                     progress: Progress | None = None):
+    """(stream of (frame, pose), source description, estimator to close or None)."""
+    from formcheck.posesfile import read_poses, read_poses_header
+
+    if is_poses(path):
+        header = read_poses_header(path)
+        source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant")}}
+        return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None
+    from formcheck.estimator import MediaPipePoseEstimator
+    from formcheck.models import resolve_model
+    from formcheck.sources import probe_video, video_frames
+
+    info = probe_video(path)
+    model = resolve_model(variant, model_path)
+    estimator = MediaPipePoseEstimator(model, variant=variant)
+    source = {
+        "path": str(path), "kind": "video", "fps": round(info.fps, 3), "frame_count": info.frame_count,
+        "frame_size_px": [info.width_px, info.height_px], "rotation_deg": info.rotation_deg,
+        "model_variant": variant, "model": model.name,
+    }
+    frames = _counted(video_frames(path, max_side_px=max_side_px), info.frame_count, progress)
+    return estimate(frames, estimator), source, estimator
+
+
+def _someone_seen(path: Path) -> Callable[[SessionReport], None]:
+    def check(report: SessionReport) -> None:
+        if report.quality["frames"] == 0:
+            raise InputError(f"{path}: no frames could be read; is the file complete?")
+        if report.quality["detected_fraction"] == 0:
+            raise InputError(f"nobody was seen in {path}: film the whole body, well lit, and try again")
+
+    return check
+
+
+def analyze(
+    path: Path, spec: ExerciseSpec, evaluator: ExerciseEvaluator, out_dir: Path, *, annotate: bool = False,
+    model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
+    progress: Progress | None = None,
+) -> SessionReport:
+    """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically."""
+    from formcheck.sinks import AnnotatedVideoSink, ReportFilesSink
+
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if annotate and is_poses(path):
+        raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
+    stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
+                                                 max_side_px=max_side_px, progress=progress)
+    sinks = [ReportFilesSink(out_dir)]
+    if annotate:
+        sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=source.get("fps") or 30.0))
+    try:
+        return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
+    finally:
+        if estimator is not None:
+            estimator.close()
+
+
+def save_poses(path: Path, output: Path, *, model_path: Path | None = None, variant: str = "full",
+               max_side_px: int | None = 960, progress: Progress | None = None) -> dict:
+    """Run the model over a clip and save its landmarks; returns frame counts."""
+    from formcheck.posesfile import PosesWriter
+
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    if is_poses(path):
+        raise InputError(f"{path} is already a poses file")
+    stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
+                                                 max_side_px=max_side_px, progress=progress)
+    frames = detected = 0
+    size = None
+    header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant}
+    try:
+        with PosesWriter(output, header) as writer:
+            for _, pose in stream:
+                writer.update(pose)
+                frames += 1
+                detected += pose.detected
+                size = pose.frame_size_px
+            if frames == 0:
+                raise InputError(f"{path}: no frames could be read; is the file complete?")
+            if detected == 0:
+                raise InputError(f"nobody was seen in {path}: film the whole body, well lit, and try again")
+    finally:
+        estimator.close()
+    return {"frames": frames, "detected": detected / frames, "frame_size_px": size}
