@@ -164,23 +164,30 @@ def print_summary(report) -> None:
     console.print(f"[bold]{d['exercise_title']}[/]  reps {s['reps_total']}  ({by_side})")
     if d["reps"]:
         peak_names = list(d["reps"][0]["peak_deg"])
-        t = Table(show_edge=False, header_style="bold")
-        for col in ("#", "side", "start s", "end s", *[f"{n} at peak" for n in peak_names], "range", "hold s", "faults"):
-            t.add_column(col, justify="right" if col not in ("side", "faults") else "left")
+        t = Table(show_edge=False, header_style="bold", pad_edge=False)
+        t.add_column("#", justify="right")
+        t.add_column("side")
+        t.add_column("time s", no_wrap=True)
+        for n in peak_names:
+            t.add_column(f"{n}°", justify="right")
+        t.add_column("range°", justify="right")
+        t.add_column("hold s", justify="right")
+        t.add_column("faults", overflow="fold")
         for r in d["reps"]:
             end = f"{r['end_s']:.1f}" + ("" if r["complete"] else "*")
             t.add_row(
-                str(r["index"] + 1), r["side"], f"{r['start_s']:.1f}", end,
+                str(r["index"] + 1), r["side"], f"{r['start_s']:.1f}-{end}",
                 *[_fmt(r["peak_deg"].get(n)) for n in peak_names], _fmt(r["rom_deg"]), f"{r['hold_s']:.1f}",
                 ", ".join(r["faults"]) or "-",
             )
         console.print(t)
+        console.print("[dim]angles at each rep's peak; range = movement from the rest position[/]")
         if any(not r["complete"] for r in d["reps"]):
             console.print("[dim]* the recording ended during this rep (counted: it reached its peak)[/]")
     if d["faults"]:
         console.print("[bold]Form faults[/]")
         for f in d["faults"]:
-            console.print(f"  {f['start_s']:6.1f}s  [red]{f['cue']}[/] ({f['id']}, {f['side']}: {f['value']} vs limit {f['limit']})")
+            console.print(f"  {f['start_s']:5.1f}s  [red]{f['cue']}[/]  [dim]{f['id']} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
     for n in d["notices"]:
         console.print(f"[yellow]note:[/] {n}")
     q = d["quality"]
@@ -216,7 +223,7 @@ def exercises(
         return
     t = Table(title=f"{len(rows)} exercises", header_style="bold")
     for h in header:
-        t.add_column(h)
+        t.add_column(h, no_wrap=h == "id")
     for r in rows:
         t.add_row(*r)
     console.print(t)

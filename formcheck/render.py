@@ -1,0 +1,465 @@
+"""Pure drawing: skeleton, joint angles, rep counter, hold timer and fault cue over a frame.
+
+``draw_overlay`` draws one frame from one FrameResult; ``OverlayRenderer`` adds the little memory
+an overlay needs (a cue stays up for a couple of seconds after it was raised). Sizes scale with
+the frame, so the overlay reads the same at 640x480 and at 1920x1080. OpenCV is imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.features import VISIBILITY_MIN
+from formcheck.skeleton import EDGES, Landmark
+from formcheck.spec import ExerciseSpec
+from formcheck.types import FrameResult
+
+CUE_HOLD_S = 2.0  # a fault cue stays on screen this long after it was last raised
+NOTICE_HOLD_S = 6.0  # one-off notices (wrong view, out of frame) are longer sentences
+
+# Colours are RGB: frames are RGB throughout formcheck.
+LEFT_RGB = (255, 150, 30)  # orange
+RIGHT_RGB = (40, 170, 255)  # blue
+MID_RGB = (235, 235, 235)
+DIM_RGB = (150, 150, 150)
+TEXT_RGB = (255, 255, 255)
+MUTED_RGB = (200, 200, 200)
+PANEL_RGB = (20, 20, 20)
+CUE_RGB = (200, 25, 25)
+NOTICE_RGB = (250, 190, 40)
+GOOD_RGB = (70, 200, 90)
+SIDE_RGB = {"left": LEFT_RGB, "right": RIGHT_RGB, "both": MID_RGB}
+SIDE_ABBREV = {"left": "L", "right": "R"}
+
+# Which landmark an angle is drawn at, by measure.
+_JOINT_OF = {"hip_flexion": "HIP", "knee_flexion": "KNEE"}
+_DRAWN = sorted({int(i) for edge in EDGES for i in edge} | {int(Landmark.NOSE)})
+_FACE = {int(lm) for lm in Landmark if lm <= Landmark.MOUTH_RIGHT}
+
+
+@dataclass(frozen=True)
+class _Style:
+    """Sizes for one frame size: everything is a multiple of the frame's scale."""
+
+    s: float
+
+    @staticmethod
+    def for_image(width: int, height: int) -> _Style:
+        # Reference 640x480. Portrait frames are limited by their width.
+        return _Style(max(0.7, min(height / 480, width / 640)))
+
+    def px(self, v: float) -> int:
+        return max(1, int(round(v * self.s)))
+
+    def font(self, size: float) -> float:
+        return size * self.s
+
+    def thick(self, base: float) -> int:
+        return max(1, int(round(base * self.s)))
+
+
+def _cv2():
+    from formcheck.sources import load_cv2
+
+    return load_cv2()
+
+
+# --- primitives ---------------------------------------------------------------------------------
+
+
+def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, rgb=PANEL_RGB, alpha: float = 0.6) -> None:
+    """Blend a rectangle into `img` in place (only the rectangle is touched)."""
+    h, w = img.shape[:2]
+    x0, x1 = max(0, x0), min(w, x1)
+    y0, y1 = max(0, y0), min(h, y1)
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = img[y0:y1, x0:x1]
+    blended = roi.astype(np.float32) * (1 - alpha) + np.array(rgb, np.float32) * alpha
+    roi[:] = blended.astype(np.uint8)
+
+
+def _text_size(cv2, text: str, scale: float, thick: int) -> tuple[int, int, int]:
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thick)
+    return w, h, base
+
+
+def _put(cv2, img, text: str, org: tuple[int, int], scale: float, thick: int, rgb=TEXT_RGB) -> None:
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
+
+
+def _wrap(cv2, text: str, scale: float, thick: int, max_w: int) -> list[str]:
+    """Greedy word wrap so each line fits in `max_w` pixels (a single long word stays whole)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        trial = f"{current} {word}".strip()
+        if current and _text_size(cv2, trial, scale, thick)[0] > max_w:
+            lines.append(current)
+            current = word
+        else:
+            current = trial
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
+def _fit_scale(cv2, lines: list[str], scale: float, thick: int, max_w: int) -> float:
+    widest = max(_text_size(cv2, line, scale, thick)[0] for line in lines)
+    return scale if widest <= max_w else scale * max_w / widest
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+
+def _points_px(result: FrameResult, width: int, height: int) -> np.ndarray | None:
+    """Landmark x, y in this image's pixels (the pose may come from a downscaled frame)."""
+    pose = result.pose
+    if not pose.detected:
+        return None
+    fw, fh = pose.frame_size_px
+    sx = width / fw if fw else 1.0
+    sy = height / fh if fh else 1.0
+    xy = pose.image_xyz_px[:, :2] * np.array([sx, sy])
+    limit = 4 * max(width, height)  # keep far-off guesses inside int range; cv2 clips the rest
+    return np.clip(xy, -limit, limit)
+
+
+def _edge_rgb(a: int, b: int):
+    na, nb = Landmark(a).name, Landmark(b).name
+    if na.startswith("LEFT_") and nb.startswith("LEFT_"):
+        return LEFT_RGB
+    if na.startswith("RIGHT_") and nb.startswith("RIGHT_"):
+        return RIGHT_RGB
+    return MID_RGB
+
+
+def _point_rgb(i: int):
+    name = Landmark(i).name
+    return LEFT_RGB if name.startswith("LEFT_") else RIGHT_RGB if name.startswith("RIGHT_") else MID_RGB
+
+
+def _draw_skeleton(cv2, img, xy: np.ndarray, vis: np.ndarray, st: _Style) -> None:
+    seen = np.isfinite(xy).all(axis=1)
+    sure = seen & (vis >= VISIBILITY_MIN)
+    thick, thin = st.thick(3), st.thick(1.2)
+    # Unsure limbs first, thin and grey, so sure ones draw on top.
+    for a, b in EDGES:
+        if seen[a] and seen[b] and not (sure[a] and sure[b]):
+            cv2.line(img, _pt(xy[a]), _pt(xy[b]), DIM_RGB, thin, cv2.LINE_AA)
+    for a, b in EDGES:
+        if sure[a] and sure[b]:
+            cv2.line(img, _pt(xy[a]), _pt(xy[b]), _edge_rgb(a, b), thick, cv2.LINE_AA)
+    for i in _DRAWN:
+        if not seen[i]:
+            continue
+        r = st.px(3 if i in _FACE else 5)
+        if sure[i]:
+            cv2.circle(img, _pt(xy[i]), r, _point_rgb(i), -1, cv2.LINE_AA)
+            cv2.circle(img, _pt(xy[i]), r, PANEL_RGB, max(1, st.thick(1) // 2 + 1), cv2.LINE_AA)
+        else:
+            cv2.circle(img, _pt(xy[i]), r, DIM_RGB, st.thick(1.2), cv2.LINE_AA)  # hollow: a guess
+
+
+def _pt(p: np.ndarray) -> tuple[int, int]:
+    return int(round(float(p[0]))), int(round(float(p[1])))
+
+
+def _angle_labels(result: FrameResult, spec: ExerciseSpec) -> list[tuple[str, float, list[int], str]]:
+    """(feature name, value, joint landmarks to place it at, colour side) for hip/knee features."""
+    out = []
+    values = result.features.values
+    for name, fs in spec.features.items():
+        part = _JOINT_OF.get(fs.measure)
+        if part is None:
+            continue
+        if fs.side == "working":
+            for side in ("left", "right"):
+                out.append((name, values.get(f"{name}.{side}", math.nan), [int(Landmark[f"{side.upper()}_{part}"])], side))
+        elif fs.side == "both":
+            joints = [int(Landmark[f"LEFT_{part}"]), int(Landmark[f"RIGHT_{part}"])]
+            out.append((name, values.get(name, math.nan), joints, "both"))
+        elif fs.side in ("left", "right"):
+            out.append((name, values.get(name, math.nan), [int(Landmark[f"{fs.side.upper()}_{part}"])], fs.side))
+    return out
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _place(anchor: np.ndarray, box_w: int, box_h: int, w: int, h: int, taken: list, st: _Style) -> tuple[int, int]:
+    """Top-left corner for a label beside `anchor` that overlaps no earlier label or panel."""
+    ax, ay = int(anchor[0]), int(anchor[1])
+    right, left = ax + st.px(12), ax - st.px(12) - box_w
+    step = box_h + st.px(2)
+    candidates = []
+    for k in (0, 1, -1, 2, -2, 3, -3):  # beside the joint first, then stacked above/below it
+        for x in ((right, left) if right + box_w <= w else (left, right)):
+            candidates.append((x, ay - box_h // 2 + k * step))
+    for x, y in candidates:
+        x = min(max(0, x), max(0, w - box_w))
+        y = min(max(0, y), max(0, h - box_h))
+        if not any(_overlaps((x, y, x + box_w, y + box_h), t) for t in taken):
+            return x, y
+    x, y = candidates[0]
+    return min(max(0, x), max(0, w - box_w)), min(max(0, y), max(0, h - box_h))
+
+
+def _draw_angles(
+    cv2, img, xy: np.ndarray, vis: np.ndarray, result: FrameResult, spec: ExerciseSpec, st: _Style, taken: list
+) -> None:
+    h, w = img.shape[:2]
+    scale, thick = st.font(0.55), st.thick(1)
+    for name, value, joints, side in _angle_labels(result, spec):
+        if value is None or not math.isfinite(value):
+            continue
+        usable = [j for j in joints if np.isfinite(xy[j]).all() and vis[j] >= VISIBILITY_MIN]
+        if not usable:
+            continue
+        anchor = xy[usable].mean(axis=0)
+        prefix = f"{SIDE_ABBREV[side]} " if side in SIDE_ABBREV and spec.sides == "per_side" else ""
+        text = f"{prefix}{name} {value:.0f}"
+        tw, th, base = _text_size(cv2, text, scale, thick)
+        deg_r = max(3, round(th * 0.2))  # Hershey fonts have no degree sign: draw a small ring
+        bar = st.px(4)
+        box_w = bar + st.px(6) + tw + 2 * deg_r + st.px(8)
+        box_h = th + base + st.px(8)
+        x, y = _place(anchor, box_w, box_h, w, h, taken, st)
+        taken.append((x, y, x + box_w, y + box_h))
+        _shade(img, x, y, x + box_w, y + box_h, alpha=0.7)
+        cv2.rectangle(img, (x, y), (x + bar - 1, y + box_h - 1), SIDE_RGB.get(side, MID_RGB), -1)
+        tx, ty = x + bar + st.px(6), y + st.px(4) + th
+        _put(cv2, img, text, (tx, ty), scale, thick)
+        cv2.circle(img, (tx + tw + deg_r + st.px(2), ty - th + deg_r), deg_r, TEXT_RGB, max(1, thick), cv2.LINE_AA)
+
+
+def _count_text(result: FrameResult, spec: ExerciseSpec) -> str:
+    target = spec.target.reps
+    word = "Holds" if spec.kind == "hold" else "Reps"
+    sides = list(result.counts) or list(result.phases)
+    if sides and all(s in SIDE_ABBREV for s in sides):
+        return "  ".join(f"{SIDE_ABBREV[s]} {result.counts.get(s, 0)}/{target}" for s in sides)
+    total = sum(result.counts.values())
+    return f"{word} {total}/{target}"
+
+
+def _phase_text(result: FrameResult) -> str:
+    if not result.phases:
+        return ""
+    if len(result.phases) == 1 and next(iter(result.phases)) == "both":
+        return str(next(iter(result.phases.values())))
+    return "  ".join(f"{SIDE_ABBREV.get(s, s)} {p}" for s, p in result.phases.items())
+
+
+def _draw_panel(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style) -> tuple[int, int, int, int]:
+    """Top-left panel: exercise, rep counter, phase, hold timer. Returns its rectangle."""
+    h, w = img.shape[:2]
+    pad, gap = st.px(10), st.px(8)
+    max_w = int(w * 0.62) - 2 * pad
+    rows: list[tuple[str, float, int, tuple]] = []  # text, scale, thickness, colour
+    title_scale = _fit_scale(cv2, [spec.title], st.font(0.5), st.thick(1), max_w)
+    rows.append((spec.title, title_scale, st.thick(1), MUTED_RGB))
+    count = _count_text(result, spec)
+    rows.append((count, _fit_scale(cv2, [count], st.font(1.0), st.thick(2), max_w), st.thick(2), TEXT_RGB))
+    phase = _phase_text(result)
+    if not result.pose.detected:
+        rows.append(("No person in view", st.font(0.55), st.thick(1), NOTICE_RGB))
+    elif phase:
+        rows.append((phase, _fit_scale(cv2, [phase], st.font(0.55), st.thick(1), max_w), st.thick(1), MUTED_RGB))
+    target_hold = spec.target.hold_s
+    show_hold = target_hold > 0 or result.hold_s > 0
+    if show_hold:
+        hold = f"Hold {result.hold_s:.1f} / {target_hold:.0f} s" if target_hold > 0 else f"Hold {result.hold_s:.1f} s"
+        rows.append((hold, st.font(0.6), st.thick(1), TEXT_RGB))
+    sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in rows]
+    inner_w = max(s[0] for s in sizes)
+    bar_h = st.px(10) if target_hold > 0 else 0
+    if bar_h:
+        inner_w = max(inner_w, st.px(170))
+    total_h = sum(s[1] + s[2] for s in sizes) + gap * (len(rows) - 1) + (bar_h + gap if bar_h else 0)
+    x0, y0 = st.px(8), st.px(8)
+    x1, y1 = x0 + inner_w + 2 * pad, y0 + total_h + 2 * pad
+    _shade(img, x0, y0, x1, y1, alpha=0.6)
+    y = y0 + pad
+    for (text, sc, th, rgb), (tw, tht, base) in zip(rows, sizes):
+        y += tht
+        _put(cv2, img, text, (x0 + pad, y), sc, th, rgb)
+        y += base + gap
+    if bar_h:
+        frac = min(max(result.hold_s / target_hold, 0.0), 1.0)
+        bx0, bx1 = x0 + pad, x0 + pad + inner_w
+        cv2.rectangle(img, (bx0, y), (bx1, y + bar_h), (90, 90, 90), -1)
+        if frac > 0:
+            fill_x = bx0 + int(round(frac * (bx1 - bx0)))
+            cv2.rectangle(img, (bx0, y), (fill_x, y + bar_h), GOOD_RGB if frac >= 1 else NOTICE_RGB, -1)
+    return (x0, y0, x1, y1)
+
+
+def _draw_banner(
+    cv2, img, text: str, bottom: int, st: _Style, *, rgb, text_rgb, size: float, thick: float, alpha: float
+) -> int:
+    """A full-width banner whose bottom edge is at `bottom`; wraps long text. Returns its top edge."""
+    h, w = img.shape[:2]
+    pad = st.px(10)
+    scale, th = st.font(size), st.thick(thick)
+    lines = _wrap(cv2, text, scale, th, w - 2 * pad)
+    scale = _fit_scale(cv2, lines, scale, th, w - 2 * pad)
+    sizes = [_text_size(cv2, line, scale, th) for line in lines]
+    line_gap = st.px(6)
+    total = sum(s[1] + s[2] for s in sizes) + line_gap * (len(lines) - 1)
+    top = bottom - total - 2 * pad
+    _shade(img, 0, top, w, bottom, rgb=rgb, alpha=alpha)
+    y = top + pad
+    for line, (tw, tht, base) in zip(lines, sizes):
+        y += tht
+        _put(cv2, img, line, ((w - tw) // 2, y), scale, th, text_rgb)
+        y += base + line_gap
+    return top
+
+
+def _draw_perf(cv2, img, fps: float | None, latency_ms: float | None, st: _Style) -> tuple[int, int, int, int] | None:
+    parts = []
+    if fps is not None and math.isfinite(fps):
+        parts.append(f"{fps:.0f} fps")
+    if latency_ms is not None and math.isfinite(latency_ms):
+        parts.append(f"{latency_ms:.0f} ms")
+    if not parts:
+        return None
+    text = "  ".join(parts)
+    scale, th = st.font(0.45), st.thick(1)
+    tw, tht, base = _text_size(cv2, text, scale, th)
+    pad = st.px(6)
+    w = img.shape[1]
+    x1, y0 = w - st.px(8), st.px(8)
+    x0, y1 = x1 - tw - 2 * pad, y0 + tht + base + 2 * pad
+    _shade(img, x0, y0, x1, y1, alpha=0.55)
+    _put(cv2, img, text, (x0 + pad, y0 + pad + tht), scale, th, MUTED_RGB)
+    return (x0, y0, x1, y1)
+
+
+def latest_cue(result: FrameResult) -> str | None:
+    """The cue this frame raises: a fault just found, else the newest one still firing."""
+    if result.new_faults:
+        return result.new_faults[-1].cue
+    if result.active_cues:
+        return result.active_cues[-1]
+    return None
+
+
+# --- the pure function ----------------------------------------------------------------------------
+
+
+def draw_overlay(
+    image_rgb: np.ndarray,
+    result: FrameResult,
+    spec: ExerciseSpec,
+    *,
+    fps: float | None = None,
+    latency_ms: float | None = None,
+    cue: str | None = None,
+    notice: str | None = None,
+    inplace: bool = False,
+) -> np.ndarray:
+    """Draw skeleton, angles, counter panel, hold timer, cue banner and FPS on an RGB frame.
+
+    `cue` is the fault cue to show (default: the one `result` raises); `notice` a one-off
+    warning shown above it. Returns a new image unless `inplace`.
+    """
+    cv2 = _cv2()
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image_rgb.dtype} {image_rgb.shape}")
+    img = image_rgb if inplace else image_rgb.copy()
+    h, w = img.shape[:2]
+    st = _Style.for_image(w, h)
+    xy = _points_px(result, w, h)
+    vis = np.nan_to_num(np.asarray(result.pose.visibility, dtype=np.float64), nan=0.0)
+    if xy is not None:
+        _draw_skeleton(cv2, img, xy, vis, st)
+    taken = [_draw_panel(cv2, img, result, spec, st)]
+    perf = _draw_perf(cv2, img, fps, latency_ms, st)
+    if perf is not None:
+        taken.append(perf)
+    cue = cue if cue is not None else latest_cue(result)
+    bottom = h
+    if cue:
+        bottom = _draw_banner(cv2, img, cue, bottom, st, rgb=CUE_RGB, text_rgb=TEXT_RGB, size=1.0, thick=2, alpha=0.85)
+    if notice:
+        bottom = _draw_banner(
+            cv2, img, notice, bottom, st, rgb=NOTICE_RGB, text_rgb=(25, 25, 25), size=0.55, thick=1, alpha=0.85
+        )
+    if bottom < h:
+        taken.append((0, bottom, w, h))
+    if xy is not None:  # labels last, so they stay readable and dodge the panels
+        _draw_angles(cv2, img, xy, vis, result, spec, st, taken)
+    return img
+
+
+# --- the stateful wrapper -----------------------------------------------------------------------
+
+
+class OverlayRenderer:
+    """Draws each frame's overlay and keeps a raised cue on screen for ``cue_hold_s``.
+
+    Times are the frames' own timestamps, so an annotated video shows cues for the same span
+    however fast it was rendered.
+    """
+
+    def __init__(self, spec: ExerciseSpec, *, cue_hold_s: float = CUE_HOLD_S, notice_hold_s: float = NOTICE_HOLD_S):
+        self.spec = spec
+        self.cue_hold_ms = cue_hold_s * 1000
+        self.notice_hold_ms = notice_hold_s * 1000
+        self._cue: str | None = None
+        self._cue_seen_ms = -math.inf
+        self._cue_raised_ms = -math.inf
+        self._active: set[str] = set()
+        self._notice: str | None = None
+        self._notice_ms = -math.inf
+        self._last_ms = -math.inf
+
+    def cue_at(self, result: FrameResult) -> str | None:
+        """Advance the cue memory by one frame and return the cue to show (None: no banner)."""
+        t = result.pose.timestamp_ms
+        if t < self._last_ms:  # a new session or a rewind: forget
+            self.__init__(self.spec, cue_hold_s=self.cue_hold_ms / 1000, notice_hold_s=self.notice_hold_ms / 1000)
+        self._last_ms = t
+        active = list(result.active_cues)
+        raised = [f.cue for f in result.new_faults] + [c for c in active if c not in self._active]
+        self._active = set(active)
+        if raised:
+            self._cue, self._cue_raised_ms, self._cue_seen_ms = raised[-1], t, t
+        elif self._cue is not None and self._cue in self._active:
+            self._cue_seen_ms = t  # still firing: keep it up
+        elif active and t - self._cue_seen_ms > self.cue_hold_ms:
+            self._cue, self._cue_raised_ms, self._cue_seen_ms = active[-1], t, t
+        if self._cue is not None and t - self._cue_seen_ms <= self.cue_hold_ms:
+            return self._cue
+        self._cue = None
+        return None
+
+    def notice_at(self, result: FrameResult) -> str | None:
+        t = result.pose.timestamp_ms
+        if result.notices:
+            self._notice, self._notice_ms = result.notices[-1], t
+        if self._notice is not None and t - self._notice_ms <= self.notice_hold_ms:
+            return self._notice
+        self._notice = None
+        return None
+
+    def update(
+        self,
+        image_rgb: np.ndarray,
+        result: FrameResult,
+        *,
+        fps: float | None = None,
+        latency_ms: float | None = None,
+        inplace: bool = False,
+    ) -> np.ndarray:
+        cue = self.cue_at(result)
+        notice = self.notice_at(result)
+        return draw_overlay(
+            image_rgb, result, self.spec, fps=fps, latency_ms=latency_ms, cue=cue, notice=notice, inplace=inplace
+        )

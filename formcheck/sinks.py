@@ -1,0 +1,281 @@
+"""Output writers: annotated video and atomic JSON/CSV/text files.
+
+Every file is written to a temp file in its own folder and renamed into place, so a crash or an
+abort never leaves a half-written output behind. OpenCV is imported lazily.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from formcheck.errors import OutputError
+
+# suffix -> fourcc. Browsers play WebM/VP8; the pip OpenCV has no H.264 encoder, so MP4 is mp4v.
+VIDEO_CODECS = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
+
+
+def _cannot_write(folder: Path, exc: BaseException | None = None) -> OutputError:
+    why = f" ({exc.strerror or exc})" if isinstance(exc, OSError) else ""
+    return OutputError(f"cannot write to {folder}{why}: choose another --out")
+
+
+def _make_parent(path: Path) -> Path:
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(parent, exc) from None
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise _cannot_write(parent)
+    return parent
+
+
+def _temp_path(parent: Path, name: str, suffix: str = ".tmp") -> Path:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=parent)
+    except OSError as exc:
+        raise _cannot_write(parent, exc) from None
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable; some filesystems cannot open a folder, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str | os.PathLike, write: Callable[[io.IOBase], None], *, binary: bool) -> Path:
+    path = Path(path)
+    parent = _make_parent(path)
+    tmp = _temp_path(parent, path.name)
+    try:
+        mode = "wb" if binary else "w"
+        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
+        with open(tmp, mode, **kwargs) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another --out") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(parent)
+    return path
+
+
+def _jsonable(obj):
+    """Plain JSON values: numpy scalars and arrays become Python ones, NaN/inf become null."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> Path:
+    """Write `obj` as indented UTF-8 JSON (NaN as null), atomically."""
+    text = json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return _atomic_write(path, lambda fh: fh.write(text), binary=False)
+
+
+def _csv_cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return ""
+    return v
+
+
+def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: Sequence[str]) -> Path:
+    """Write rows as CSV: `columns` first, then any other keys in first-seen order; atomically."""
+    header = list(dict.fromkeys(columns))
+    seen = set(header)
+    for row in rows:
+        for k in row:
+            if k not in seen:
+                seen.add(k)
+                header.append(k)
+
+    def write(fh) -> None:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for row in rows:
+            w.writerow([_csv_cell(row.get(k)) for k in header])
+
+    return _atomic_write(path, write, binary=False)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write UTF-8 text atomically."""
+    return _atomic_write(path, lambda fh: fh.write(text), binary=False)
+
+
+class VideoSink:
+    """Writes RGB frames to a video file; the file appears only when ``close`` succeeds."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int]):
+        from formcheck.sources import load_cv2, quiet_native_stderr
+
+        cv2 = load_cv2()
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in VIDEO_CODECS:
+            raise OutputError(f"cannot write video {self.path.name}: use one of {', '.join(VIDEO_CODECS)}")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be positive, got {fps}")
+        w, h = int(size_wh[0]), int(size_wh[1])
+        if w < 2 or h < 2:
+            raise ValueError(f"video size must be at least 2x2, got {w}x{h}")
+        # Encoders want even sizes (OpenCV would silently crop); drop the odd last row/column.
+        self.size_wh = (w - w % 2, h - h % 2)
+        self.fps = float(fps)
+        self.frames = 0
+        self._cv2 = cv2
+        parent = _make_parent(self.path)
+        # The temp keeps the real suffix: OpenCV picks the container from it.
+        self._tmp = _temp_path(parent, self.path.stem, suffix=suffix)
+        with quiet_native_stderr():
+            fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
+            self._writer = cv2.VideoWriter(str(self._tmp), fourcc, self.fps, self.size_wh)
+        if not self._writer.isOpened():
+            self._writer.release()
+            self._writer = None
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(
+                f"cannot open a {VIDEO_CODECS[suffix]} video writer for {self.path}: "
+                "try a .webm or .mp4 name, or another --out"
+            )
+
+    def update(self, image_rgb: np.ndarray) -> None:
+        """Append one RGB frame (resized if it does not match the sink's size)."""
+        if self._writer is None:
+            raise RuntimeError("this VideoSink is closed")
+        cv2 = self._cv2
+        w, h = self.size_wh
+        iw, ih = image_rgb.shape[1], image_rgb.shape[0]
+        if (iw, ih) != (w, h):
+            if 0 <= iw - w <= 1 and 0 <= ih - h <= 1:
+                image_rgb = image_rgb[:h, :w]
+            else:
+                image_rgb = cv2.resize(image_rgb, (w, h), interpolation=cv2.INTER_AREA)
+        self._writer.write(cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        try:
+            if self._tmp.stat().st_size == 0:
+                raise OutputError(f"the video writer produced an empty file for {self.path}: try a .webm name")
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path} ({exc.strerror or exc}): choose another --out") from None
+        finally:
+            self._tmp.unlink(missing_ok=True)
+        _fsync_dir(self.path.parent)
+
+    def abort(self) -> None:
+        """Stop and delete the partial file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> VideoSink:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --- session sinks: update(frame, result) / close(report) / abort(), as run_session drives them ----
+
+
+class AnnotatedVideoSink:
+    """Draws the overlay on every frame and writes the annotated video.
+
+    The writer opens on the first frame (its size is known only then); nothing is left on disk
+    unless ``close`` is reached.
+    """
+
+    def __init__(self, path: str | os.PathLike, spec, *, fps: float):
+        from formcheck.render import OverlayRenderer
+
+        self.path = Path(path)
+        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
+        self._renderer = OverlayRenderer(spec)
+        self._video: VideoSink | None = None
+
+    def update(self, frame, result) -> None:
+        if frame is None:  # replayed poses have no pixels
+            return
+        image = self._renderer.update(frame.image_rgb, result)
+        if self._video is None:
+            h, w = image.shape[:2]
+            self._video = VideoSink(self.path, self.fps, (w, h))
+        self._video.update(image)
+
+    def close(self, report=None) -> None:
+        if self._video is not None:
+            self._video.close()
+            self._video = None
+
+    def abort(self) -> None:
+        if self._video is not None:
+            self._video.abort()
+            self._video = None
+
+
+class ReportFilesSink:
+    """Writes report.json and reps.csv into `out_dir` when the session ends (nothing before)."""
+
+    def __init__(self, out_dir: str | os.PathLike, *, include_series: bool = False):
+        self.out_dir = Path(out_dir)
+        self.include_series = include_series
+
+    def update(self, frame, result) -> None:
+        pass
+
+    def close(self, report) -> None:
+        from formcheck.report import REP_CSV_COLUMNS
+
+        write_json_atomic(self.out_dir / "report.json", report.to_dict(include_series=self.include_series))
+        write_csv_atomic(self.out_dir / "reps.csv", report.csv_rows(), REP_CSV_COLUMNS)
+
+    def abort(self) -> None:
+        pass

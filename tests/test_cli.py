@@ -1,0 +1,119 @@
+"""The command line as a user meets it: real subprocesses, exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from formcheck.posesfile import PosesWriter
+from kinematics import SIZE, pose_2d, rep_wave, stream
+
+FPS = 30.0
+
+
+def formcheck(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess, code: int | None = None) -> str:
+    assert proc.returncode != 0 if code is None else proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bridge_poses(tmp_path_factory) -> Path:
+    """A poses file of 4 bridges with setup, built from joint angles (no model)."""
+    frames = [pose_2d(posture="supine", hip_flex=(50, 50), knee_flex=(90, 90))] * int(1.5 * FPS)
+    t = np.arange(int(4 * 4.5 * FPS + 30)) / FPS
+    for x in rep_wave(t, [0.5 + 4.5 * i for i in range(4)], 1.0, 1.5, 1.0):
+        h = 50 - 50 * x
+        frames.append(pose_2d(posture="supine", hip_flex=(h, h), knee_flex=(90, 90)))
+    path = tmp_path_factory.mktemp("poses") / "bridge.npz"
+    with PosesWriter(path, {"fps": FPS, "frame_size_px": list(SIZE), "model_variant": "synthetic"}) as w:
+        for s in stream(frames, FPS, noise_px=1.0, drop=0.05):
+            w.update(s)
+    return path
+
+
+def test_analyze_poses_file_writes_report_and_csv(bridge_poses, tmp_path):
+    out = tmp_path / "out"
+    proc = formcheck("analyze", str(bridge_poses), "-e", "bridge", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Glute bridge" in proc.stdout and "reps 4" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["schema_version"] == 1
+    assert report["exercise"] == "bridge"
+    assert report["summary"]["reps_total"] == 4
+    assert report["summary"]["reps_by_side"] == {"both": 4}
+    assert report["source"]["kind"] == "poses"
+    for rep in report["reps"]:
+        assert {"side", "start_s", "end_s", "peak_deg", "hold_s", "faults"} <= set(rep)
+        assert rep["end_s"] > rep["start_s"]
+    assert isinstance(report["faults"], list)
+    rows = list(csv.DictReader(open(out / "reps.csv")))
+    assert len(rows) == 4 and rows[0]["side"] == "both" and "peak_hip_deg" in rows[0]
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "reps.csv"]
+
+
+def test_missing_file(tmp_path):
+    line = assert_one_line_error(formcheck("analyze", str(tmp_path / "missing.mp4"), "-e", "bridge"), 1)
+    assert "no such file" in line
+    assert not (tmp_path / "formcheck-out").exists()
+
+
+def test_text_file_renamed_mp4(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("this is not a video\n" * 20)
+    out = tmp_path / "out"
+    line = assert_one_line_error(formcheck("analyze", str(fake), "-e", "bridge", "--out", str(out)), 1)
+    assert "video" in line
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_unknown_exercise_lists_valid_ids(bridge_poses):
+    line = assert_one_line_error(formcheck("analyze", str(bridge_poses), "-e", "nosuch"), 2)
+    assert "nosuch" in line and "bridge" in line and "standing_hip_extension" in line
+
+
+def test_side_on_bilateral_exercise_is_a_usage_error(bridge_poses):
+    line = assert_one_line_error(formcheck("analyze", str(bridge_poses), "-e", "bridge", "--side", "left"), 2)
+    assert "one-sided" in line
+
+
+def test_annotate_needs_a_video(bridge_poses, tmp_path):
+    line = assert_one_line_error(formcheck("analyze", str(bridge_poses), "-e", "bridge", "--annotate", "--out", str(tmp_path / "o")), 1)
+    assert "video" in line
+
+
+def test_exercises_table_and_markdown():
+    proc = formcheck("exercises")
+    assert proc.returncode == 0
+    assert "bridge" in proc.stdout and "standing_hip_extension" in proc.stdout
+    md = formcheck("exercises", "--markdown").stdout.splitlines()
+    assert md[0].startswith("| id | title")
+    assert any(line.startswith("| bridge | Glute bridge |") for line in md)
+
+
+def test_spec_check_good_and_bad(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    ok = formcheck("spec", "check", str(root / "exercise_specs" / "bridge.yaml"))
+    assert ok.returncode == 0 and "ok" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\ntitle: [unclosed\n")
+    proc = formcheck("spec", "check", str(bad))
+    assert proc.returncode == 1
+    assert "line" in proc.stderr and "bad.yaml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_version_and_module_entry():
+    proc = formcheck("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("formcheck ")
