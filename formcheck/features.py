@@ -24,6 +24,11 @@ UPRIGHT_MAX_INCLINE_DEG = 60.0  # trunk within 60 deg of vertical: standing (a s
 LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge top is ~55-60 deg)
 KNEES_UP_M = 0.05  # knees this far above the hips (world y): lying on the back with knees bent
 _FACING_MEMORY = 0.9  # the facing direction changes rarely; smooth its evidence over frames
+_SWAP_MEMORY = 0.8  # a label swap lasts a while once the model makes it; a single frame does not flip it
+SIDE_ON_MAX_RATIO = 0.6  # shoulder width / torso length below this: the camera sees the body side-on
+_LEG_PARTS = ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
+_LEFT_LEG = [Landmark[f"LEFT_{p}"] for p in _LEG_PARTS]
+_RIGHT_LEG = [Landmark[f"RIGHT_{p}"] for p in _LEG_PARTS]
 
 
 def _side_lm(side: str, part: str) -> Landmark:
@@ -55,6 +60,8 @@ class FeatureExtractor:
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
         self._facing_evidence = 0.0
+        self._swap_evidence = 0.0
+        self.legs_swapped = False
         self._torso_px: deque[float] = deque(maxlen=90)
 
     # --- per-frame context -------------------------------------------------------------------
@@ -131,6 +138,8 @@ class FeatureExtractor:
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
         pts = self._points(pose)
         ctx = self._context(pts)
+        if self.spec.view == "side":
+            self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx)
         for name, fs in self.spec.features.items():
             if fs.side == "working":
                 for s in SIDES:
@@ -140,6 +149,29 @@ class FeatureExtractor:
             else:
                 values[name] = self._measure(fs, fs.side, pts, ctx)
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
+
+    def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict) -> None:
+        """Side-on, the model sometimes swaps which leg it calls left; put the labels back.
+
+        Which physical side faces the camera follows from where the body's front and head point
+        (left = head x front, pointing into the scene means the left side is the far one); the
+        model's depth says which labelled leg is near. When they disagree for a while, the leg
+        labels are swapped in place.
+        """
+        sup, ant = ctx["trunk_up"], ctx["anterior"]
+        sh = np.linalg.norm(pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER])
+        side_on = np.isfinite(sh) and sh < SIDE_ON_MAX_RATIO * ctx["torso_px"]
+        z_left, z_right = np.nanmean(z[_LEFT_LEG]), np.nanmean(z[_RIGHT_LEG])
+        if side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(sup).all() and np.isfinite(ant).all():
+            left_into_scene = sup[0] * ant[1] - sup[1] * ant[0]  # z of (head x front): > 0, left is far
+            labelled_left_far = z_left > z_right
+            disagree = (left_into_scene > 0) != labelled_left_far
+            # weigh by how clearly the model separates the legs in depth
+            weight = min(abs(z_left - z_right) / (0.1 * ctx["torso_px"]), 1.0)
+            self._swap_evidence = _SWAP_MEMORY * self._swap_evidence + (1 - _SWAP_MEMORY) * weight * (1 if disagree else -1)
+            self.legs_swapped = self._swap_evidence > 0
+        if self.legs_swapped:
+            pts[_LEFT_LEG + _RIGHT_LEG] = pts[_RIGHT_LEG + _LEFT_LEG]
 
     def _keys(self, name: str, fs: FeatureSpec) -> list[str]:
         return [f"{name}.{s}" for s in SIDES] if fs.side == "working" else [name]

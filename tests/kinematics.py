@@ -93,8 +93,27 @@ def pose_2d(
     return pts
 
 
-def sample(t_ms: float, pts: np.ndarray, *, visibility: float = 0.95, size=SIZE) -> PoseSample:
-    xyz = np.concatenate([pts, np.zeros((NUM_LANDMARKS, 1))], axis=1)
+LEFT_LEG = [L[f"LEFT_{p}"] for p in ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+RIGHT_LEG = [L[f"RIGHT_{p}"] for p in ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+
+
+def depth(near: str, *, swapped_labels: bool = False, gap_px: float = 30.0) -> np.ndarray:
+    """MediaPipe-like relative depth: the near leg smaller. ``swapped_labels``: the model calls
+    the near leg by the far leg's name."""
+    z = np.zeros(NUM_LANDMARKS)
+    near_idx, far_idx = (LEFT_LEG, RIGHT_LEG) if near == "left" else (RIGHT_LEG, LEFT_LEG)
+    z[near_idx], z[far_idx] = -gap_px / 2, gap_px / 2
+    return z
+
+
+def swap_leg_labels(pts: np.ndarray) -> np.ndarray:
+    out = pts.copy()
+    out[LEFT_LEG + RIGHT_LEG] = pts[RIGHT_LEG + LEFT_LEG]
+    return out
+
+
+def sample(t_ms: float, pts: np.ndarray, *, visibility: float = 0.95, size=SIZE, z: np.ndarray | None = None) -> PoseSample:
+    xyz = np.concatenate([pts, (np.zeros(NUM_LANDMARKS) if z is None else z)[:, None]], axis=1)
     # no 3D estimate in this factory: NaN world landmarks exercise the 2D paths only
     return PoseSample(t_ms, xyz, np.full((NUM_LANDMARKS, 3), np.nan), np.full(NUM_LANDMARKS, visibility), size)
 

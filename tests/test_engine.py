@@ -7,7 +7,7 @@ import pytest
 
 from formcheck.evaluator import ExerciseEvaluator, SideOverrideError
 from formcheck.spec import load_spec
-from kinematics import SIZE, pose_2d, rep_wave, stream
+from kinematics import SIZE, depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 from formcheck.types import PoseSample
 
 FPS = 30.0
@@ -204,3 +204,20 @@ def test_nan_and_inf_landmarks_do_not_crash_or_count():
         bad.append(PoseSample(s.timestamp_ms, xyz, s.world_xyz_m, s.visibility, s.frame_size_px))
     report = run("bridge", bad)
     assert report.summary()["reps_total"] == 2
+
+
+def test_side_view_leg_label_swap_is_undone():
+    """The model calls the working (near) leg 'left' for two reps; the reps stay on the right."""
+    frames = hip_extension_session(6, order=("right",), echo=0.0)
+    per_rep = int(len(frames[int(1.5 * FPS):]) / 6)
+    samples = []
+    for i, pts in enumerate(frames):
+        rep = (i - int(1.5 * FPS)) // per_rep
+        swapped = 2 <= rep <= 3
+        # facing image-right, the person's right side is near the camera
+        z = depth("right")
+        labelled = swap_leg_labels(pts) if swapped else pts
+        z_labelled = z[[*range(23), 24, 23, 26, 25, 28, 27, 30, 29, 32, 31]] if swapped else z
+        samples.append(sample(i * 1000 / FPS, labelled, z=z_labelled))
+    report = run("standing_hip_extension", samples)
+    assert [r.side for r in report.reps] == ["right"] * 6
