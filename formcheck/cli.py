@@ -115,6 +115,7 @@ def analyze(
         print_summary(report)
     console.print(f"Wrote {out_dir}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
     if report.incomplete:
+        err_console.print("interrupted: the report covers what was analysed so far (marked incomplete)")
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
@@ -295,7 +296,17 @@ def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose mod
         console.print(f"{k}: {v}")
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    import signal
+
+    # Ctrl-C (and a polite kill) end the session cleanly with partial results saved, even when
+    # the shell that started us ignored SIGINT (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         app()
     except KeyboardInterrupt:

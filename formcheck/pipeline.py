@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -58,6 +59,20 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
     return estimate(frames, estimator), source, estimator
 
 
+def check_writable(out_dir: Path) -> None:
+    """Fail before the analysis, not after it, when the outputs cannot be written there."""
+    import tempfile
+
+    from formcheck.errors import OutputError
+
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as e:
+        raise OutputError(f"cannot write to {out_dir} ({e.strerror or e}): choose another --out") from None
+
+
 def _someone_seen(path: Path) -> Callable[[SessionReport], None]:
     def check(report: SessionReport) -> None:
         if report.quality["frames"] == 0:
@@ -80,6 +95,7 @@ def analyze(
         raise InputError(f"no such file: {path}")
     if annotate and is_poses(path):
         raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
+    check_writable(out_dir)
     stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
                                                  max_side_px=max_side_px, progress=progress)
     sinks = [ReportFilesSink(out_dir)]
@@ -101,6 +117,7 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
         raise InputError(f"no such file: {path}")
     if is_poses(path):
         raise InputError(f"{path} is already a poses file")
+    check_writable(output.parent)
     stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
                                                  max_side_px=max_side_px, progress=progress)
     frames = detected = 0

@@ -24,6 +24,7 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.errors import InputError, OutputError
+from formcheck.sinks import public_permissions
 from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.types import PoseSample
 
@@ -149,6 +150,7 @@ class PosesWriter:
         except OSError as exc:
             raise OutputError(f"cannot write to {parent or '.'} ({exc.strerror or exc}): choose another --output") from None
         tmp = Path(tmp_name)
+        public_permissions(tmp)
         try:
             # A file object, so numpy does not append ".npz" to the name.
             with os.fdopen(fd, "wb") as fh:

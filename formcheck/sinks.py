@@ -45,7 +45,15 @@ def _temp_path(parent: Path, name: str, suffix: str = ".tmp") -> Path:
     except OSError as exc:
         raise _cannot_write(parent, exc) from None
     os.close(fd)
+    public_permissions(tmp)
     return Path(tmp)
+
+
+def public_permissions(path: str | os.PathLike) -> None:
+    """mkstemp makes files private (0600); outputs get the usual permissions (the umask applies)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _fsync_dir(folder: Path) -> None:

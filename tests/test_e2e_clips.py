@@ -80,3 +80,24 @@ def test_analyze_video_directly_with_annotation(clips_dir, model_path, tmp_path)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     cap.release()
     assert n == report["quality"]["frames"]
+
+
+def test_ctrl_c_saves_partial_results_marked_incomplete(clips_dir, model_path, tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "formcheck", "analyze", str(clips_dir / "kanat_standing_hamstring_curl.mp4"),
+         "-e", "standing_hip_extension", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(6)  # model loaded, some frames analysed
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["incomplete"] is True
+    assert 0 < report["quality"]["frames"] < 1302
+    assert sorted(p.name for p in out.iterdir()) == ["report.json", "reps.csv"]

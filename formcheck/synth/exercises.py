@@ -307,7 +307,7 @@ def _bridge_motion(body: BodyShape, plan: Plan) -> Motion:
                 pelvis_roll_deg=roll, spine_rotation_deg=roll).broadcast(n)
     pole = np.broadcast_to(np.array([0.35, 1.0, 0.0]), (n, 3))
     for side in SIDES:
-        target = np.stack([np.full(n, ankle_x) - slide, np.full(n, ankle_y),
+        target = np.stack([np.full(n, ankle_x) + slide, np.full(n, ankle_y),
                            np.full(n, SIDE_SIGN[side] * body.hip_sep_m / 2)], axis=-1)
         pose = solve_leg(body, pose, side, target, pole, foot_dir=np.array([1.0, 0.0, 0.0]))
     # arms lie on the mat beside the body: undo the trunk lift at the shoulder, palms down
@@ -376,7 +376,10 @@ def _standing_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
         s = plan.activation(side)
         amp = plan.amplitude(side)
         top = _SHE_LEAN_HIP_DEG if plan.fault == "trunk_lean" else _SHE_TOP_DEG
-        hip = pitch + s * top * amp
+        own_lean = _SHE_LEAN_DEG if plan.fault == "trunk_lean" else 0.0
+        # stance leg stays vertical (hip flexion = pelvis pitch); the working hip reaches `top`
+        # relative to the trunk, so its own lean is taken back out
+        hip = pitch + s * (top - own_lean) * amp
         knee = 2.0 + (s * _SHE_KNEE_BENT_DEG * amp if plan.fault == "knee_bent" else 0.0)
         # the hip on the stance side sits over the foot: adduction if the pelvis shifted toward it
         toward = np.sign(shift) == SIDE_SIGN[side]

@@ -561,3 +561,14 @@ def shadow_samples(body: BodyShape, sk: Skeleton) -> tuple[np.ndarray, np.ndarra
 
 
 ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything needed to draw a clip: the body, its poses, the props and the camera."""
+
+    body: BodyShape
+    pose: "object"  # formcheck.synth.body.Pose with (N,) arrays
+    props: tuple[Box, ...]
+    camera: Camera
+    room: Room = Room()
