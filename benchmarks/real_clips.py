@@ -1,0 +1,83 @@
+"""Counts on the hand-counted real clips in ../shared/clips against catalog.csv.
+
+Each clip goes through the full model once (poses cached in benchmarks/.cache/poses), then is
+analysed with the specs that match its movement; negatives (upper-body clips, other movements)
+must count 0. Prints a Markdown table and the exact-count rate.
+
+    python benchmarks/real_clips.py [--clips ../shared/clips]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".cache" / "poses"
+
+# clip -> [(spec, expected count or None for the catalog count)]
+PLAN: dict[str, list[tuple[str, int | None]]] = {
+    "sebitzu_hip_thrust.mp4": [("bridge", None), ("standing_hip_extension", 0), ("mini_squat", 0)],
+    "rohit_squat_side.mp4": [("mini_squat", None), ("bridge", 0)],
+    "kanat_partial_squat_side.mp4": [("mini_squat", None)],
+    "yuyoujiang_squat.mp4": [("mini_squat", None)],
+    "formfit_squat.mp4": [("mini_squat", None)],
+    "sagor_squat.mp4": [("mini_squat", None)],
+    "rjsong_squat2.mp4": [("mini_squat", None)],
+    "postop_squat.mp4": [("mini_squat", None)],
+    "frailty_chair_stand_test.mp4": [("mini_squat", None), ("bridge", 0)],
+    "kanat_standing_hamstring_curl.mp4": [("standing_hip_extension", 0)],
+    "orthosense_shoulder_abd1.mp4": [("bridge", 0), ("mini_squat", 0), ("standing_hip_extension", 0)],
+    "wissem_bicep_curl_outdoor.mp4": [("bridge", 0), ("mini_squat", 0)],
+    "rjsong_pushup_front2.mp4": [("bridge", 0), ("mini_squat", 0)],
+}
+
+
+def poses_for(clip: Path) -> Path:
+    from formcheck.pipeline import save_poses
+
+    out = CACHE / f"{clip.name}.npz"
+    if not out.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        save_poses(clip, out)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "clips")
+    args = ap.parse_args()
+    if not (args.clips / "catalog.csv").is_file():
+        print(f"no clips at {args.clips}: nothing to measure")
+        return 0
+    from formcheck.evaluator import ExerciseEvaluator
+    from formcheck.posesfile import read_poses
+    from formcheck.spec import load_spec
+
+    catalog = {r["file"]: r for r in csv.DictReader(open(args.clips / "catalog.csv", newline=""))}
+    print("| clip | view | spec | counted | truth | confidence | exact |")
+    print("|---|---|---|---|---|---|---|")
+    exact = total = 0
+    for name, plan in PLAN.items():
+        row = catalog.get(name)
+        if row is None or not (args.clips / name).is_file():
+            continue
+        poses = poses_for(args.clips / name)
+        for spec_id, expected in plan:
+            ev = ExerciseEvaluator(load_spec(spec_id))
+            for pose in read_poses(poses):
+                ev.update(pose)
+            got = ev.finish().summary()["reps_total"]
+            want = int(row["reps"]) if expected is None else expected
+            conf = row["confidence"] if expected is None else "negative"
+            total += 1
+            exact += got == want
+            print(f"| {name} | {row['view']} | {spec_id} | {got} | {want} | {conf} | {'yes' if got == want else 'no'} |")
+    print(f"\nexact counts: {exact}/{total} ({exact / max(total, 1):.0%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
