@@ -64,12 +64,13 @@ def _resolve_view(program: ExerciseProgram, view, near: str) -> tuple[float, flo
         if view == "front":
             return 0.0, program.side_elevation_deg
         if view == "oblique":
-            return 45.0 * sign, 20.0
+            return program.oblique_deg[0] * sign, program.oblique_deg[1]
         raise ValueError(f"unknown view {view!r}; valid: {', '.join(VIEWS)} or (azimuth_deg, elevation_deg)")
     try:
         az, el = (float(v) for v in view)
     except (TypeError, ValueError):
-        raise ValueError(f"view must be one of {', '.join(VIEWS)} or (azimuth_deg, elevation_deg); got {view!r}") from None
+        raise ValueError(f"view must be one of {', '.join(VIEWS)} or (azimuth_deg, elevation_deg); "
+                         f"got {view!r}") from None
     if not -89.0 <= el <= 89.0:
         raise ValueError(f"elevation_deg must be within -89..89; got {el}")
     return az, el
@@ -132,7 +133,8 @@ def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: st
     for r in plan.reps:
         k = int(np.clip(np.round(r.peak_s * fps), 0, t.size - 1))
         peak = {name: float(a[k]) for name, a in angles.items()}
-        rep_truth.append(RepTruth(r.index, r.side, r.start_s, r.peak_s, r.end_s, r.hold_s, peak))
+        rep_truth.append(RepTruth(r.index, r.side, float(r.start_s), float(r.peak_s), float(r.end_s),
+                                  float(r.hold_s), peak))
 
     fault_truth = []
     if fault is not None:
@@ -142,9 +144,11 @@ def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: st
             fs = motion.fault_side or "both"
             if fs == "working":
                 fs = r.side
-            metric = spec.metric.replace("{side}", r.side if r.side != "both" else (fs if fs != "both" else "left"))
+            who = r.side if r.side != "both" else fs
+            # a fault on both sides names the side-less channel ("hip_flexion_deg" = left and right)
+            metric = spec.metric.replace("{side}_", "" if who == "both" else f"{who}_")
             start, end = (r.start_s, r.end_s) if spec.window == "rep" else (a, b)
-            fault_truth.append(FaultTruth(fault, fs, r.index, start, end, metric))
+            fault_truth.append(FaultTruth(fault, fs, r.index, float(start), float(end), metric))
 
     by_side = {"left": 0, "right": 0, "both": 0}
     for r in plan.reps:
@@ -177,7 +181,7 @@ def _scene_of(truth: Truth) -> Scene:
 
 
 def render_frames(truth: Truth, *, noise: float = 0.0, compression: int | None = None) -> Iterator[np.ndarray]:
-    """Yield every frame as a uint8 BGR image (H,W,3)."""
+    """Yield every frame as a uint8 BGR image (H,W,3); noise is a sigma in grey levels, compression a JPEG quality."""
     scene = _scene_of(truth)
     sk = forward_kinematics(scene.body, scene.pose)
     prims = body_primitives(scene.body, sk)
@@ -190,7 +194,11 @@ def render_frames(truth: Truth, *, noise: float = 0.0, compression: int | None =
 
 def render_clip(truth: Truth, out_path: Path, *, noise: float = 0.0, compression: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render every frame to a video (mp4v for .mp4, VP80 for .webm) and write the sidecar ``<stem>.json``."""
+    """Render every frame to a video (mp4v for .mp4, VP80 for .webm) and write the sidecar ``<stem>.json``.
+
+    ``noise``: Gaussian sensor noise, sigma in grey levels (0-255); ``compression``: JPEG quality
+    (e.g. 70) applied to each frame before encoding; ``progress(done, total)`` after each frame.
+    """
     import cv2  # lazy: generating truth needs no OpenCV
 
     out_path = Path(out_path)

@@ -409,11 +409,3 @@ def solve_arm(body: BodyShape, pose: Pose, side: str, wrist_target: np.ndarray, 
     return p.with_side(side, shoulder_flexion_deg=flex, shoulder_abduction_deg=abd,
                        shoulder_rotation_deg=rot, elbow_flexion_deg=bend)
 
-
-def lowest_point_m(body: BodyShape, sk: Skeleton, parts: tuple[str, ...] = ("left_foot", "right_foot")) -> np.ndarray:
-    """Height (N,) of the lowest surface point of the named parts (used to plant a body on the floor)."""
-    from formcheck.synth.render import body_primitives  # local import: render depends on body
-
-    prims = [pr for pr in body_primitives(body, sk) if pr.part in parts]
-    lows = [pr.lowest_y() for pr in prims]
-    return np.min(np.stack(lows, axis=0), axis=0)

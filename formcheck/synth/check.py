@@ -84,12 +84,16 @@ class CheckResult:
     near_knee_err_deg: float
     hip_err_world_deg: float  # MediaPipe world landmarks through the truth's own 3D definition
     projection_hip_err_deg: float  # floor: the same 2D formula on the truth's projected landmarks
+    projection_knee_err_deg: float
 
     def row(self) -> str:
-        return (f"det {self.detection_rate:6.1%}  swap {self.swap_rate:5.1%}  lm {self.landmark_err_px:5.1f}px "
-                f"(near {self.near_landmark_err_px:4.1f})  hip {self.hip_err_deg:4.1f} (near {self.near_hip_err_deg:4.1f}, "
+        """One human-readable line for tables."""
+        return (f"det {self.detection_rate:6.1%}  swap {self.swap_rate:5.1%}  "
+                f"lm {self.landmark_err_px:5.1f}px (near {self.near_landmark_err_px:4.1f})  "
+                f"hip {self.hip_err_deg:4.1f} (near {self.near_hip_err_deg:4.1f}, "
                 f"world {self.hip_err_world_deg:4.1f}, proj {self.projection_hip_err_deg:3.1f})  "
-                f"knee {self.knee_err_deg:4.1f} (near {self.near_knee_err_deg:4.1f}) deg")
+                f"knee {self.knee_err_deg:4.1f} (near {self.near_knee_err_deg:4.1f}, "
+                f"proj {self.projection_knee_err_deg:3.1f}) deg")
 
 
 def compare(truth: Truth, det: Detections) -> CheckResult:
@@ -109,7 +113,7 @@ def compare(truth: Truth, det: Detections) -> CheckResult:
     jn = np.array([Landmark[f"{near.upper()}_{x}"] for x in ("SHOULDER", "HIP", "KNEE", "ANKLE")])
     err = np.linalg.norm(mp_img - gt, axis=-1)
 
-    hip_e, knee_e, proj_e, world_e = {}, {}, {}, {}
+    hip_e, knee_e, proj_e, proj_k, world_e = {}, {}, {}, {}, {}
     for side in ("left", "right"):
         truth_hip = truth.angles_deg[f"{side}_hip_flexion_deg"]
         g2 = _signed_2d(gt, side)
@@ -118,6 +122,7 @@ def compare(truth: Truth, det: Detections) -> CheckResult:
         hip_e[side] = np.abs(o * _signed_2d(mp_img, side) - truth_hip)[ok]
         proj_e[side] = np.abs(o * g2 - truth_hip)
         knee_e[side] = np.abs(_knee_2d(mp_img, side) - truth.angles_deg[f"{side}_knee_flexion_deg"])[ok]
+        proj_k[side] = np.abs(_knee_2d(gt, side) - truth.angles_deg[f"{side}_knee_flexion_deg"])
         world_e[side] = np.abs(hip_flexion_deg(mp_world, side) - truth_hip)[ok]
 
     def mean(*xs):
@@ -137,6 +142,7 @@ def compare(truth: Truth, det: Detections) -> CheckResult:
         near_knee_err_deg=mean(knee_e[near]),
         hip_err_world_deg=mean(world_e["left"], world_e["right"]),
         projection_hip_err_deg=mean(proj_e["left"], proj_e["right"]),
+        projection_knee_err_deg=mean(proj_k["left"], proj_k["right"]),
     )
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from formcheck.synth.body import (SIDE_SIGN, SIDES, BodyShape, Pose, forward_kinematics, solve_arm,
                                   solve_leg)
+from formcheck.synth.postures import MAT_Y_M, plant
 from formcheck.synth.render import Box, body_primitives, chair, mat
 
 FAST_REP_S = 0.6  # total rep time for the `too_fast` fault (the fault threshold is 0.8 s)
@@ -100,7 +101,7 @@ class Plan:
     rng_seed: int
 
     def activation(self, side: str | None = None) -> np.ndarray:
-        """Sum of rep signals (optionally only reps of one side), each scaled by nothing."""
+        """Rep progress per frame: 0 at rest, 1 at the top (optionally only reps of one side)."""
         a = np.zeros_like(self.t_s)
         for r in self.reps:
             if side is None or r.side == side:
@@ -155,7 +156,7 @@ class ExerciseProgram:
     switch_s: float = 1.6  # pause between the left and right sets
     tail_s: float = 1.0
     side_elevation_deg: float = 5.0
-    default_reps: int = 5
+    oblique_deg: tuple[float, float] = (45.0, 15.0)  # (azimuth toward the near side, elevation)
 
     @property
     def fault_ids(self) -> tuple[str, ...]:
@@ -190,21 +191,13 @@ def make_plan(program: ExerciseProgram, reps: int, side: str, fault: str | None,
             windows.append(RepWindow(len(windows), s, t, t + up, t + up + hold, t + up + hold + down,
                                      float(rng.uniform(0.93, 1.05))))
             t = windows[-1].end_s + timing.pause_s * rng.uniform(0.8, 1.2)
-        t -= timing.pause_s  # no pause after a set's last rep beyond the tail/switch
-        t = max(t, windows[-1].end_s)
+        t = windows[-1].end_s  # a set ends with its last rep; the switch or tail follows
     duration = t + program.tail_s
     n = int(np.ceil(duration * fps))
     return Plan(np.arange(n) / fps, tuple(windows), side, fault, setup_start, setup_start + program.setup_s, seed)
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def plant(body: BodyShape, pose: Pose, parts: tuple[str, ...], floor_y_m: float = 0.0) -> Pose:
-    """Shift the root vertically so the lowest point of ``parts`` rests on the floor."""
-    sk = forward_kinematics(body, pose)
-    low = np.min(np.stack([pr.lowest_y() for pr in body_primitives(body, sk) if pr.part in parts]), axis=0)
-    return replace(pose, root_y_m=np.asarray(pose.root_y_m) - low + floor_y_m)
 
 
 def rest_head(body: BodyShape, pose: Pose, floor_y_m: float = 0.0, iters: int = 4) -> Pose:
@@ -241,7 +234,6 @@ def top_windows(plan: Plan, threshold: float = 0.9) -> list[tuple[float, float]]
 _BRIDGE_KNEE_START_DEG = 95.0
 _BRIDGE_TOP_DEG = {None: 0.0, "hips_low": 27.0, "over_arch": -20.0, "hips_uneven": 0.0, "too_fast": 0.0}
 _BRIDGE_DROP_M = 0.07
-_MAT_Y_M = 0.008
 
 
 def _bridge_motion(body: BodyShape, plan: Plan) -> Motion:
@@ -251,14 +243,14 @@ def _bridge_motion(body: BodyShape, plan: Plan) -> Motion:
     h = body.height_m
     # lying rest pose: supine (pitch -90), head toward -x, feet toward +x
     rest = Pose(pelvis_pitch_deg=-90.0, root_y_m=0.2).broadcast(1)
-    rest = plant(body, rest, ("pelvis", "chest", "abdomen"), _MAT_Y_M)
+    rest = plant(body, rest, MAT_Y_M, ("pelvis", "chest", "abdomen"))
     sk0 = forward_kinematics(body, rest)
     hip_y = float(rest.root_y_m[0])
     sh = 0.5 * (sk0.joints["left_shoulder"][0] + sk0.joints["right_shoulder"][0])
     hip = sk0.joints["pelvis"][0]
     trunk = float(np.hypot(hip[0] - sh[0], hip[1] - sh[1]))
     beta0 = np.arctan2(hip[1] - sh[1], hip[0] - sh[0])  # trunk angle above the floor at rest
-    ankle_y = _MAT_Y_M + body.ankle_height_m
+    ankle_y = MAT_Y_M + body.ankle_height_m
     lt, ls = body.thigh_m, body.shank_m
 
     # where the feet rest: knee bent _BRIDGE_KNEE_START_DEG with the trunk flat and the heel down
@@ -303,20 +295,20 @@ def _bridge_motion(body: BodyShape, plan: Plan) -> Motion:
     elif plan.fault:
         fault_side = "both"
 
-    pose = Pose(root_x_m=hx, root_y_m=hy, pelvis_pitch_deg=-90.0 - np.degrees(beta) + 0 * t,
+    pose = Pose(root_x_m=hx, root_y_m=hy, pelvis_pitch_deg=-90.0 - np.degrees(beta),
                 pelvis_roll_deg=roll, spine_rotation_deg=roll).broadcast(n)
     pole = np.broadcast_to(np.array([0.35, 1.0, 0.0]), (n, 3))
     for side in SIDES:
         target = np.stack([np.full(n, ankle_x) + slide, np.full(n, ankle_y),
                            np.full(n, SIDE_SIGN[side] * body.hip_sep_m / 2)], axis=-1)
         pose = solve_leg(body, pose, side, target, pole, foot_dir=np.array([1.0, 0.0, 0.0]))
-    # arms lie on the mat beside the body: undo the trunk lift at the shoulder, palms down
-    arm_drop = np.degrees(np.arcsin(min(0.9, (sh[1] - _MAT_Y_M - 0.022 * h) / (0.4 * h))))
+    # arms lie on the mat beside the body: undo the trunk lift at the shoulder
+    arm_drop = np.degrees(np.arcsin(min(0.9, (sh[1] - MAT_Y_M - 0.022 * h) / (0.4 * h))))
     for side in SIDES:
         pose = pose.with_side(side, shoulder_flexion_deg=-(np.degrees(beta - beta0)) - arm_drop,
                               shoulder_abduction_deg=np.full(n, 12.0), elbow_flexion_deg=np.full(n, 4.0))
     pose = replace(pose, neck_rotation_deg=_sway(t, plan.rng_seed, 4.0, 0.11))
-    pose = rest_head(body, pose, _MAT_Y_M)
+    pose = rest_head(body, pose, MAT_Y_M)
 
     keyframed: dict[str, np.ndarray] = {}
     if plan.fault == "hips_uneven":
@@ -403,6 +395,12 @@ def _standing_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
                            np.full(n, SIDE_SIGN[side] * 0.17 * h / 1.7)], axis=-1)
         pole = np.broadcast_to(np.array([-0.6, -1.0, SIDE_SIGN[side] * 0.9]), (n, 3))
         pose = solve_arm(body, pose, side, target, pole)
+    # setup: the hands come up from the sides to the chair back (visible from any view)
+    reach = setup
+    for side in SIDES:
+        hang = {"shoulder_flexion_deg": 0.0, "shoulder_abduction_deg": 6.0, "shoulder_rotation_deg": 0.0,
+                "elbow_flexion_deg": 8.0}
+        pose = pose.with_side(side, **{k: v + (np.asarray(pose.side(side, k)) - v) * reach for k, v in hang.items()})
     fault_side = None
     if plan.fault in ("knee_bent", "too_fast"):
         fault_side = "working"
@@ -429,6 +427,7 @@ BRIDGE = ExerciseProgram(
     motion=_bridge_motion,
     setup_s=1.3,
     side_elevation_deg=12.0,
+    oblique_deg=(65.0, 30.0),  # lying: mostly side-on and from above; from the feet end hides the trunk
 )
 
 STANDING_HIP_EXTENSION = ExerciseProgram(

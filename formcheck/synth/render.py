@@ -9,7 +9,7 @@ mouth and hair from the head's local coordinates, because MediaPipe's detector k
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -62,9 +62,10 @@ class Camera:
         return (d / np.linalg.norm(d, axis=-1, keepdims=True)).astype(np.float64)
 
     def to_dict(self) -> dict:
-        return {"position_m": [round(float(v), 4) for v in self.position_m],
-                "look_at_m": [round(float(v), 4) for v in self.look_at_m],
-                "focal_px": round(float(self.focal_px), 3)}
+        # enough digits that the recorded camera reprojects the landmarks to < 0.01 px
+        return {"position_m": [round(float(v), 7) for v in self.position_m],
+                "look_at_m": [round(float(v), 7) for v in self.look_at_m],
+                "focal_px": round(float(self.focal_px), 5)}
 
 
 def orbit_position(target: np.ndarray, azimuth_deg: float, elevation_deg: float, distance_m: float) -> np.ndarray:
@@ -455,6 +456,7 @@ class Renderer:
         self.rays = cam.rays()
         self.light = light or default_light(cam)
         self.bg_rgb, self.bg_depth, self.floor_pts = render_background(cam, self.rays, room, props)
+        self.floor_mask = np.isfinite(self.floor_pts[..., 0]).astype(np.float32)
 
     def _bbox(self, pr: Prim, i: int) -> tuple[int, int, int, int] | None:
         los, his = [], []
@@ -472,29 +474,36 @@ class Renderer:
             return None
         return x0, y0, x1, y1
 
+    _SHADOW_STEP = 4  # the shadow is smooth: compute it on a 4x coarser grid, then upsample
+
     def _shadow(self, rgb: np.ndarray, sk_pts: np.ndarray, radii: np.ndarray) -> None:
         """Darken the floor under the body: soft blobs below sample points, fading with height."""
-        fl = self.floor_pts
+        import cv2  # lazy: only pixel rendering needs OpenCV
+
+        st = self._SHADOW_STEP
+        fl = self.floor_pts[st // 2::st, st // 2::st]
         foot = np.concatenate([sk_pts[:, [0]], np.zeros((len(sk_pts), 1)), sk_pts[:, [2]]], axis=1)
         px, _ = self.cam.project(foot)
         pad = 60
-        x0, y0 = np.clip(px.min(0).astype(int) - pad, 0, None)
-        x1, y1 = px.max(0).astype(int) + pad
-        x1, y1 = min(x1, self.cam.width_px), min(y1, self.cam.height_px)
+        x0, y0 = np.clip((px.min(0) - pad) // st, 0, None).astype(int)
+        x1, y1 = ((px.max(0) + pad) // st + 1).astype(int)
+        x1, y1 = min(x1, fl.shape[1]), min(y1, fl.shape[0])
         if x0 >= x1 or y0 >= y1:
             return
         sub = fl[y0:y1, x0:x1]
         ok = np.isfinite(sub[..., 0])
         if not ok.any():
             return
-        q = sub[ok][:, [0, 2]]
-        occ = np.zeros(len(q))
+        qx, qz = sub[..., 0][ok], sub[..., 2][ok]
+        occ = np.zeros(qx.shape)
         for (x, y, z), r in zip(sk_pts, radii):
             sig = r + 0.25 * max(y, 0.0)
-            d2 = (q[:, 0] - x) ** 2 + (q[:, 1] - z) ** 2
-            occ += 0.55 * np.exp(-d2 / (2 * sig * sig)) * np.exp(-max(y - r, 0.0) / 0.35) * (r / sig)
-        view = rgb[y0:y1, x0:x1]
-        view[ok] *= (1 - np.clip(occ, 0, 0.55))[:, None]
+            w = 0.55 * np.exp(-max(y - r, 0.0) / 0.35) * (r / sig)
+            occ += w * np.exp(((qx - x) ** 2 + (qz - z) ** 2) * (-0.5 / (sig * sig)))
+        low = np.zeros(fl.shape[:2], np.float32)
+        low[y0:y1, x0:x1][ok] = np.clip(occ, 0, 0.55)
+        full = cv2.resize(low, (self.cam.width_px, self.cam.height_px), interpolation=cv2.INTER_LINEAR)
+        rgb *= (1.0 - full * self.floor_mask)[..., None]
 
     def render(self, prims: Sequence[Prim], i: int, shadow_pts: np.ndarray | None = None,
                shadow_radii: np.ndarray | None = None) -> np.ndarray:
@@ -535,14 +544,14 @@ class Renderer:
 
 def finish_image(rgb: np.ndarray, noise: float = 0.0, compression: int | None = None,
                  rng: np.random.Generator | None = None) -> np.ndarray:
-    """Float RGB -> uint8 BGR: slight lens blur, optional sensor noise (sigma in 0..1 units) and JPEG."""
+    """Float RGB -> uint8 BGR: slight lens blur, sensor noise (sigma in grey levels, 0-255) and JPEG quality."""
     import cv2  # lazy: the truth side of synth needs no OpenCV
 
     img = np.clip(rgb, 0, 1).astype(np.float32)
     img = cv2.GaussianBlur(img, (3, 3), 0.6)
     if noise > 0:
         rng = rng or np.random.default_rng(0)
-        img = img + rng.normal(0.0, noise, img.shape).astype(np.float32)
+        img = img + rng.normal(0.0, noise / 255.0, img.shape).astype(np.float32)
     bgr = cv2.cvtColor((np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
     if compression is not None:
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, int(compression)])
@@ -553,14 +562,12 @@ def finish_image(rgb: np.ndarray, noise: float = 0.0, compression: int | None = 
 
 def shadow_samples(body: BodyShape, sk: Skeleton) -> tuple[np.ndarray, np.ndarray]:
     """Points (N,K,3) and radii (K,) that cast the soft floor shadow."""
-    names = ["pelvis", "lumbar", "chest", "head"] + [f"{s}_{p}" for s in SIDES for p in
-                                                      ("knee", "ankle", "toe", "heel", "hip", "elbow", "wrist", "shoulder")]
+    limb = ("knee", "ankle", "toe", "heel", "hip", "elbow", "wrist", "shoulder")
+    names = ["pelvis", "lumbar", "chest", "head"] + [f"{s}_{p}" for s in SIDES for p in limb]
     h = body.height_m
     radii = np.array([0.09, 0.08, 0.10, 0.06] + [0.04, 0.03, 0.03, 0.03, 0.06, 0.03, 0.03, 0.05] * 2) * h / 1.7
     return np.stack([sk.joints[n] for n in names], axis=1), radii
 
-
-ProgressFn = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

@@ -165,7 +165,7 @@ def _r(a: np.ndarray, nd: int) -> list:
     return np.round(np.asarray(a, float), nd).tolist()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays inside: compare with to_json() or field by field
 class Truth:
     """Everything known about a synthetic clip; pixels come later from ``render_clip``."""
 

@@ -1,0 +1,171 @@
+"""Accuracy of the whole pipeline on rendered clips with exact ground truth (and on real clips).
+
+For every exercise that has both a spec and a synthetic program: bodies x camera placements x
+(correct + each declared fault) clips are rendered (deterministic from the seeds, cached in
+benchmarks/.cache/synth), run through the real model and the evaluator, and compared with the
+truth. Prints, per exercise: exact-count rate, normalised count MAE (|error| / true count),
+off-by-one rate, fault precision and recall, and hip/knee angle mean and max error (side view).
+
+    python benchmarks/accuracy.py [--bodies 3] [--views side oblique] [--reps 3] [--fps 15]
+                                  [--exercises bridge ...] [--workers 2] [--real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".cache" / "synth"
+ANGLES = ("left_hip_flexion_deg", "right_hip_flexion_deg", "left_knee_flexion_deg", "right_knee_flexion_deg")
+
+
+def clip_name(exercise: str, fault: str | None, body: int, view: str, reps: int, fps: float) -> str:
+    return f"{exercise}-{fault or 'correct'}-b{body}-{view.replace(',', '_')}-r{reps}-f{fps:g}"
+
+
+def make_clip(job: tuple) -> dict:
+    """Render (if not cached), estimate poses (if not cached), analyse; returns one result row."""
+    exercise, fault, body, view, reps, fps, side = job
+    from formcheck import synth
+    from formcheck.evaluator import ExerciseEvaluator
+    from formcheck.pipeline import save_poses
+    from formcheck.posesfile import read_poses
+    from formcheck.spec import load_spec
+
+    name = clip_name(exercise, fault, body, view, reps, fps)
+    video = CACHE / f"{name}.mp4"
+    poses = CACHE / f"{name}.poses.npz"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    view_arg = view if view in ("side", "front", "oblique") else tuple(float(v) for v in view.split(","))
+    truth = synth.generate(exercise, reps=reps, side=side, fault=fault, view=view_arg, body_seed=body, fps=fps, seed=body)
+    if not video.exists():
+        synth.render_clip(truth, video)
+    if not poses.exists():
+        save_poses(video, poses)
+    spec = load_spec(exercise)
+    ev = ExerciseEvaluator(spec)
+    angles = _AngleProbe()
+    for pose in read_poses(poses):
+        ev.update(pose)
+        angles.update(pose)
+    report = ev.finish()
+    est = angles.arrays()
+    n = min(len(truth.t_s), len(next(iter(est.values()))))
+    errors = {}
+    for key in ANGLES:
+        e = np.abs(est[key][:n] - truth.angles_deg[key][:n])
+        errors[key] = e[np.isfinite(e)].tolist()
+    return {
+        "clip": name, "exercise": exercise, "fault": fault, "view": view, "body": body,
+        "true_reps": int(truth.expected["reps_total"]), "counted": report.summary()["reps_total"],
+        "true_by_side": truth.expected["reps_by_side"], "counted_by_side": report.reps_by_side,
+        "flagged": sorted({f.id for f in report.faults}), "errors": errors,
+    }
+
+
+class _AngleProbe:
+    """Per-side hip and knee angles from estimated poses, measured exactly as the specs measure them."""
+
+    def __init__(self):
+        from formcheck.features import FeatureExtractor
+        from formcheck.smoothing import PoseSmoother
+        from formcheck.spec import parse_spec
+
+        spec = parse_spec(json.dumps({
+            "id": "angles", "version": 1, "title": "angles", "sides": "per_side", "view": "side", "posture": "any",
+            "camera": "-", "instructions": "-",
+            "features": {"hip": {"measure": "hip_flexion", "side": "working"}, "knee": {"measure": "knee_flexion", "side": "working"}},
+            "rep": {"driver": "hip", "direction": "decrease", "enter_deg": 10, "exit_deg": 5, "min_rom_deg": 10},
+        }))
+        self._fx = FeatureExtractor(spec)
+        self._smooth = PoseSmoother()
+        self._rows: list[dict] = []
+
+    def update(self, pose) -> None:
+        self._rows.append(self._fx.update(self._smooth.update(pose)).values)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out = {}
+        for side in ("left", "right"):
+            out[f"{side}_hip_flexion_deg"] = np.array([r[f"hip.{side}"] for r in self._rows])
+            out[f"{side}_knee_flexion_deg"] = np.array([r[f"knee.{side}"] for r in self._rows])
+        return out
+
+
+def summarise(rows: list[dict]) -> list[str]:
+    lines = [
+        "| exercise | clips | exact count | count MAE (norm.) | off by one | fault precision | fault recall | hip err mean/max (side) | knee err mean/max (side) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["exercise"], []).append(r)
+    groups["ALL"] = rows
+    for ex, rs in groups.items():
+        exact = np.mean([r["counted"] == r["true_reps"] and r["counted_by_side"] == _by_side(r) for r in rs])
+        mae = np.mean([abs(r["counted"] - r["true_reps"]) / max(r["true_reps"], 1) for r in rs])
+        off1 = np.mean([abs(r["counted"] - r["true_reps"]) == 1 for r in rs])
+        tp = sum(1 for r in rs if r["fault"] and r["fault"] in r["flagged"])
+        fn = sum(1 for r in rs if r["fault"] and r["fault"] not in r["flagged"])
+        fp = sum(len([f for f in r["flagged"] if f != r["fault"]]) for r in rs)
+        prec = tp / (tp + fp) if tp + fp else float("nan")
+        rec = tp / (tp + fn) if tp + fn else float("nan")
+        side = [r for r in rs if r["view"] == "side"]
+
+        def err(kind: str) -> str:
+            e = [x for r in side for k, v in r["errors"].items() if kind in k for x in v]
+            return f"{np.mean(e):.1f} / {np.max(e):.0f}" if e else "-"
+
+        lines.append(f"| {ex} | {len(rs)} | {exact:.0%} | {mae:.3f} | {off1:.0%} | {prec:.2f} | {rec:.2f} | {err('hip')} | {err('knee')} |")
+    return lines
+
+
+def _by_side(r: dict) -> dict:
+    keys = r["counted_by_side"].keys()
+    return {k: r["true_by_side"].get(k, 0) for k in keys}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bodies", type=int, default=3)
+    ap.add_argument("--views", nargs="+", default=["side", "oblique"])
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--fps", type=float, default=15.0)
+    ap.add_argument("--exercises", nargs="*")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--real", action="store_true", help="also run benchmarks/real_clips.py")
+    args = ap.parse_args()
+    from formcheck import synth
+    from formcheck.spec import load_spec, spec_ids
+
+    exercises = args.exercises or [e for e in synth.list_exercises() if e in spec_ids()]
+    jobs = []
+    for ex in exercises:
+        sides = ["both"] if load_spec(ex).sides == "per_side" else [None]
+        for fault in (None, *synth.list_faults(ex)):
+            for body in range(args.bodies):
+                for view in args.views:
+                    for side in sides:
+                        jobs.append((ex, fault, body, view, args.reps, args.fps, side))
+    with ProcessPoolExecutor(args.workers) as pool:
+        rows = list(pool.map(make_clip, jobs))
+    for r in rows:
+        if r["counted"] != r["true_reps"] or (r["fault"] and r["fault"] not in r["flagged"]) or any(f != r["fault"] for f in r["flagged"]):
+            print(f"  miss: {r['clip']}: counted {r['counted_by_side']} of {r['true_by_side']}, flagged {r['flagged']}")
+    cmd = " ".join(["python", "benchmarks/accuracy.py", *sys.argv[1:]])
+    print(f"\n`{cmd}`: {len(rows)} rendered clips, full model\n")
+    print("\n".join(summarise(rows)))
+    if args.real:
+        subprocess.run([sys.executable, str(ROOT / "benchmarks" / "real_clips.py")], check=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
