@@ -20,7 +20,12 @@ POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
-SIDE_VIEW_MAX_RATIO = 0.45  # shoulder width / torso length: small when seen side-on
+# How side-on the camera sees the body: |depth part| of the body's left-right axis (3D landmarks),
+# 1 = exactly side-on, 0 = facing the camera. 0.5 is 60 deg away from side-on.
+MIN_SIDE_ON = 0.5
+MAX_SIDE_ON_FOR_FRONT = 0.7
+# Without 3D landmarks: shoulder width / torso length in the image, small when seen side-on.
+SIDE_VIEW_MAX_RATIO = 0.45
 FRONT_VIEW_MIN_RATIO = 0.6
 KEY_LANDMARKS = {
     "shoulders": (Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER),
@@ -40,6 +45,7 @@ class ViewCheck:
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
         self._ratios: list[float] = []
+        self._side_on: list[float] = []
         self._out: dict[str, int] = {k: 0 for k in KEY_LANDMARKS}
         self._frames = 0
         self._start_ms: float | None = None
@@ -62,16 +68,26 @@ class ViewCheck:
         ratio = np.linalg.norm(sh) / max(np.linalg.norm(torso), 1e-6)
         if np.isfinite(ratio):
             self._ratios.append(float(ratio))
+        w = pose.world_xyz_m
+        lateral = w[Landmark.LEFT_HIP] - w[Landmark.RIGHT_HIP] + w[Landmark.LEFT_SHOULDER] - w[Landmark.RIGHT_SHOULDER]
+        norm = float(np.linalg.norm(lateral))
+        if np.isfinite(norm) and norm > 1e-6:
+            self._side_on.append(abs(float(lateral[2])) / norm)
         if pose.timestamp_ms - self._start_ms < VIEW_DECISION_S * 1000:
             return ()
         return self._judge()
 
     def _judge(self) -> tuple[str, ...]:
         notes = []
-        ratio = float(np.median(self._ratios)) if self._ratios else np.nan
-        if self.spec.view == "side" and ratio > FRONT_VIEW_MIN_RATIO:
+        if self._side_on:
+            side_on = float(np.median(self._side_on))
+            too_frontal, too_side_on = side_on < MIN_SIDE_ON, side_on > MAX_SIDE_ON_FOR_FRONT
+        else:
+            ratio = float(np.median(self._ratios)) if self._ratios else np.nan
+            too_frontal, too_side_on = ratio > FRONT_VIEW_MIN_RATIO, ratio < SIDE_VIEW_MAX_RATIO
+        if self.spec.view == "side" and too_frontal:
             notes.append(("view", "The camera is not side-on: this exercise is checked from the side. Turn side-on to the camera."))
-        if self.spec.view == "front" and ratio < SIDE_VIEW_MAX_RATIO:
+        if self.spec.view == "front" and too_side_on:
             notes.append(("view", "The camera sees you side-on: this exercise is checked from the front. Face the camera."))
         missing = [p for p, n in self._out.items() if n > 0.3 * self._frames]
         if missing:

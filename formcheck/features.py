@@ -97,6 +97,9 @@ class FeatureExtractor:
             return float(signed_angle_deg(ctx["trunk_down"], knee - hip, ctx["anterior"]))
         if measure == "knee_flexion":
             return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
+        if measure == "thigh_angle":
+            # against the vertical, not the trunk: a trunk that leans does not move the standing leg
+            return float(signed_angle_deg(-UP_2D, knee - hip, ctx["facing_x"]))
         raise AssertionError(measure)
 
     def _templated(self, fs: FeatureSpec, side: str, pts: np.ndarray) -> list[np.ndarray]:
@@ -105,11 +108,10 @@ class FeatureExtractor:
 
     def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
         m = fs.measure
-        if m in ("hip_flexion", "knee_flexion"):
+        if m in ("hip_flexion", "knee_flexion", "thigh_angle"):
             return self._sided(m, side, pts, ctx)
         if m == "trunk_lean":
-            facing_x = np.array([np.sign(ctx["anterior"][0]) or 1.0, 0.0])
-            return float(signed_angle_deg(UP_2D, ctx["trunk_up"], facing_x))
+            return float(signed_angle_deg(UP_2D, ctx["trunk_up"], ctx["facing_x"]))
         if m == "trunk_incline":
             return ctx["trunk_incline"]
         if m == "pelvis_tilt":
@@ -146,6 +148,8 @@ class FeatureExtractor:
                     values[f"{name}.{s}"] = self._measure(fs, s, pts, ctx)
             elif fs.side == "both":
                 values[name] = self._both(fs, pts, ctx)
+            elif fs.side == "difference":
+                values[name] = self._measure(fs, "left", pts, ctx) - self._measure(fs, "right", pts, ctx)
             else:
                 values[name] = self._measure(fs, fs.side, pts, ctx)
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
@@ -155,13 +159,14 @@ class FeatureExtractor:
 
         Which physical side faces the camera follows from where the body's front and head point
         (left = head x front, pointing into the scene means the left side is the far one); the
-        model's depth says which labelled leg is near. When they disagree for a while, the leg
+        model's depth of the two hips says which labelled leg is near. When they disagree for a while, the leg
         labels are swapped in place.
         """
         sup, ant = ctx["trunk_up"], ctx["anterior"]
         sh = np.linalg.norm(pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER])
         side_on = np.isfinite(sh) and sh < SIDE_ON_MAX_RATIO * ctx["torso_px"]
-        z_left, z_right = np.nanmean(z[_LEFT_LEG]), np.nanmean(z[_RIGHT_LEG])
+        # the hips' depth order is fixed by the stance; a swinging leg changes its knee and foot depth
+        z_left, z_right = z[L.LEFT_HIP], z[L.RIGHT_HIP]
         if side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(sup).all() and np.isfinite(ant).all():
             left_into_scene = sup[0] * ant[1] - sup[1] * ant[0]  # z of (head x front): > 0, left is far
             labelled_left_far = z_left > z_right
@@ -185,7 +190,9 @@ class FeatureExtractor:
             self._torso_px.append(torso)
         torso_px = float(np.median(self._torso_px)) if self._torso_px else np.nan
         anterior = self._update_facing(pts, trunk_up) if np.isfinite(trunk_up).all() else np.full(2, np.nan)
+        facing_x = np.array([np.sign(anterior[0]) if np.isfinite(anterior[0]) and anterior[0] != 0 else 1.0, 0.0])
         return {
+            "facing_x": facing_x,  # the image-horizontal direction the body faces
             "trunk_up": trunk_up,
             "trunk_down": -trunk_up,
             "anterior": anterior,

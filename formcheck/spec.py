@@ -19,6 +19,7 @@ MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything this big is a 
 MEASURES: dict[str, tuple[bool, int]] = {
     "hip_flexion": (True, 0),  # signed sagittal: + thigh in front of the trunk line, - behind it
     "knee_flexion": (True, 0),  # 0 = straight
+    "thigh_angle": (True, 0),  # signed thigh against vertical-down: + forward, - behind (standing)
     "trunk_lean": (False, 0),  # signed: + leaning forward (anterior), against image vertical
     "trunk_incline": (False, 0),  # unsigned: 0 upright, 90 lying
     "pelvis_tilt": (False, 0),  # left hip minus right hip height, in torso lengths (+ = left higher)
@@ -52,7 +53,8 @@ class Target(_Strict):
 
 class FeatureSpec(_Strict):
     measure: str
-    side: Literal["working", "left", "right", "both"] | None = None
+    # working: each side for its own counter; both: the mean of the sides seen; difference: left - right
+    side: Literal["working", "left", "right", "both", "difference"] | None = None
     points: tuple[str, ...] = ()
     description: str = ""
 
@@ -82,7 +84,7 @@ class FeatureSpec(_Strict):
             raise ValueError(f"measure {self.measure!r} takes {n_points} points, got {len(self.points)}")
         templated = any(SIDED_POINT.match(p) for p in self.points)
         if (sided or templated) and self.side is None:
-            raise ValueError(f"measure {self.measure!r} needs side: working, left, right or both")
+            raise ValueError(f"measure {self.measure!r} needs side: working, left, right, both or difference")
         if not (sided or templated) and self.side is not None:
             raise ValueError(f"measure {self.measure!r} has no side; remove side")
         return self

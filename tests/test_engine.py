@@ -20,7 +20,7 @@ def run(spec_id: str, samples, side=None):
     return ev.finish()
 
 
-def bridge_session(n_reps=10, *, top=0.0, rest=50.0, rise=1.0, hold=2.0, fall=1.0, pause=1.0, hip_drop=0.0,
+def bridge_session(n_reps=10, *, top=0.0, rest=50.0, rise=1.0, hold=2.0, fall=1.0, pause=1.0, uneven=0.0,
                    setup=True, facing=1):
     """Standing, lying down, bending the knees (setup), then n bridges."""
     frames = []
@@ -34,7 +34,9 @@ def bridge_session(n_reps=10, *, top=0.0, rest=50.0, rise=1.0, hold=2.0, fall=1.
     w = rep_wave(t, [0.5 + i * period for i in range(n_reps)], rise, hold, fall)
     for x in w:
         h = rest + (top - rest) * x
-        frames.append(pose_2d(posture="supine", facing=facing, hip_flex=(h, h), knee_flex=(90, 90), hip_drop_px=hip_drop * x))
+        # one side of the pelvis sagging: that hip stays bent, the other extends
+        d = uneven * x / 2
+        frames.append(pose_2d(posture="supine", facing=facing, hip_flex=(h + d, h - d), knee_flex=(90, 90)))
     return frames
 
 
@@ -94,7 +96,7 @@ def test_over_arch_and_too_fast():
 
 
 def test_hips_uneven_is_a_frame_fault_attached_to_the_rep():
-    report = run("bridge", stream(bridge_session(3, hip_drop=25.0), FPS, noise_px=0.5))
+    report = run("bridge", stream(bridge_session(3, uneven=20.0), FPS, noise_px=0.5))
     assert report.summary()["reps_total"] == 3
     assert all("hips_uneven" in [f.id for f in r.faults] for r in report.reps)
     uneven = [f for f in report.faults if f.id == "hips_uneven"]
