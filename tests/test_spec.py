@@ -104,7 +104,7 @@ def test_fault_limits_that_always_fire():
 
 def test_per_side_needs_a_working_side_driver():
     d = yaml.safe_load((ROOT / "exercise_specs" / "standing_hip_extension.yaml").read_text())
-    d["features"]["hip"]["side"] = "left"
+    d["features"][d["rep"]["driver"]]["side"] = "left"
     check(d, "side: working")
 
 
