@@ -24,7 +24,7 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.errors import InputError, OutputError
-from formcheck.sinks import public_permissions
+from formcheck.sinks import AtomicOutput, public_permissions
 from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.types import PoseSample
 
@@ -52,7 +52,7 @@ def source_entry(path: str | os.PathLike, *, with_sha256: bool = True) -> dict:
     return entry
 
 
-class PosesWriter:
+class PosesWriter(AtomicOutput):
     """Collects PoseSamples and writes the poses file atomically on ``close``.
 
     ``header`` holds what the caller knows: source ({"name", "sha256"?}), fps, frame_size_px
@@ -168,14 +168,6 @@ class PosesWriter:
         self._closed = True
         self._t, self._img, self._world, self._vis = [], [], [], []
 
-    def __enter__(self) -> PosesWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -147,7 +147,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return _atomic_write(path, lambda fh: fh.write(text), binary=False)
 
 
-class VideoSink:
+class AtomicOutput:
+    """As a context manager: ``close`` (publish) on success, ``abort`` (discard) on an exception."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class VideoSink(AtomicOutput):
     """Writes RGB frames to a video file; the file appears only when ``close`` succeeds."""
 
     def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int]):
@@ -221,14 +240,6 @@ class VideoSink:
             self._writer = None
         self._tmp.unlink(missing_ok=True)
 
-    def __enter__(self) -> VideoSink:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # --- session sinks: update(frame, result) / close(report) / abort(), as run_session drives them ----
