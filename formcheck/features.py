@@ -20,6 +20,10 @@ from formcheck.types import FeatureFrame, PoseSample
 
 L = Landmark
 VISIBILITY_MIN = 0.5  # below this MediaPipe is guessing: the landmark does not count as seen
+# A one-sided exercise seen side-on is done half the time with the far leg, which the near leg
+# hides: MediaPipe gives it visibility 0.2-0.5 while still placing it well (thigh within ~5 deg
+# on rendered clips). Per-side measures accept it; anything below is out of frame or lost.
+WORKING_SIDE_VISIBILITY_MIN = 0.2
 UPRIGHT_MAX_INCLINE_DEG = 60.0  # trunk within 60 deg of vertical: standing (a squat leans ~45), sitting, kneeling
 LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge top is ~55-60 deg)
 KNEES_UP_M = 0.05  # knees this far above the hips (world y): lying on the back with knees bent
@@ -65,9 +69,9 @@ class FeatureExtractor:
         self._torso_px: deque[float] = deque(maxlen=90)
 
     # --- per-frame context -------------------------------------------------------------------
-    def _points(self, pose: PoseSample) -> np.ndarray:
+    def _points(self, pose: PoseSample, min_visibility: float = VISIBILITY_MIN) -> np.ndarray:
         pts = pose.image_xyz_px[:, :2].copy()
-        pts[~(pose.visibility >= VISIBILITY_MIN)] = np.nan
+        pts[~(pose.visibility >= min_visibility)] = np.nan
         return pts
 
     def _update_facing(self, pts: np.ndarray, trunk_up: np.ndarray) -> np.ndarray:
@@ -140,12 +144,14 @@ class FeatureExtractor:
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
         pts = self._points(pose)
         ctx = self._context(pts)
+        working_pts = self._points(pose, WORKING_SIDE_VISIBILITY_MIN)
         if self.spec.view == "side":
             self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx)
+            self._resolve_leg_labels(working_pts, pose.image_xyz_px[:, 2], ctx, decide=False)
         for name, fs in self.spec.features.items():
             if fs.side == "working":
                 for s in SIDES:
-                    values[f"{name}.{s}"] = self._measure(fs, s, pts, ctx)
+                    values[f"{name}.{s}"] = self._measure(fs, s, working_pts, ctx)
             elif fs.side == "both":
                 values[name] = self._both(fs, pts, ctx)
             elif fs.side == "difference":
@@ -154,7 +160,7 @@ class FeatureExtractor:
                 values[name] = self._measure(fs, fs.side, pts, ctx)
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
 
-    def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict) -> None:
+    def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict, decide: bool = True) -> None:
         """Side-on, the model sometimes swaps which leg it calls left; put the labels back.
 
         Which physical side faces the camera follows from where the body's front and head point
@@ -167,7 +173,7 @@ class FeatureExtractor:
         side_on = np.isfinite(sh) and sh < SIDE_ON_MAX_RATIO * ctx["torso_px"]
         # the hips' depth order is fixed by the stance; a swinging leg changes its knee and foot depth
         z_left, z_right = z[L.LEFT_HIP], z[L.RIGHT_HIP]
-        if side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(sup).all() and np.isfinite(ant).all():
+        if decide and side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(sup).all() and np.isfinite(ant).all():
             left_into_scene = sup[0] * ant[1] - sup[1] * ant[0]  # z of (head x front): > 0, left is far
             labelled_left_far = z_left > z_right
             disagree = (left_into_scene > 0) != labelled_left_far
