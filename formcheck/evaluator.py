@@ -92,7 +92,8 @@ class ViewCheck:
         missing = [p for p, n in self._out.items() if n > 0.3 * self._frames]
         if missing:
             notes.append(("frame", f"Your {' and '.join(missing)} are often out of view: move back so your whole body is visible."))
-        self.view_mismatch = any(key == "view" for key, _ in notes)
+        # sticky: once the person has been told the view is wrong, the report agrees with it
+        self.view_mismatch = self.view_mismatch or any(key == "view" for key, _ in notes)
         fresh = tuple(text for key, text in notes if key not in self._said)
         self._said.update(key for key, _ in notes)
         return fresh
@@ -158,6 +159,8 @@ class ExerciseEvaluator:
                 self._pending.append(st.completed)
         leader = self._leading_side(states)
         for side, trackers in self._trackers.items():
+            if not ff.detected:
+                break  # a frame without the person neither extends nor ends a fault episode
             applies_active = self._counters[side].active and side == leader
             for tr in trackers:
                 applies = {"active": applies_active, "rest": not self._counters[side].active, "always": True}[tr.rule.when]

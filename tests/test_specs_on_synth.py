@@ -19,6 +19,9 @@ from formcheck.types import PoseSample
 
 EXERCISES = [e for e in synth.list_exercises() if e in spec_ids()]
 CASES = [(e, f) for e in EXERCISES for f in (None, *synth.list_faults(e))]
+# Known limits of 2D angles, kept visible rather than tuned away: from 45 deg the image shows a
+# 90 deg knee as about 70 deg, under too_deep's 75 deg limit.
+KNOWN_LIMITS = {("mini_squat", "too_deep", "oblique"): "2D knee angle reads ~0.75 of the true angle from 45 deg"}
 
 
 def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
@@ -38,7 +41,10 @@ def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
 
 @pytest.mark.parametrize("exercise,fault", CASES, ids=[f"{e}-{f or 'correct'}" for e, f in CASES])
 @pytest.mark.parametrize("view", ["side", "oblique"])
-def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view):
+def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view, request):
+    reason = KNOWN_LIMITS.get((exercise, fault, view))
+    if reason:
+        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
     spec = load_spec(exercise)
     side = "both" if spec.sides == "per_side" else None
     truth = synth.generate(exercise, reps=4, side=side, fault=fault, view=view, body_seed=1, fps=20.0, seed=1)

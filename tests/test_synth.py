@@ -34,6 +34,7 @@ def test_registry_lists_the_first_two_exercises_and_their_faults():
     assert {"bridge", "standing_hip_extension"} <= set(list_exercises())
     assert set(list_faults("bridge")) == {"hips_low", "hips_uneven", "over_arch", "too_fast"}
     assert set(list_faults("standing_hip_extension")) == {"knee_bent", "trunk_lean", "too_fast"}
+    assert set(list_faults("mini_squat")) == {"too_deep", "trunk_lean", "too_fast"}
 
 
 @pytest.mark.parametrize("call, listed", [
@@ -210,13 +211,95 @@ def test_standing_trunk_lean_leans_forward_at_the_top():
     assert np.max(np.abs(bad.angles_deg["trunk_lean_deg"][before])) < 2
 
 
-@pytest.mark.parametrize("exercise", ["bridge", "standing_hip_extension"])
+@pytest.mark.parametrize("exercise", ["bridge", "standing_hip_extension", "mini_squat"])
 def test_too_fast_makes_every_rep_shorter_than_the_threshold(exercise):
     good, bad = _fault_case(exercise, "too_fast")
     assert all(r.end_s - r.start_s < 0.8 for r in bad.reps)
     assert all(r.end_s - r.start_s > 1.5 for r in good.reps)
     for f, r in zip(bad.faults, bad.reps):
         assert (f.start_s, f.end_s) == (r.start_s, r.end_s)
+
+
+# --------------------------------------------------------------------------- mini squat
+
+# exercise_specs/mini_squat.yaml: too_deep above 75 deg knee (rep max), trunk_lean above 35 deg
+# held 0.4 s, too_fast below 1.0 s; the correct clip must stay well inside all three
+
+
+def _knees(truth: Truth) -> np.ndarray:
+    return np.maximum(truth.angles_deg["left_knee_flexion_deg"], truth.angles_deg["right_knee_flexion_deg"])
+
+
+def test_mini_squat_correct_reps_stay_well_inside_the_spec_limits():
+    truth = generate("mini_squat", reps=4, fps=30, seed=2, body_seed=3)
+    knee, lean = _knees(truth), truth.angles_deg["trunk_lean_deg"]
+    assert knee.max() <= 55 and np.abs(lean).max() <= 20
+    before = truth.t_s < truth.reps[0].start_s
+    assert knee[before].max() < 8, "the setup movement bends no knee"
+    for rep in truth.reps:
+        assert rep.end_s - rep.start_s >= 2.0 and rep.hold_s >= 0.8
+        assert 40 <= rep.peak_deg["left_knee_flexion_deg"] <= 55
+        assert abs(rep.peak_deg["left_knee_flexion_deg"] - rep.peak_deg["right_knee_flexion_deg"]) < 0.5
+        assert 8 <= rep.peak_deg["trunk_lean_deg"] <= 20
+        assert rep.peak_deg["left_hip_flexion_deg"] > 25  # the hips flex with the knees
+        win = _frames_in(truth, rep.start_s, rep.end_s)
+        assert abs(knee[win].max() - rep.peak_deg["left_knee_flexion_deg"]) < 0.5  # deepest at the hold
+    for a, b in zip(truth.reps, truth.reps[1:]):  # standing between reps
+        assert knee[_frames_in(truth, a.end_s + 0.05, b.start_s - 0.05)].max() < 8
+
+
+@pytest.mark.parametrize("fault", ["too_deep", "trunk_lean"])
+def test_mini_squat_faults_cross_only_their_own_limit(fault):
+    good, bad = _fault_case("mini_squat", fault)
+    knee, lean = _knees(bad), bad.angles_deg["trunk_lean_deg"]
+    for f in bad.faults:
+        assert f.side == "both"
+        win = _frames_in(bad, f.start_s, f.end_s)
+        rep = bad.reps[f.rep_index]
+        whole = _frames_in(bad, rep.start_s, rep.end_s)
+        if fault == "too_deep":
+            assert f.metric == "knee_flexion_deg"
+            assert 87 <= knee[win].max() <= 96 and knee[win].min() > 78
+            assert lean[whole].max() < 28
+        else:
+            assert f.metric == "trunk_lean_deg"
+            assert 42 < lean[win].max() < 48 and lean[win].min() > 37
+            assert (lean[whole] > 35).sum() / bad.fps > 0.8  # held well past 0.4 s
+            assert knee[whole].max() <= 55
+        assert rep.end_s - rep.start_s >= 2.0
+    assert _knees(good).max() <= 55
+
+
+def _planted(truth: Truth):
+    lm = truth.landmarks_3d_m
+    return lm[:, [29, 30, 31, 32]]  # heels and toes
+
+
+@pytest.mark.parametrize("fault", [None, "too_deep", "trunk_lean"])
+def test_mini_squat_feet_stay_flat_on_the_floor_and_hands_on_the_chair(fault):
+    from formcheck.synth.render import body_primitives
+
+    truth = generate("mini_squat", reps=2, fault=fault, fps=15, body_seed=4)
+    feet = _planted(truth)
+    assert np.ptp(feet, axis=0).max() < 0.003, "heels and toes never move"
+    assert np.ptp(feet[..., 1]) < 0.003, "feet flat: heel and toe at one height"
+    sc = truth.scene
+    sk = forward_kinematics(sc.body, sc.pose)
+    assert np.abs(lowest_y(sc.body, sc.pose, ("left_foot", "right_foot", "left_shoe_top",
+                                              "right_shoe_top")) - 0.0).max() < 0.003
+    # after the setup the palms rest on the chair back's top rail: their centres barely move
+    prims = {pr.part: pr for pr in body_primitives(sc.body, sk)}
+    after = truth.t_s > truth.reps[0].start_s - 0.2
+    rail_top = max(box.hi[1] for box in sc.props)
+    for side in ("left", "right"):
+        hand = prims[f"{side}_hand"].p0[after]
+        assert np.ptp(hand, axis=0).max() < 0.01
+        assert abs(np.median(hand[:, 1]) - rail_top) < 0.05
+    # feet about shoulder-width apart
+    ankles = truth.landmarks_3d_m[0, [27, 28]]
+    shoulders = truth.landmarks_3d_m[0, [11, 12]]
+    width = abs(ankles[0, 2] - ankles[1, 2])
+    assert 0.8 < width / abs(shoulders[0, 2] - shoulders[1, 2]) < 1.1
 
 
 # --------------------------------------------------------------------------- views
@@ -293,6 +376,17 @@ def test_render_clip_writes_video_and_sidecar(tmp_path: Path, suffix: str):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"clip{suffix}", "clip.json"])  # no temp files
     back = load_truth(out)
     assert back.reps == Truth.from_json(truth.to_json()).reps
+
+
+def test_render_clip_outputs_get_normal_permissions(tmp_path: Path):
+    pytest.importorskip("cv2")
+    truth = generate("mini_squat", reps=1, fps=4, size=(64, 48))
+    out = render_clip(truth, tmp_path / "clip.mp4")
+    saved = truth.save(tmp_path / "again.json")
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in (out, tmp_path / "clip.json", saved):
+        assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p
 
 
 def test_render_clip_rebuilds_the_scene_of_a_loaded_sidecar(tmp_path: Path):

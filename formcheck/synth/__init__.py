@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from formcheck.sinks import public_permissions  # imports OpenCV lazily: generate() stays cv2-free
 from formcheck.synth.body import BodyShape, forward_kinematics
 from formcheck.synth.exercises import EXERCISES, ExerciseProgram, make_plan, top_windows
 from formcheck.synth.render import (Renderer, Scene, body_primitives, finish_image, fit_camera,
@@ -209,6 +210,11 @@ def render_clip(truth: Truth, out_path: Path, *, noise: float = 0.0, compression
     # the temp name keeps the suffix because OpenCV picks the container from it
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=suffix, dir=out_path.parent)
     os.close(fd)
+    try:
+        public_permissions(tmp)  # mkstemp makes it 0600; a video is an ordinary output file
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), truth.fps, truth.size)
     try:
         if not writer.isOpened():

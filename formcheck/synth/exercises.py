@@ -410,6 +410,88 @@ def _standing_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
     return Motion(pose, props, keyframed, fault_side)
 
 
+# --------------------------------------------------------------------------- mini squat
+
+
+_MS_STAND_KNEE_DEG = 3.0  # soft knees when standing
+# per fault: (knee flexion at the bottom, trunk lean at the bottom, share of the knee bend taken by
+# the shank tilting forward; the rest tilts the thigh back, so a smaller share sends the hips back)
+_MS_BOTTOM = {None: (47.0, 13.0, 0.45), "too_deep": (92.0, 22.0, 0.33), "trunk_lean": (47.0, 45.0, 0.30),
+              "too_fast": (47.0, 13.0, 0.45)}
+_MS_STANCE_FRAC = 0.92  # ankle-to-ankle width / shoulder-joint width: feet about shoulder-width apart
+
+
+def _mini_squat_motion(body: BodyShape, plan: Plan) -> Motion:
+    """Standing side-on, hands on a chair back in front, feet shoulder-width; both knees bend, hold, rise.
+
+    The feet stay planted flat: the ankles are fixed targets and leg IK solves hips and knees; the
+    hip height follows the knee flexion exactly (hip-ankle distance) and the hips move back as
+    the thighs tilt. The trunk leans forward with the bend.
+    """
+    t = plan.t_s
+    n = t.size
+    h = body.height_m
+    lt, ls = body.thigh_m, body.shank_m
+    knee_deg, lean_deg, shank_share = _MS_BOTTOM.get(plan.fault, _MS_BOTTOM[None])
+    s = plan.activation()
+    amp = plan.amplitude()
+    if plan.fault in ("too_deep", "trunk_lean"):  # a fault's size varies less (about +-2%), so it stays clear
+        amp = 1.0 + 0.3 * (amp - 1.0)
+    setup = plan.setup()
+
+    k = _MS_STAND_KNEE_DEG + (knee_deg * amp - _MS_STAND_KNEE_DEG) * s
+    lean = lean_deg * amp * s
+    pitch = lean + _sway(t, plan.rng_seed, 0.6)
+    # sagittal leg geometry: shank tilts forward by a, thigh back by b, a + b = knee flexion
+    a = np.radians(shank_share * k)
+    b = np.radians(k) - a
+    foot_z = max(_MS_STANCE_FRAC * body.shoulder_sep_m, body.hip_sep_m) / 2
+    ankle_x = 0.0
+    ankle_y = body.ankle_height_m
+    d = np.sqrt(lt * lt + ls * ls + 2 * lt * ls * np.cos(np.radians(k)))  # hip-ankle distance
+    dx = ls * np.sin(a) - lt * np.sin(b) + _sway(t, plan.rng_seed + 1, 0.004)
+    dz = foot_z - body.hip_sep_m / 2
+    hip_y = ankle_y + np.sqrt(d * d - dx * dx - dz * dz)
+    pose = Pose(root_x_m=ankle_x + dx, root_y_m=hip_y, pelvis_pitch_deg=pitch,
+                neck_flexion_deg=-0.6 * lean + 5.0).broadcast(n)
+    for side in SIDES:
+        target = np.stack([np.full(n, ankle_x), np.full(n, ankle_y), np.full(n, SIDE_SIGN[side] * foot_z)], axis=-1)
+        pole = np.broadcast_to(np.array([1.0, 0.0, SIDE_SIGN[side] * 0.1]), (n, 3))
+        pose = solve_leg(body, pose, side, target, pole, foot_dir=np.array([1.0, 0.0, 0.0]))
+    # the soles rest on the floor: one constant shift (the feet never move)
+    sk = forward_kinematics(body, pose)
+    prims = {pr.part: pr for pr in body_primitives(body, sk)}
+    low = np.min([prims[f"{sd}_{part}"].lowest_y() for sd in SIDES for part in ("foot", "shoe_top")], axis=0)
+    pose = replace(pose, root_y_m=np.asarray(pose.root_y_m) - float(np.median(low)))
+    # hands grip the top rail of the chair back in front: the palm (not the wrist) stays on the rail
+    # while the forearm's slope changes with the depth, so the wrist target follows the forearm
+    chair_x = 0.30 * h / 1.7
+    back_h = 0.53 * h
+    for side in SIDES:
+        grip = np.broadcast_to(np.array([chair_x + 0.01 * h / 1.7, back_h + 0.015 * h / 1.7,
+                                         SIDE_SIGN[side] * 0.17 * h / 1.7]), (n, 3))
+        pole = np.broadcast_to(np.array([-0.6, -1.0, SIDE_SIGN[side] * 0.9]), (n, 3))
+        target = grip + np.array([0.0, 0.044 * h, 0.0])  # first guess: forearm hanging straight down
+        for _ in range(4):
+            pose = solve_arm(body, pose, side, target, pole)
+            fore = forward_kinematics(body, pose).frames[f"{side}_forearm"]
+            target = grip - np.einsum("nij,j->ni", fore, np.array([0.004, -0.044, 0.0]) * h)
+        pose = solve_arm(body, pose, side, target, pole)
+    # setup: the hands come up from the sides to the chair back
+    for side in SIDES:
+        hang = {"shoulder_flexion_deg": 0.0, "shoulder_abduction_deg": 6.0, "shoulder_rotation_deg": 0.0,
+                "elbow_flexion_deg": 8.0}
+        pose = pose.with_side(side, **{kk: v + (np.asarray(pose.side(side, kk)) - v) * setup
+                                       for kk, v in hang.items()})
+    # knee flexion and trunk lean are the design curves; hip flexion is what the leg IK solved
+    keyframed: dict[str, np.ndarray] = {"trunk_lean_deg": pitch.copy()}
+    for side in SIDES:
+        keyframed[f"{side}_knee_flexion_deg"] = k.copy()
+        keyframed[f"{side}_hip_flexion_deg"] = np.asarray(pose.side(side, "hip_flexion_deg")).copy()
+    props = tuple(chair(chair_x, 0.0, 1.0, seat_h_m=0.27 * h, back_h_m=back_h))
+    return Motion(pose, props, keyframed, "both" if plan.fault else None)
+
+
 # --------------------------------------------------------------------------- registry
 
 BRIDGE = ExerciseProgram(
@@ -446,4 +528,20 @@ STANDING_HIP_EXTENSION = ExerciseProgram(
     side_elevation_deg=5.0,
 )
 
-EXERCISES: dict[str, ExerciseProgram] = {p.id: p for p in (BRIDGE, STANDING_HIP_EXTENSION)}
+MINI_SQUAT = ExerciseProgram(
+    id="mini_squat",
+    title="Mini squat",
+    posture="standing",
+    unilateral=False,
+    faults=(
+        FaultSpec("too_deep", "knees bend to ~90-94 deg instead of ~47 at the bottom", "{side}_knee_flexion_deg"),
+        FaultSpec("trunk_lean", "trunk leans forward ~45 deg at the bottom (instead of ~13)", "trunk_lean_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.0, hold_s=1.0, down_s=1.1, pause_s=1.0),
+    motion=_mini_squat_motion,
+    setup_s=1.2,
+    side_elevation_deg=5.0,
+)
+
+EXERCISES: dict[str, ExerciseProgram] = {p.id: p for p in (BRIDGE, STANDING_HIP_EXTENSION, MINI_SQUAT)}

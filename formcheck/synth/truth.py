@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from formcheck.sinks import public_permissions
 from formcheck.skeleton import Landmark
 
 SCHEMA_VERSION = 1
@@ -306,6 +307,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            public_permissions(tmp)  # mkstemp makes it 0600; the sidecar gets the usual permissions
             f.write(data)
         os.replace(tmp, path)
     except BaseException:
