@@ -153,7 +153,7 @@ def _progress(disabled: bool):
 
 
 def _fmt(v) -> str:
-    return "-" if v is None else f"{v:.0f}"
+    return "-" if v is None else str(round(v))
 
 
 def print_summary(report) -> None:

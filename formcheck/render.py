@@ -222,7 +222,7 @@ def _draw_angles(
             continue
         anchor = xy[usable].mean(axis=0)
         prefix = f"{SIDE_ABBREV[side]} " if side in SIDE_ABBREV and spec.sides == "per_side" else ""
-        text = f"{prefix}{name} {value:.0f}"
+        text = f"{prefix}{name} {round(value):d}"
         tw, th, base = _text_size(cv2, text, scale, thick)
         deg_r = max(3, round(th * 0.2))  # Hershey fonts have no degree sign: draw a small ring
         bar = st.px(4)
