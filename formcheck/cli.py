@@ -293,7 +293,7 @@ def spec_check(files: Annotated[list[Path], typer.Argument(help="Spec YAML files
     bad = 0
     for f in files:
         try:
-            s = load_spec(f if str(f).endswith((".yaml", ".yml")) else f"{f}")
+            s = load_spec(f)
             console.print(f"[green]ok[/]   {f}  ({s.id} v{s.version})")
         except SpecError as e:
             bad += 1

@@ -146,8 +146,7 @@ class ExerciseEvaluator:
         ff = self._features.update(smoothed)
         self._record(ff)
         usable = self._usable(ff)
-        new_reps: list[RepEvent] = []
-        counts_before = len(self._faults)
+        faults_before = len(self._faults)
         states = {}
         for side, counter in self._counters.items():
             value = feature_value(ff, self.spec.rep.driver, side)
@@ -167,7 +166,7 @@ class ExerciseEvaluator:
                 fault = tr.update(ff, applies and usable)
                 if fault is not None:
                     self._add_fault(fault)
-        new_reps.extend(self._resolve_pending())
+        new_reps = self._resolve_pending()
         notices = self._view.update(smoothed)
         self._notices.extend(notices)
         cues = tuple(tr.rule.cue for trs in self._trackers.values() for tr in trs if tr.firing)
@@ -179,7 +178,7 @@ class ExerciseEvaluator:
             counts=self.counts(),
             hold_s=hold,
             new_reps=tuple(new_reps),
-            new_faults=tuple(self._faults[counts_before:]) + tuple(f for r in new_reps for f in r.faults if f.scope == "rep"),
+            new_faults=tuple(self._faults[faults_before:]),
             active_cues=cues,
             notices=notices,
         )

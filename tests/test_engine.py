@@ -223,3 +223,14 @@ def test_side_view_leg_label_swap_is_undone():
         samples.append(sample(i * 1000 / FPS, labelled, z=z_labelled))
     report = run("standing_hip_extension", samples)
     assert [r.side for r in report.reps] == ["right"] * 6
+
+
+def test_each_fault_is_reported_once_per_frame_stream():
+    """new_faults across all frames lists every fault exactly once, as the report does."""
+    ev = ExerciseEvaluator(load_spec("bridge"))
+    seen = []
+    for s in stream(bridge_session(3, top=-25.0, setup=False), FPS):
+        seen.extend(ev.update(s).new_faults)
+    report = ev.finish()
+    assert len(seen) == len(report.faults) == 3
+    assert all(f.id == "over_arch" for f in seen)
