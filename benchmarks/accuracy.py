@@ -107,7 +107,10 @@ def summarise(rows: list[dict]) -> list[str]:
     groups: dict[str, list[dict]] = {}
     for r in rows:
         groups.setdefault(r["exercise"], []).append(r)
+    for r in rows:
+        groups.setdefault(f"{r['exercise']} ({r['view']} view)", []).append(r)
     groups["ALL"] = rows
+    groups["ALL (side view)"] = [r for r in rows if r["view"] == "side"]
     for ex, rs in groups.items():
         exact = np.mean([r["counted"] == r["true_reps"] and r["counted_by_side"] == _by_side(r) for r in rs])
         mae = np.mean([abs(r["counted"] - r["true_reps"]) / max(r["true_reps"], 1) for r in rs])

@@ -21,8 +21,11 @@ POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing thro
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
 # How side-on the camera sees the body: |depth part| of the body's left-right axis (3D landmarks),
-# 1 = exactly side-on, 0 = facing the camera. 0.5 is 60 deg away from side-on.
-MIN_SIDE_ON = 0.5
+# 1 = exactly side-on at eye level, 0 = facing the camera; a camera raised 30 deg gives at most
+# 0.87. 0.75 is about 40 deg away from side-on: on rendered clips a bridge filmed 25 deg toward the
+# feet from 30 deg up still measures well, while a standing person filmed 45 deg off has sagittal
+# angles shortened by a quarter and legs the model mirrors.
+MIN_SIDE_ON = 0.75
 MAX_SIDE_ON_FOR_FRONT = 0.7
 # Without 3D landmarks: shoulder width / torso length in the image, small when seen side-on.
 SIDE_VIEW_MAX_RATIO = 0.45

@@ -19,10 +19,9 @@ from formcheck.types import PoseSample
 
 EXERCISES = [e for e in synth.list_exercises() if e in spec_ids()]
 CASES = [(e, f) for e in EXERCISES for f in (None, *synth.list_faults(e))]
-# Known limits of 2D angles, kept visible rather than tuned away: from 45 deg the image shows a
-# 90 deg knee as about 70 deg, under too_deep's 75 deg limit.
-KNOWN_LIMITS = {("mini_squat", "too_deep", "oblique"): "2D knee angle reads ~0.75 of the true angle from 45 deg"}
-
+# Standing people filmed 45 deg off side-on: outside what the specs accept (2D angles shortened by
+# a quarter), so the analysis must say so and judge only the faults that need no angle.
+OUTSIDE_SPEC_VIEW = {("standing_hip_extension", "oblique"), ("mini_squat", "oblique")}
 
 def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
     rng = np.random.default_rng(seed)
@@ -41,10 +40,7 @@ def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
 
 @pytest.mark.parametrize("exercise,fault", CASES, ids=[f"{e}-{f or 'correct'}" for e, f in CASES])
 @pytest.mark.parametrize("view", ["side", "oblique"])
-def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view, request):
-    reason = KNOWN_LIMITS.get((exercise, fault, view))
-    if reason:
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
+def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view):
     spec = load_spec(exercise)
     side = "both" if spec.sides == "per_side" else None
     truth = synth.generate(exercise, reps=4, side=side, fault=fault, view=view, body_seed=1, fps=20.0, seed=1)
@@ -55,8 +51,12 @@ def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view, req
     expected = {k: truth.expected["reps_by_side"].get(k, 0) for k in report.reps_by_side}
     assert report.reps_by_side == expected
     flagged = {f.id for f in report.faults}
-    if fault is None:
-        assert flagged == set(), f"false faults on a correct {exercise}: {flagged}"
+    judged = {f.id for f in spec.faults}
+    if (exercise, view) in OUTSIDE_SPEC_VIEW:
+        assert any("not side-on" in n for n in report.notices), report.notices
+        judged = {f.id for f in spec.faults if f.rep_measure is not None}
+    if fault is None or fault not in judged:
+        assert flagged == set(), f"false faults on {exercise} ({fault or 'correct'}): {flagged}"
     else:
         assert fault in flagged, f"{fault} not flagged; got {flagged}"
         assert flagged <= {fault}, f"{exercise} with {fault} also flagged {flagged - {fault}}"
