@@ -11,7 +11,6 @@ from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
 from formcheck.session import estimate, replay, run_session
 from formcheck.spec import ExerciseSpec, load_spec
-from formcheck.types import Frame
 
 Progress = Callable[[int, int | None], None]
 
@@ -73,12 +72,17 @@ def check_writable(out_dir: Path) -> None:
         raise OutputError(f"cannot write to {out_dir} ({e.strerror or e}): choose another --out") from None
 
 
+def _check_frames(path: Path, frames: int, detected: int) -> None:
+    """Nothing to report is an input problem, not an empty report."""
+    if frames == 0:
+        raise InputError(f"{path}: no frames could be read; is the file complete?")
+    if detected == 0:
+        raise InputError(f"nobody was seen in {path}: film the whole body, well lit, and try again")
+
+
 def _someone_seen(path: Path) -> Callable[[SessionReport], None]:
     def check(report: SessionReport) -> None:
-        if report.quality["frames"] == 0:
-            raise InputError(f"{path}: no frames could be read; is the file complete?")
-        if report.quality["detected_fraction"] == 0:
-            raise InputError(f"nobody was seen in {path}: film the whole body, well lit, and try again")
+        _check_frames(path, report.quality["frames"], int(report.quality["detected_fraction"] > 0))
 
     return check
 
@@ -130,10 +134,7 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                 frames += 1
                 detected += pose.detected
                 size = pose.frame_size_px
-            if frames == 0:
-                raise InputError(f"{path}: no frames could be read; is the file complete?")
-            if detected == 0:
-                raise InputError(f"nobody was seen in {path}: film the whole body, well lit, and try again")
+            _check_frames(path, frames, detected)
     finally:
         estimator.close()
     return {"frames": frames, "detected": detected / frames, "frame_size_px": size}

@@ -117,3 +117,18 @@ def test_spec_check_good_and_bad(tmp_path):
 def test_version_and_module_entry():
     proc = formcheck("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("formcheck ")
+
+
+@pytest.mark.model
+def test_nobody_in_view_is_an_error_and_writes_nothing(model_path, tmp_path):
+    import cv2
+
+    clip = tmp_path / "empty_room.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for _ in range(20):
+        writer.write(np.full((240, 320, 3), 128, np.uint8))
+    writer.release()
+    out = tmp_path / "out"
+    line = assert_one_line_error(formcheck("analyze", str(clip), "-e", "bridge", "--out", str(out)), 1)
+    assert "nobody was seen" in line
+    assert not out.exists() or not any(out.iterdir())
