@@ -35,6 +35,7 @@ def test_registry_lists_the_first_two_exercises_and_their_faults():
     assert set(list_faults("bridge")) == {"hips_low", "hips_uneven", "over_arch", "too_fast"}
     assert set(list_faults("standing_hip_extension")) == {"knee_bent", "trunk_lean", "too_fast"}
     assert set(list_faults("mini_squat")) == {"too_deep", "trunk_lean", "too_fast"}
+    assert set(list_faults("standing_hip_flexion")) == {"trunk_lean_back", "standing_knee_bent", "too_fast"}
 
 
 @pytest.mark.parametrize("call, listed", [
@@ -211,13 +212,71 @@ def test_standing_trunk_lean_leans_forward_at_the_top():
     assert np.max(np.abs(bad.angles_deg["trunk_lean_deg"][before])) < 2
 
 
-@pytest.mark.parametrize("exercise", ["bridge", "standing_hip_extension", "mini_squat"])
+@pytest.mark.parametrize("exercise", ["bridge", "standing_hip_extension", "mini_squat", "standing_hip_flexion"])
 def test_too_fast_makes_every_rep_shorter_than_the_threshold(exercise):
     good, bad = _fault_case(exercise, "too_fast")
     assert all(r.end_s - r.start_s < 0.8 for r in bad.reps)
     assert all(r.end_s - r.start_s > 1.5 for r in good.reps)
     for f, r in zip(bad.faults, bad.reps):
         assert (f.start_s, f.end_s) == (r.start_s, r.end_s)
+
+
+# --------------------------------------------------------------------------- standing hip flexion
+
+# exercise_specs/standing_hip_flexion.yaml: the working thigh drives the count (enter 20 deg, 25 deg
+# of range); trunk_lean_back below -10 deg held 0.3 s; standing_knee_bent when the other knee's
+# angle is below 160 deg (flexion above 20) for 0.3 s; too_fast below 0.8 s
+
+
+def _thigh(truth: Truth, side: str) -> np.ndarray:
+    """Thigh against vertical (+ forward): hip flexion against the trunk less the trunk's lean."""
+    return truth.angles_deg[f"{side}_hip_flexion_deg"] - truth.angles_deg["trunk_lean_deg"]
+
+
+def _other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+def test_standing_hip_flexion_correct_reps_stay_well_inside_the_spec_limits():
+    truth = generate("standing_hip_flexion", reps=3, side="both", fps=30, seed=2, body_seed=3)
+    lean = truth.angles_deg["trunk_lean_deg"]
+    assert np.abs(lean).max() < 3
+    for rep in truth.reps:
+        win = _frames_in(truth, rep.start_s, rep.end_s)
+        thigh = _thigh(truth, rep.side)
+        assert 60 <= thigh[win].max() <= 76  # knee toward the chest, short of hip level
+        assert 75 <= rep.peak_deg[f"{rep.side}_knee_flexion_deg"] <= 92  # the lifted knee bends
+        assert truth.angles_deg[f"{_other(rep.side)}_knee_flexion_deg"][win].max() < 8  # standing leg straight
+        assert np.abs(_thigh(truth, _other(rep.side))[win]).max() < 8  # and vertical
+        assert rep.end_s - rep.start_s >= 2.0 and rep.hold_s >= 0.8
+    for a, b in zip(truth.reps, truth.reps[1:]):  # standing between reps
+        gap = _frames_in(truth, a.end_s + 0.05, b.start_s - 0.05)
+        for s in ("left", "right"):
+            assert np.abs(_thigh(truth, s)[gap]).max() < 8
+
+
+@pytest.mark.parametrize("fault", ["trunk_lean_back", "standing_knee_bent"])
+def test_standing_hip_flexion_faults_cross_only_their_own_limit(fault):
+    good, bad = _fault_case("standing_hip_flexion", fault)
+    lean = bad.angles_deg["trunk_lean_deg"]
+    for f in bad.faults:
+        rep = bad.reps[f.rep_index]
+        win = _frames_in(bad, f.start_s, f.end_s)
+        whole = _frames_in(bad, rep.start_s, rep.end_s)
+        stance_knee = bad.angles_deg[f"{_other(rep.side)}_knee_flexion_deg"]
+        assert _thigh(bad, rep.side)[win].min() > 55  # the lift itself is unchanged
+        if fault == "trunk_lean_back":
+            assert f.metric == "trunk_lean_deg" and f.side == "both"
+            assert lean[win].max() < -15
+            assert (lean[whole] < -10).sum() / bad.fps > 0.8  # held well past 0.3 s
+            assert stance_knee[whole].max() < 8
+        else:
+            assert f.side == rep.side  # reported on the rep's side; the bent knee is the other one
+            assert stance_knee[win].min() > 25
+            assert (stance_knee[whole] > 20).sum() / bad.fps > 0.8
+            assert np.abs(lean[whole]).max() < 3
+            assert _thigh(bad, _other(rep.side))[whole].max() < 18  # below the spec's 20 deg rep start
+    assert np.abs(good.angles_deg["trunk_lean_deg"]).max() < 3
 
 
 # --------------------------------------------------------------------------- mini squat

@@ -148,6 +148,8 @@ def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: st
             who = r.side if r.side != "both" else fs
             # a fault on both sides names the side-less channel ("hip_flexion_deg" = left and right)
             metric = spec.metric.replace("{side}_", "" if who == "both" else f"{who}_")
+            if who in ("left", "right"):
+                metric = metric.replace("{other}_", f"{'right' if who == 'left' else 'left'}_")
             start, end = (r.start_s, r.end_s) if spec.window == "rep" else (a, b)
             fault_truth.append(FaultTruth(fault, fs, r.index, float(start), float(end), metric))
 

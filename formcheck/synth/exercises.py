@@ -492,6 +492,99 @@ def _mini_squat_motion(body: BodyShape, plan: Plan) -> Motion:
     return Motion(pose, props, keyframed, "both" if plan.fault else None)
 
 
+# --------------------------------------------------------------------------- standing hip flexion
+
+
+_SHF_THIGH_DEG = 70.0  # working thigh against vertical at the top (hip level would be 90)
+_SHF_KNEE_DEG = 85.0  # the lifted knee bends; the shank hangs a little behind vertical
+_SHF_LEAN_BACK_DEG = -20.0  # trunk_lean_back: trunk leans back at the top
+_SHF_STANCE_KNEE_DEG = 30.0  # standing_knee_bent: the standing knee bends during the lift
+_SHF_CHAIR_Z_M = 0.47  # chair beside the body (its centre), on the side away from the camera
+
+
+def _standing_hip_flexion_motion(body: BodyShape, plan: Plan) -> Motion:
+    """Standing side-on, one hand on a chair beside the body; one knee lifts toward the chest, holds, lowers.
+
+    The chair stands beside the body on the side away from the camera (article 004: "extend one
+    arm out to the side and hold onto your support"): a chair in front would be hit by the rising
+    knee. The thigh angle against vertical is the design curve; the standing thigh stays vertical
+    (or, with ``standing_knee_bent``, tilts forward by half the knee bend so the foot stays under the hip).
+    """
+    t = plan.t_s
+    n = t.size
+    h = body.height_m
+    k_h = h / 1.7
+    leg = body.thigh_m + body.shank_m
+    working = plan.working_side()
+    setup = plan.setup()
+    first = plan.reps[0].side  # the first set's leg is the one nearest the camera
+    far = "right" if first == "left" else "left"
+    # weight shift toward the stance side; between sets it crosses over to the other side
+    if len(set(working)) > 1:
+        last_first = max(r.end_s for r in plan.reps if r.side == first)
+        nxt = min(r.start_s for r in plan.reps if r.side != first)
+        cross = min_jerk((t - last_first - 0.2) / max(nxt - last_first - 0.4, 0.2))
+        shift = -SIDE_SIGN[first] * (1 - 2 * cross)
+    else:
+        shift = np.array([-SIDE_SIGN[w] for w in working], dtype=float)
+    shift = shift * setup * _SHE_SHIFT_M
+
+    pitch = _sway(t, plan.rng_seed, 0.6)
+    if plan.fault == "trunk_lean_back":
+        for side in SIDES:
+            pitch = pitch + plan.activation(side) * _SHF_LEAN_BACK_DEG * plan.amplitude(side)
+    pose = Pose(root_x_m=_sway(t, plan.rng_seed + 1, 0.004), root_z_m=shift, pelvis_pitch_deg=pitch,
+                neck_flexion_deg=-0.6 * (pitch - _sway(t, plan.rng_seed, 0.6)) + 5.0).broadcast(n)
+    add = np.degrees(np.arcsin(np.clip(np.abs(shift) / leg, 0, 1)))
+    keyframed: dict[str, np.ndarray] = {"trunk_lean_deg": pitch.copy()}
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        other = "right" if side == "left" else "left"
+        s_other = plan.activation(other)  # this leg stands while the other one lifts
+        bend = s_other * _SHF_STANCE_KNEE_DEG * plan.amplitude(other) if plan.fault == "standing_knee_bent" else 0 * t
+        # thigh against vertical = hip flexion - pitch: the working thigh reaches its angle whatever
+        # the trunk does; the standing thigh stays vertical (tilts forward by half a bent knee)
+        thigh = s * _SHF_THIGH_DEG * amp + 0.5 * bend
+        hip = pitch + thigh
+        knee = 2.0 + s * (_SHF_KNEE_DEG - 2.0) * amp + bend
+        toward = np.sign(shift) == SIDE_SIGN[side]
+        abd = np.where(toward, -add, add)
+        pose = pose.with_side(side, hip_flexion_deg=hip, knee_flexion_deg=knee,
+                              ankle_dorsiflexion_deg=2.0 - 15.0 * s + 0.5 * bend, hip_abduction_deg=abd)
+        keyframed[f"{side}_hip_flexion_deg"] = hip
+        keyframed[f"{side}_knee_flexion_deg"] = knee + 0 * t
+    pose = replace(pose, root_y_m=np.full(n, body.hip_height_m))
+    # plant on whichever foot is lower: the stance foot carries the body
+    sk = forward_kinematics(body, pose)
+    prims = {pr.part: pr for pr in body_primitives(body, sk)}
+    low = np.minimum(np.minimum(prims["left_foot"].lowest_y(), prims["left_shoe_top"].lowest_y()),
+                     np.minimum(prims["right_foot"].lowest_y(), prims["right_shoe_top"].lowest_y()))
+    pose = replace(pose, root_y_m=np.asarray(pose.root_y_m) - low)
+    # the far hand rests on the chair back's rail beside the body; the near hand hangs at the side
+    chair_z = SIDE_SIGN[far] * _SHF_CHAIR_Z_M * k_h
+    back_h = 0.53 * h
+    chair_x = -0.02 * k_h
+    grip = np.stack([np.full(n, chair_x + 0.02 * k_h), np.full(n, back_h + 0.03 * k_h),
+                     np.full(n, chair_z - SIDE_SIGN[far] * 0.17 * k_h)], axis=-1)
+    pole = np.broadcast_to(np.array([-0.6, -1.0, SIDE_SIGN[far] * 0.9]), (n, 3))
+    pose = solve_arm(body, pose, far, grip, pole)
+    hang = {"shoulder_flexion_deg": 0.0, "shoulder_abduction_deg": 6.0, "shoulder_rotation_deg": 0.0,
+            "elbow_flexion_deg": 8.0}
+    # setup: the far hand comes up from the side to the chair back
+    pose = pose.with_side(far, **{kk: v + (np.asarray(pose.side(far, kk)) - v) * setup for kk, v in hang.items()})
+    near = "left" if far == "right" else "right"
+    pose = pose.with_side(near, shoulder_flexion_deg=np.full(n, 4.0), shoulder_abduction_deg=np.full(n, 12.0),
+                          elbow_flexion_deg=np.full(n, 12.0))
+    fault_side = None
+    if plan.fault in ("standing_knee_bent", "too_fast"):
+        fault_side = "working"  # reported on the rep's side; the bent knee is the other leg's
+    elif plan.fault == "trunk_lean_back":
+        fault_side = "both"
+    props = tuple(chair(chair_x, chair_z, 1.0, seat_h_m=0.27 * h, back_h_m=back_h))
+    return Motion(pose, props, keyframed, fault_side)
+
+
 # --------------------------------------------------------------------------- registry
 
 BRIDGE = ExerciseProgram(
@@ -544,4 +637,23 @@ MINI_SQUAT = ExerciseProgram(
     side_elevation_deg=5.0,
 )
 
-EXERCISES: dict[str, ExerciseProgram] = {p.id: p for p in (BRIDGE, STANDING_HIP_EXTENSION, MINI_SQUAT)}
+STANDING_HIP_FLEXION = ExerciseProgram(
+    id="standing_hip_flexion",
+    title="Standing hip flexion",
+    posture="standing",
+    unilateral=True,
+    faults=(
+        FaultSpec("trunk_lean_back", "trunk leans back ~20 deg at the top of each rep", "trunk_lean_deg"),
+        FaultSpec("standing_knee_bent", "the standing (other) knee bends ~30 deg during the lift",
+                  "{other}_knee_flexion_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.0, hold_s=1.0, down_s=1.0, pause_s=0.8),
+    motion=_standing_hip_flexion_motion,
+    setup_s=1.2,
+    side_elevation_deg=5.0,
+)
+
+EXERCISES: dict[str, ExerciseProgram] = {
+    p.id: p for p in (BRIDGE, STANDING_HIP_EXTENSION, MINI_SQUAT, STANDING_HIP_FLEXION)
+}
