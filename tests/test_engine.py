@@ -234,3 +234,33 @@ def test_each_fault_is_reported_once_per_frame_stream():
     report = ev.finish()
     assert len(seen) == len(report.faults) == 3
     assert all(f.id == "over_arch" for f in seen)
+
+
+def hold_spec(target_s: float = 5.0):
+    """The bridge, as a hold exercise: a hold counts once the top is kept for the target time."""
+    import yaml
+
+    from formcheck.spec import parse_spec
+
+    d = yaml.safe_load(load_spec("bridge").model_dump_json())
+    d.update(id="bridge_hold", kind="hold", target={"reps": 3, "hold_s": target_s})
+    return parse_spec(yaml.safe_dump(d), "bridge_hold.yaml")
+
+
+def test_hold_exercise_counts_only_holds_of_the_target_time():
+    frames = bridge_session(1, hold=6.5, setup=False) + bridge_session(1, hold=2.0, setup=False) + \
+        bridge_session(1, hold=5.2, setup=False)
+    ev = ExerciseEvaluator(hold_spec(5.0))
+    for s in stream(frames, FPS, noise_px=1.0, drop=0.05):
+        ev.update(s)
+    report = ev.finish()
+    assert report.summary()["reps_total"] == 2
+    # time within the spec's band (8 deg) of the top: the true hold plus the last of the lift
+    for rep, true_hold in zip(report.reps, (6.5, 5.2)):
+        assert true_hold <= rep.hold_s <= true_hold + 1.0
+
+
+def test_hold_timer_runs_while_holding():
+    ev = ExerciseEvaluator(hold_spec(5.0))
+    held = [ev.update(s).hold_s for s in stream(bridge_session(1, hold=6.0, setup=False), FPS)]
+    assert max(held) == pytest.approx(6.0, abs=1.0)  # the band around the peak includes the last of the lift
