@@ -132,3 +132,9 @@ def test_nobody_in_view_is_an_error_and_writes_nothing(model_path, tmp_path):
     line = assert_one_line_error(formcheck("analyze", str(clip), "-e", "bridge", "--out", str(out)), 1)
     assert "nobody was seen" in line
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_readme_embeds_the_current_exercise_table():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = formcheck("exercises", "--markdown").stdout
+    assert table.strip() in readme, "README's exercise table is stale: paste `formcheck exercises --markdown`"
