@@ -246,16 +246,7 @@ class ExerciseEvaluator:
         return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms) if self._counts_as_rep(c)]
 
     def _counts_as_rep(self, cand: RepCandidate) -> bool:
-        if self.spec.kind == "hold" and cand.hold_s < HOLD_TOLERANCE * self.spec.target.hold_s:
-            return False
-        confirm = self.spec.rep.confirm
-        if confirm is not None:
-            vals = np.array([feature_value(f, confirm.feature, cand.side) for f in self._history
-                             if cand.start_ms <= f.timestamp_ms <= cand.end_ms])
-            vals = vals[np.isfinite(vals)]
-            if vals.size == 0 or float(vals.max() - vals.min()) < confirm.min_change_deg:
-                return False
-        return True
+        return self.spec.kind != "hold" or cand.hold_s >= HOLD_TOLERANCE * self.spec.target.hold_s
 
     def _to_event(self, cand: RepCandidate) -> RepEvent:
         index = len(self._reps)

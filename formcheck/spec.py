@@ -94,13 +94,6 @@ class FeatureSpec(_Strict):
         return self.side is not None
 
 
-class ConfirmSpec(_Strict):
-    """A second feature that must also move during a rep (the limb really moved, not the trunk)."""
-
-    feature: str
-    min_change_deg: float = Field(gt=0, le=180)
-
-
 class RepSpec(_Strict):
     """One rep = leave the rest position, pass the peak, come back (hysteresis + dwell)."""
 
@@ -122,7 +115,6 @@ class RepSpec(_Strict):
     min_duration_s: float = Field(default=0.5, gt=0)
     max_duration_s: float = Field(default=20.0, gt=0)
     hold_band_deg: float = Field(default=6.0, gt=0, le=45, description="within this of the peak counts as held")
-    confirm: ConfirmSpec | None = None
     phase_names: tuple[str, str] = ("rest", "active")
 
     @model_validator(mode="after")
@@ -209,12 +201,6 @@ class ExerciseSpec(_Strict):
             raise ValueError("a bilateral exercise cannot use side: working; use both, left or right")
         if self.sides == "bilateral" and any(f.side == "working" for f in self.features.values()):
             raise ValueError("side: working needs sides: per_side")
-        confirm = self.rep.confirm
-        if confirm is not None:
-            if confirm.feature not in self.features:
-                raise ValueError(f"rep.confirm.feature {confirm.feature!r} is not a feature; features: {names}")
-            if (self.features[confirm.feature].side == "working") != (driver.side == "working"):
-                raise ValueError("rep.confirm.feature must be measured per side exactly when the driver is")
         ids = [f.id for f in self.faults]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
