@@ -20,6 +20,8 @@ POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
+VIEW_JUDGE_EVERY_S = 1.0  # then judge again at this pace, not every frame
+VIEW_WINDOW = 900  # judge on the latest samples (30 s at 30 fps): memory and time stay flat on long clips
 # How side-on the camera sees the body: |depth part| of the body's left-right axis (3D landmarks),
 # 1 = exactly side-on at eye level, 0 = facing the camera; a camera raised 30 deg gives at most
 # 0.87. 0.75 is about 40 deg away from side-on: on rendered clips a bridge filmed 25 deg toward the
@@ -47,8 +49,9 @@ class ViewCheck:
 
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
-        self._ratios: list[float] = []
-        self._side_on: list[float] = []
+        self._ratios: deque[float] = deque(maxlen=VIEW_WINDOW)
+        self._side_on: deque[float] = deque(maxlen=VIEW_WINDOW)
+        self._judged_ms = -np.inf
         self._out: dict[str, int] = {k: 0 for k in KEY_LANDMARKS}
         self._frames = 0
         self._start_ms: float | None = None
@@ -71,13 +74,17 @@ class ViewCheck:
         ratio = np.linalg.norm(sh) / max(np.linalg.norm(torso), 1e-6)
         if np.isfinite(ratio):
             self._ratios.append(float(ratio))
-        w = pose.world_xyz_m
-        lateral = w[Landmark.LEFT_HIP] - w[Landmark.RIGHT_HIP] + w[Landmark.LEFT_SHOULDER] - w[Landmark.RIGHT_SHOULDER]
+        world = pose.world_xyz_m
+        lateral = (world[Landmark.LEFT_HIP] - world[Landmark.RIGHT_HIP]
+                   + world[Landmark.LEFT_SHOULDER] - world[Landmark.RIGHT_SHOULDER])
         norm = float(np.linalg.norm(lateral))
         if np.isfinite(norm) and norm > 1e-6:
             self._side_on.append(abs(float(lateral[2])) / norm)
         if pose.timestamp_ms - self._start_ms < VIEW_DECISION_S * 1000:
             return ()
+        if pose.timestamp_ms - self._judged_ms < VIEW_JUDGE_EVERY_S * 1000:
+            return ()
+        self._judged_ms = pose.timestamp_ms
         return self._judge()
 
     def _judge(self) -> tuple[str, ...]:
