@@ -157,6 +157,10 @@ class ExerciseProgram:
     tail_s: float = 1.0
     side_elevation_deg: float = 5.0
     oblique_deg: tuple[float, float] = (45.0, 15.0)  # (azimuth toward the near side, elevation)
+    view: str = "side"  # the view its spec asks for: "side" or "front" (what the tests and samples use)
+    # the "oblique" view is outside what the spec accepts (e.g. standing 45 deg off side-on): the
+    # analysis must say so and judge only the faults that need no angle
+    oblique_outside_spec: bool = False
 
     @property
     def fault_ids(self) -> tuple[str, ...]:
@@ -618,6 +622,7 @@ STANDING_HIP_EXTENSION = ExerciseProgram(
     timing=RepTiming(up_s=0.9, hold_s=0.5, down_s=0.9, pause_s=0.8),
     motion=_standing_hip_extension_motion,
     setup_s=1.2,
+    oblique_outside_spec=True,
     side_elevation_deg=5.0,
 )
 
@@ -634,6 +639,7 @@ MINI_SQUAT = ExerciseProgram(
     timing=RepTiming(up_s=1.0, hold_s=1.0, down_s=1.1, pause_s=1.0),
     motion=_mini_squat_motion,
     setup_s=1.2,
+    oblique_outside_spec=True,
     side_elevation_deg=5.0,
 )
 
@@ -651,9 +657,24 @@ STANDING_HIP_FLEXION = ExerciseProgram(
     timing=RepTiming(up_s=1.0, hold_s=1.0, down_s=1.0, pause_s=0.8),
     motion=_standing_hip_flexion_motion,
     setup_s=1.2,
+    oblique_outside_spec=True,
     side_elevation_deg=5.0,
 )
 
-EXERCISES: dict[str, ExerciseProgram] = {
-    p.id: p for p in (BRIDGE, STANDING_HIP_EXTENSION, MINI_SQUAT, STANDING_HIP_FLEXION)
-}
+# Programs grouped by posture live in their own modules (each exports PROGRAMS); they import the
+# shared helpers above, so they are collected here, after everything they need is defined.
+_PROGRAM_MODULES = ("standing", "side_lying", "prone", "supine", "supine_more", "seated")
+
+
+def _collect() -> dict[str, ExerciseProgram]:
+    from importlib import import_module
+
+    programs = [BRIDGE, STANDING_HIP_EXTENSION, MINI_SQUAT, STANDING_HIP_FLEXION]
+    for name in _PROGRAM_MODULES:
+        programs.extend(import_module(f"formcheck.synth.programs_{name}").PROGRAMS)
+    ids = [p.id for p in programs]
+    assert len(ids) == len(set(ids)), f"duplicate synth program ids: {ids}"
+    return {p.id: p for p in programs}
+
+
+EXERCISES: dict[str, ExerciseProgram] = _collect()

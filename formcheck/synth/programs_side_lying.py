@@ -1,0 +1,5 @@
+"""Side-lying exercises: hip abduction, clamshell, abductor stretch."""
+
+from __future__ import annotations
+
+PROGRAMS: tuple = ()
