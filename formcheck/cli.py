@@ -92,6 +92,8 @@ def analyze(
     input: Annotated[Path, typer.Argument(help="A video clip, or a poses file saved by `formcheck poses`.")],
     exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")],
     side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
+    reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; a hold exercise counts holds of at least this.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder [default: formcheck-out/<clip name>].")] = None,
     annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
@@ -103,7 +105,7 @@ def analyze(
     from formcheck import pipeline
 
     with user_errors():
-        spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None)
+        spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None, reps=reps, hold_s=hold)
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
         with _progress(quiet) as progress:
             report = pipeline.analyze(

@@ -8,6 +8,7 @@ import numpy as np
 
 from formcheck.geometry import (
     UP_2D,
+    angle_between_deg,
     distance,
     joint_angle_deg,
     segment_angle_3d_from_vertical_deg,
@@ -74,6 +75,12 @@ class FeatureExtractor:
         pts[~(pose.visibility >= min_visibility)] = np.nan
         return pts
 
+    @staticmethod
+    def _gated(points: np.ndarray, visibility: np.ndarray, min_visibility: float) -> np.ndarray:
+        out = points.copy()
+        out[~(visibility >= min_visibility)] = np.nan
+        return out
+
     def _update_facing(self, pts: np.ndarray, trunk_up: np.ndarray) -> np.ndarray:
         """Unit vector in the image pointing to the body's front (perpendicular to the trunk)."""
         perp = np.array([-trunk_up[1], trunk_up[0]])
@@ -106,12 +113,36 @@ class FeatureExtractor:
             return float(signed_angle_deg(-UP_2D, knee - hip, ctx["facing_x"]))
         raise AssertionError(measure)
 
+    def _world(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
+        """A measure from the 3D world landmarks (metres, y down); ``pts`` holds them, gated."""
+        m = fs.measure
+        if m in ("hip_flexion", "knee_flexion"):
+            hip, knee = pts[_side_lm(side, "HIP")], pts[_side_lm(side, "KNEE")]
+            if m == "knee_flexion":
+                return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
+            trunk_down = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP]) - _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
+            return float(angle_between_deg(np.zeros(3), trunk_down, hip, knee))
+        p = self._templated(fs, side or "left", pts)
+        if m == "joint_angle":
+            return float(joint_angle_deg(*p))
+        if m == "segment_angle":
+            return float(segment_angle_3d_from_vertical_deg(p[1] - p[0]))
+        if m == "angle_between":
+            return float(angle_between_deg(*p))
+        if m == "distance":
+            trunk = _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER]) - _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP])
+            torso_m = float(np.linalg.norm(trunk))
+            return float(distance(*p)) / torso_m if torso_m > 1e-6 else np.nan
+        raise AssertionError(m)
+
     def _templated(self, fs: FeatureSpec, side: str, pts: np.ndarray) -> list[np.ndarray]:
         names = [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
         return [pts[landmark_by_name(n)] for n in names]
 
     def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
         m = fs.measure
+        if fs.space == "world":
+            return self._world(fs, side, ctx["world_points"], ctx)
         if m in ("hip_flexion", "knee_flexion", "thigh_angle"):
             return self._sided(m, side, pts, ctx)
         if m == "trunk_lean":
@@ -127,6 +158,8 @@ class FeatureExtractor:
             return float(segment_angle_from_vertical_deg(*p))
         if m == "distance":
             return float(distance(*p)) / ctx["torso_px"]
+        if m == "angle_between":
+            return float(angle_between_deg(*p))
         raise AssertionError(m)
 
     def _both(self, fs: FeatureSpec, pts: np.ndarray, ctx: dict) -> float:
@@ -145,13 +178,19 @@ class FeatureExtractor:
         pts = self._points(pose)
         ctx = self._context(pts)
         working_pts = self._points(pose, WORKING_SIDE_VISIBILITY_MIN)
+        world = np.asarray(pose.world_xyz_m, float)
+        world_pts = self._gated(world, pose.visibility, VISIBILITY_MIN)
+        working_world = self._gated(world, pose.visibility, WORKING_SIDE_VISIBILITY_MIN)
         if self.spec.view == "side":
             self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx)
-            self._resolve_leg_labels(working_pts, pose.image_xyz_px[:, 2], ctx, decide=False)
+            for other_pts in (working_pts, world_pts, working_world):
+                self._resolve_leg_labels(other_pts, pose.image_xyz_px[:, 2], ctx, decide=False)
+        ctx["world_points"] = world_pts
+        working_ctx = {**ctx, "world_points": working_world}
         for name, fs in self.spec.features.items():
             if fs.side == "working":
                 for s in SIDES:
-                    values[f"{name}.{s}"] = self._measure(fs, s, working_pts, ctx)
+                    values[f"{name}.{s}"] = self._measure(fs, s, working_pts, working_ctx)
             elif fs.side == "both":
                 values[name] = self._both(fs, pts, ctx)
             elif fs.side == "difference":

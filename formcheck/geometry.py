@@ -37,6 +37,12 @@ def signed_angle_deg(reference: np.ndarray, vector: np.ndarray, positive_dir: np
     return np.degrees(np.arctan2(np.sum(v * perp, axis=-1), np.sum(v * ref, axis=-1)))
 
 
+def angle_between_deg(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray | float:
+    """Unsigned angle between the vectors a0->a1 and b0->b1 (0..180), in 2D or 3D."""
+    a = np.asarray(a1, float) - a0
+    return joint_angle_deg(a, np.zeros_like(a), np.asarray(b1, float) - b0)
+
+
 def segment_angle_from_vertical_deg(lower: np.ndarray, upper: np.ndarray) -> np.ndarray | float:
     """Unsigned angle of the segment lower->upper against image-up (0 upright, 90 horizontal)."""
     return joint_angle_deg(np.asarray(lower, float) + UP_2D, lower, upper)

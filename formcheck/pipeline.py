@@ -15,8 +15,10 @@ from formcheck.spec import ExerciseSpec, load_spec
 Progress = Callable[[int, int | None], None]
 
 
-def build_evaluator(exercise: str, side: str | None) -> tuple[ExerciseSpec, ExerciseEvaluator]:
-    spec = load_spec(exercise)
+def build_evaluator(exercise: str, side: str | None, *, reps: int | None = None,
+                    hold_s: float | None = None) -> tuple[ExerciseSpec, ExerciseEvaluator]:
+    """The spec (with the prescribed reps/hold if given) and an evaluator for it."""
+    spec = load_spec(exercise).with_target(reps=reps, hold_s=hold_s)
     return spec, ExerciseEvaluator(spec, side=side)
 
 

@@ -26,7 +26,10 @@ MEASURES: dict[str, tuple[bool, int]] = {
     "joint_angle": (False, 3),  # angle at the middle point, 0..180
     "segment_angle": (False, 2),  # segment against image vertical, 0..180
     "distance": (False, 2),  # in torso lengths
+    "angle_between": (False, 4),  # unsigned angle between p0->p1 and p2->p3, 0..180
 }
+# measures that can be taken from the 3D world landmarks (space: world) instead of the image
+WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "segment_angle", "distance", "angle_between")
 SIDED_POINT = re.compile(r"^\{side\}_|^\{other\}_")
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -56,6 +59,9 @@ class FeatureSpec(_Strict):
     # working: each side for its own counter; both: the mean of the sides seen; difference: left - right
     side: Literal["working", "left", "right", "both", "difference"] | None = None
     points: tuple[str, ...] = ()
+    # image: 2D landmarks (what the camera shows); world: MediaPipe's 3D landmarks, for motion toward
+    # or away from the camera (noisier in depth)
+    space: Literal["image", "world"] = "image"
     description: str = ""
 
     @field_validator("measure")
@@ -87,6 +93,8 @@ class FeatureSpec(_Strict):
             raise ValueError(f"measure {self.measure!r} needs side: working, left, right, both or difference")
         if not (sided or templated) and self.side is not None:
             raise ValueError(f"measure {self.measure!r} has no side; remove side")
+        if self.space == "world" and self.measure not in WORLD_MEASURES:
+            raise ValueError(f"measure {self.measure!r} is image-only; space: world works for {', '.join(WORLD_MEASURES)}")
         return self
 
     @property
@@ -220,6 +228,23 @@ class ExerciseSpec(_Strict):
     @property
     def counter_sides(self) -> tuple[str, ...]:
         return SIDES if self.sides == "per_side" else ("both",)
+
+    def with_target(self, reps: int | None = None, hold_s: float | None = None) -> ExerciseSpec:
+        """The same spec with a prescribed dosage (a clinician's reps per side or hold time).
+
+        A longer hold than the spec allows for stretches the rep's time limit with it.
+        """
+        update = {k: v for k, v in (("reps", reps), ("hold_s", hold_s)) if v is not None}
+        if not update:
+            return self
+        data = self.model_dump()
+        data["target"].update(update)
+        rep = data["rep"]
+        rep["max_duration_s"] = max(rep["max_duration_s"], data["target"]["hold_s"] + rep["min_duration_s"] + 15.0)
+        try:
+            return ExerciseSpec.model_validate(data)
+        except ValidationError as e:
+            raise SpecError(f"{self.id}: {_format_validation_error(e)}") from None
 
 
 def _format_validation_error(err: ValidationError) -> str:

@@ -64,6 +64,14 @@ def test_analyze_poses_file_writes_report_and_csv(bridge_poses, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "reps.csv"]
 
 
+def test_prescribed_reps_and_hold_reach_the_report(bridge_poses, tmp_path):
+    proc = formcheck("analyze", str(bridge_poses), "-e", "bridge", "--reps", "4", "--hold", "1.2", "-o", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "report.json").read_text())["summary"]
+    assert (summary["target_reps_per_side"], summary["target_hold_s"]) == (4, 1.2)
+    assert summary["reps_total"] == 4
+
+
 def test_missing_file(tmp_path):
     line = assert_one_line_error(formcheck("analyze", str(tmp_path / "missing.mp4"), "-e", "bridge"), 1)
     assert "no such file" in line

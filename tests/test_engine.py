@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from formcheck.evaluator import ExerciseEvaluator, SideOverrideError
-from formcheck.spec import load_spec
+import yaml
+
+from formcheck.spec import load_spec, parse_spec
 from kinematics import SIZE, depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 from formcheck.types import PoseSample
 
@@ -264,3 +266,40 @@ def test_hold_timer_runs_while_holding():
     ev = ExerciseEvaluator(hold_spec(5.0))
     held = [ev.update(s).hold_s for s in stream(bridge_session(1, hold=6.0, setup=False), FPS)]
     assert max(held) == pytest.approx(6.0, abs=1.0)  # the band around the peak includes the last of the lift
+
+
+def _single_pose(image_xy: np.ndarray, world: np.ndarray) -> PoseSample:
+    n = image_xy.shape[0]
+    return PoseSample(0.0, np.concatenate([image_xy, np.zeros((n, 1))], axis=1), world, np.ones(n), (640, 480))
+
+
+def test_angle_between_and_world_space_measures():
+    """The thighs 90 deg apart in depth only: flat in the image, plain in the 3D landmarks."""
+    from formcheck.features import FeatureExtractor
+    from formcheck.skeleton import NUM_LANDMARKS, Landmark as L
+
+    d = yaml.safe_load(load_spec("bridge").model_dump_json())
+    d["features"] = {
+        "hip": {"measure": "hip_flexion", "side": "both"},
+        "thighs_image": {"measure": "angle_between", "points": ["left_hip", "left_knee", "right_hip", "right_knee"]},
+        "thighs_world": {"measure": "angle_between", "space": "world",
+                         "points": ["left_hip", "left_knee", "right_hip", "right_knee"]},
+        "knee_world": {"measure": "knee_flexion", "side": "left", "space": "world"},
+        "gap_world": {"measure": "distance", "space": "world", "points": ["left_knee", "right_knee"]},
+    }
+    d["faults"] = []
+    spec = parse_spec(yaml.safe_dump(d), "t.yaml")
+    img = np.full((NUM_LANDMARKS, 2), 300.0)
+    world = np.zeros((NUM_LANDMARKS, 3))
+    img[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER]] = [300, 100]
+    world[[L.LEFT_SHOULDER, L.RIGHT_SHOULDER], 1] = -0.5  # torso 0.5 m
+    img[[L.LEFT_HIP, L.RIGHT_HIP]] = [300, 300]
+    img[[L.LEFT_KNEE, L.RIGHT_KNEE]] = [300, 400]  # both thighs straight down in the image
+    world[L.LEFT_KNEE] = [0, 0.4, 0.0]
+    world[L.RIGHT_KNEE] = [0, 0.0, 0.4]  # the right thigh points at the camera
+    img[L.LEFT_ANKLE], world[L.LEFT_ANKLE] = [300, 500], [0.4, 0.4, 0.0]  # left knee bent 90 in depth... and x
+    v = FeatureExtractor(spec).update(_single_pose(img, world)).values
+    assert v["thighs_image"] == pytest.approx(0, abs=1e-6)
+    assert v["thighs_world"] == pytest.approx(90, abs=1e-6)
+    assert v["knee_world"] == pytest.approx(90, abs=1e-6)
+    assert v["gap_world"] == pytest.approx(np.hypot(0.4, 0.4) / 0.5, rel=1e-6)

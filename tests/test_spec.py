@@ -132,3 +132,32 @@ def test_load_by_path(tmp_path):
     p.write_text(yaml.safe_dump(d))
     assert load_spec(p).id == "my_bridge"
     assert load_spec(str(p)).id == "my_bridge"
+
+
+def test_world_space_only_for_measures_that_have_it():
+    d = bridge_dict()
+    d["features"]["lean"] = {"measure": "trunk_lean", "space": "world"}
+    check(d, "features.lean", "image-only", "angle_between")
+
+
+def test_angle_between_takes_four_points():
+    d = bridge_dict()
+    d["features"]["thighs"] = {"measure": "angle_between", "points": ["left_hip", "left_knee", "right_hip"]}
+    check(d, "features.thighs", "takes 4 points")
+
+
+def test_prescribed_target_overrides_the_spec_and_stretches_the_time_limit():
+    spec = load_spec("bridge")
+    assert spec.with_target() is spec
+    longer = spec.with_target(reps=6, hold_s=60)
+    assert (longer.target.reps, longer.target.hold_s) == (6, 60)
+    assert longer.rep.max_duration_s >= 60 + longer.rep.min_duration_s
+    assert spec.target.hold_s == 3  # the bundled spec is untouched
+
+
+def test_a_hold_exercise_cannot_be_given_no_hold():
+    d = bridge_dict()
+    d.update(kind="hold", target={"reps": 2, "hold_s": 10})
+    spec = parse_spec(yaml.safe_dump(d), "h.yaml")
+    with pytest.raises(SpecError, match="hold_s > 0"):
+        spec.with_target(hold_s=0)
