@@ -62,7 +62,7 @@ def test_sidecar_angles_recompute_from_its_own_landmarks(exercise, fault):
     again = compute_angles(back.landmarks_3d_m)
     for name in ANGLE_NAMES:
         assert np.nanmax(np.abs(again[name] - back.angles_deg[name])) < 0.5, name
-    assert np.max(np.abs(pelvis_drop_m(back.landmarks_3d_m) - back.pelvis_drop_m)) < 1e-3
+    assert np.max(np.abs(pelvis_drop_m(back.landmarks_3d_m) - back.pelvis_drop_m)) < 2e-3  # landmarks kept to 1 mm
 
 
 @pytest.mark.parametrize("exercise, fault", CASES)

@@ -246,10 +246,10 @@ class Truth:
             "faults": [f.to_dict() for f in self.faults],
             "frames": {
                 "t_s": _r(self.t_s, 4),
-                "angles_deg": {k: _r(v, 2) for k, v in self.angles_deg.items()},
+                "angles_deg": {k: _r(v, 1) for k, v in self.angles_deg.items()},
                 "pelvis_drop_m": _r(self.pelvis_drop_m, 4),
-                "landmarks_2d_px": _r(self.landmarks_2d_px, 2),
-                "landmarks_3d_m": _r(self.landmarks_3d_m, 4),
+                "landmarks_2d_px": _r(self.landmarks_2d_px, 1),  # 0.1 px and 1 mm: far below the model error
+                "landmarks_3d_m": _r(self.landmarks_3d_m, 3),
                 "in_frame": self.in_frame.astype(bool).tolist(),
             },
         }
