@@ -228,24 +228,25 @@ def synth(
     reps: Annotated[int, typer.Option(min=1, max=50, help="Reps (per side with --side both).")] = 5,
     side: Annotated[Optional[str], typer.Option(help="left, right or both (one-sided exercises).")] = None,
     fault: Annotated[Optional[str], typer.Option(help="Inject this form fault (ids as the spec names them).")] = None,
-    view: Annotated[str, typer.Option(help="side, front, oblique, or AZIMUTH,ELEVATION in degrees.")] = "side",
+    view: Annotated[Optional[str], typer.Option(help="side, front, oblique, or AZIMUTH,ELEVATION in degrees [default: the view the exercise's spec asks for].")] = None,
     body: Annotated[int, typer.Option(help="Body seed: height, proportions, clothing, skin.")] = 0,
     fps: Annotated[float, typer.Option(min=5, max=120)] = 30.0,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "640x480",
     noise: Annotated[float, typer.Option(min=0, max=50, help="Sensor noise (grey levels).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Timing jitter seed.")] = 0,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Seconds held at the top of each rep [default: the exercise's].")] = None,
 ) -> None:
     """Render a synthetic clip of an exercise with exact ground truth (reps, faults, angles)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from formcheck import synth as synthesis
 
-    view_arg = _parse_view(view)
     frame_size = _parse_size(size)
     with user_errors():
         try:
+            view_arg = _parse_view(view) if view else synthesis.spec_view(exercise)
             truth = synthesis.generate(exercise, reps=reps, side=side, fault=fault, view=view_arg,
-                                       body_seed=body, fps=fps, size=frame_size, seed=seed)
+                                       body_seed=body, fps=fps, size=frame_size, seed=seed, hold_s=hold)
         except ValueError as e:
             raise fail(str(e), EXIT_USAGE) from None
         with Progress(TextColumn("rendering"), BarColumn(), MofNCompleteColumn(), console=err_console, transient=True) as bar:

@@ -13,7 +13,7 @@ import pytest
 from formcheck.pipeline import analyze, build_evaluator
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
-CLIPS = sorted(SAMPLES.glob("*.mp4"))
+MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())
 
 pytestmark = pytest.mark.model
 
@@ -22,19 +22,29 @@ def test_there_is_a_correct_and_a_faulty_sample_for_every_synthesised_spec():
     from formcheck import synth
     from formcheck.spec import spec_ids
 
-    names = {c.stem for c in CLIPS}
+    names = {e["clip"] for e in MANIFEST}
+    assert names == {p.name for p in SAMPLES.glob("*.mp4")}
     for exercise in set(synth.list_exercises()) & set(spec_ids()):
-        assert f"{exercise}_correct" in names
-        assert any(n.startswith(exercise + "_") and not n.endswith("_correct") for n in names)
+        faults = [e["fault"] for e in MANIFEST if e["exercise"] == exercise]
+        assert None in faults and any(faults), exercise
     assert sum(p.stat().st_size for p in SAMPLES.iterdir()) < 15 * 2**20
 
 
-@pytest.mark.parametrize("clip", CLIPS, ids=[c.stem for c in CLIPS])
-def test_sample_clip_counts_and_faults_match_its_truth(clip, model_path, tmp_path):
-    truth = json.loads(clip.with_suffix(".json").read_text())
-    spec, evaluator = build_evaluator(truth["exercise"], None)
-    report = analyze(clip, spec, evaluator, tmp_path, model_path=model_path)
-    expected = {k: truth["expected"]["reps_by_side"].get(k, 0) for k in report.reps_by_side}
+def test_every_sidecar_matches_its_manifest_entry():
+    from formcheck.synth import load_truth
+
+    for e in MANIFEST:
+        truth = load_truth(SAMPLES / e["truth"])
+        assert (truth.exercise, truth.fault, truth.expected) == (e["exercise"], e["fault"], e["expected"])
+
+
+@pytest.mark.parametrize("entry", MANIFEST, ids=[e["clip"][:-4] for e in MANIFEST])
+def test_sample_clip_counts_and_faults_match_its_truth(entry, model_path, tmp_path):
+    args = entry["analyze_args"]
+    hold_s = float(args[args.index("--hold") + 1]) if "--hold" in args else None
+    spec, evaluator = build_evaluator(entry["exercise"], None, hold_s=hold_s)
+    report = analyze(SAMPLES / entry["clip"], spec, evaluator, tmp_path, model_path=model_path)
+    expected = {k: entry["expected"]["reps_by_side"].get(k, 0) for k in report.reps_by_side}
     assert report.reps_by_side == expected
-    assert {f.id for f in report.faults} == set(truth["expected"]["faults"])
+    assert {f.id for f in report.faults} == set(entry["expected"]["faults"])
     assert (tmp_path / "report.json").is_file() and (tmp_path / "reps.csv").is_file()

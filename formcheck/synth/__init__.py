@@ -43,6 +43,11 @@ def _program(exercise: str) -> ExerciseProgram:
         raise ValueError(f"unknown exercise {exercise!r}; valid: {', '.join(EXERCISES)}") from None
 
 
+def spec_view(exercise: str) -> str:
+    """The camera view the exercise's spec asks for ("side" or "front")."""
+    return _program(exercise).view
+
+
 def list_faults(exercise: str) -> tuple[str, ...]:
     """Fault ids one exercise can inject; ValueError listing valid exercises on a bad name."""
     return _program(exercise).fault_ids
@@ -91,7 +96,8 @@ def _image_direction(cam, origin: np.ndarray, direction: np.ndarray) -> str:
 
 def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: str | None = None,
              view: str | tuple[float, float] = "side", body_seed: int = 0, fps: float = 30.0,
-             size: tuple[int, int] = (640, 480), rep_s: float | None = None, seed: int = 0) -> Truth:
+             size: tuple[int, int] = (640, 480), rep_s: float | None = None, seed: int = 0,
+             hold_s: float | None = None) -> Truth:
     """Ground truth of one clip: landmarks, angles, reps and faults; no pixels (cheap)."""
     program = _program(exercise)
     if fault is not None and fault not in program.fault_ids:
@@ -102,8 +108,10 @@ def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: st
         raise ValueError(f"need fps > 0 and size >= 16x16; got fps={fps}, size={size}")
     if rep_s is not None and rep_s <= 0.1:
         raise ValueError(f"rep_s must be > 0.1 s; got {rep_s}")
+    if hold_s is not None and not 0 <= hold_s <= 300:
+        raise ValueError(f"hold_s must be within 0..300 s; got {hold_s}")
     side = _resolve_side(program, side)
-    plan = make_plan(program, reps, side, fault, rep_s, fps, seed)
+    plan = make_plan(program, reps, side, fault, rep_s, fps, seed, hold_s)
     body = BodyShape.from_seed(body_seed)
     motion = program.motion(body, plan)
     sk = forward_kinematics(body, motion.pose)
@@ -159,7 +167,7 @@ def generate(exercise: str, *, reps: int = 5, side: str | None = None, fault: st
     expected = {"reps_total": len(plan.reps), "reps_by_side": by_side, "faults": [fault] if fault else []}
     params = {"exercise": exercise, "reps": reps, "side": side, "fault": fault,
               "view": view if isinstance(view, str) else [az, el], "body_seed": body_seed, "fps": fps,
-              "size": [int(size[0]), int(size[1])], "rep_s": rep_s, "seed": seed}
+              "size": [int(size[0]), int(size[1])], "rep_s": rep_s, "hold_s": hold_s, "seed": seed}
     return Truth(
         exercise=exercise, fault=fault, params=params, view=view_info, fps=float(fps),
         size=(int(size[0]), int(size[1])), t_s=t, landmarks_2d_px=lm2d, landmarks_3d_m=lm3d, in_frame=in_frame,
@@ -237,6 +245,9 @@ def render_clip(truth: Truth, out_path: Path, *, noise: float = 0.0, compression
 
 
 def load_truth(path: Path) -> Truth:
-    """Read a sidecar (``clip.json``, or the clip path whose sidecar it is)."""
+    """Read a sidecar (``clip.json`` or ``clip.json.gz``, or the clip path whose sidecar it is)."""
     path = Path(path)
-    return Truth.load(path if path.suffix == ".json" else path.with_suffix(".json"))
+    if path.suffix not in (".json", ".gz"):
+        plain = path.with_suffix(".json")
+        path = plain if plain.exists() or not path.with_suffix(".json.gz").exists() else path.with_suffix(".json.gz")
+    return Truth.load(path)

@@ -174,10 +174,16 @@ class ExerciseProgram:
 
 
 def make_plan(program: ExerciseProgram, reps: int, side: str, fault: str | None, rep_s: float | None,
-              fps: float, seed: int) -> Plan:
-    """Schedule the setup, each set and each rep; the seed jitters phase times and amplitudes."""
+              fps: float, seed: int, hold_s: float | None = None) -> Plan:
+    """Schedule the setup, each set and each rep; the seed jitters phase times and amplitudes.
+
+    ``rep_s`` rescales the whole rep; ``hold_s`` sets only the time held at the top (short clips
+    of a 30 s stretch).
+    """
     rng = np.random.default_rng([seed, 4242])
     timing = program.timing if rep_s is None else program.timing.scaled_to(rep_s)
+    if hold_s is not None:
+        timing = replace(timing, hold_s=hold_s)
     if fault == "too_fast":
         timing = timing.scaled_to(min(FAST_REP_S, timing.rep_s))
     sides = ([side] if side != "both" else ["left", "right"]) if program.unilateral else ["both"]

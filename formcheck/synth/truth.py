@@ -298,7 +298,13 @@ class Truth:
 
     @classmethod
     def load(cls, path: Path) -> "Truth":
-        return cls.from_json(Path(path).read_text())
+        """From a ``.json`` sidecar, or a gzipped ``.json.gz`` one (the bundled samples)."""
+        path = Path(path)
+        if path.suffix == ".gz":
+            import gzip
+
+            return cls.from_json(gzip.decompress(path.read_bytes()).decode())
+        return cls.from_json(path.read_text())
 
 
 def write_atomic(path: Path, data: bytes) -> None:
