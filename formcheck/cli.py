@@ -354,6 +354,13 @@ def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose mod
         console.print(f"{k}: {v}")
 
 
+# commands that live in their own modules (they import what they need from here)
+from formcheck import cli_clinic, cli_live  # noqa: E402
+
+cli_live.register(app)
+cli_clinic.register(app)
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
