@@ -18,6 +18,7 @@ from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEve
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
+NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
 VIEW_JUDGE_EVERY_S = 1.0  # then judge again at this pace, not every frame
@@ -138,6 +139,7 @@ class ExerciseEvaluator:
         self._faults: list[Fault] = []
         self._unattached: list[Fault] = []
         self._notices: list[str] = []
+        self._not_judged: tuple[str, ...] = ()
         self._series_t: list[float] = []
         self._series: dict[str, list[float]] = {}
         self._frames = self._detected = self._unseen = self._posture_bad = 0
@@ -320,6 +322,8 @@ class ExerciseEvaluator:
         self._notices.extend(self._view.finish())
         if self._view.view_mismatch:
             self._drop_view_dependent_faults()
+        else:
+            self._say_what_was_not_judged()
         frames = max(self._frames, 1)
         duration_s = 0.0 if self._first_ms is None else (self._last_ms - self._first_ms) / 1000
         quality = {
@@ -328,6 +332,7 @@ class ExerciseEvaluator:
             "detected_fraction": round(self._detected / frames, 4),
             "driver_unseen_fraction": round(self._unseen / frames, 4),
             "posture_mismatch_fraction": round(self._posture_bad / frames, 4),
+            "faults_not_judged": list(self._not_judged),
         }
         if self._frames and self._detected == 0:
             self._notices.append("Nobody was seen in this recording: check that the whole body is in view.")
@@ -354,9 +359,35 @@ class ExerciseEvaluator:
         )
 
 
+    def _say_what_was_not_judged(self) -> None:
+        """A fault whose landmarks stayed hidden during the reps was not checked: say so, don't imply "no fault"."""
+        if not self._reps or not self._series_t:
+            return
+        t_ms = np.array(self._series_t) * 1000
+        blind = []
+        for rule in self.spec.faults:
+            if rule.feature is None or rule.id in {f.id for f in self._faults}:
+                continue
+            seen = total = 0
+            for rep in self._reps:
+                key = rule.feature if f"{rule.feature}.{rep.side}" not in self._series else f"{rule.feature}.{rep.side}"
+                inside = (t_ms >= rep.start_ms) & (t_ms <= rep.end_ms)
+                values = np.asarray(self._series[key])[inside]
+                seen += int(np.isfinite(values).sum())
+                total += int(inside.sum())
+            if total and seen < NOT_JUDGED_BELOW * total:
+                blind.append(rule.id)
+        if blind:
+            self._not_judged = tuple(blind)
+            self._notices.append(
+                f"Not checked: {', '.join(blind)}. The landmarks these need were hidden during the reps "
+                "(for example the far hip and leg, seen side-on); see the exercise's camera advice."
+            )
+
     def _drop_view_dependent_faults(self) -> None:
         """Angles seen from the wrong side are not the angles the rules are about: keep counts, drop those faults."""
         dependent = {r.id for r in self.spec.faults if r.feature is not None}
+        self._not_judged = tuple(sorted(dependent))
         if not any(f.id in dependent for f in self._faults):
             return
         self._faults = [f for f in self._faults if f.id not in dependent]

@@ -303,3 +303,26 @@ def test_angle_between_and_world_space_measures():
     assert v["thighs_world"] == pytest.approx(90, abs=1e-6)
     assert v["knee_world"] == pytest.approx(90, abs=1e-6)
     assert v["gap_world"] == pytest.approx(np.hypot(0.4, 0.4) / 0.5, rel=1e-6)
+
+
+def test_a_fault_whose_landmarks_stay_hidden_is_reported_as_not_checked():
+    """Side-on, the far hip is hidden: hips_uneven cannot be judged, and the report must say so."""
+    from dataclasses import replace as dc_replace
+
+    from formcheck.skeleton import Landmark as L
+
+    def far_hip_hidden(samples):
+        for s in samples:
+            if s.detected:
+                vis = s.visibility.copy()
+                vis[L.RIGHT_HIP] = 0.1
+                s = dc_replace(s, visibility=vis)
+            yield s
+
+    report = run("bridge", far_hip_hidden(stream(bridge_session(3, uneven=30), FPS, noise_px=1.0)))
+    assert report.summary()["reps_total"] == 3
+    assert "hips_uneven" not in {f.id for f in report.faults}
+    assert report.quality["faults_not_judged"] == ["hips_uneven"]
+    assert any(n.startswith("Not checked: hips_uneven") for n in report.notices)
+    seen = run("bridge", stream(bridge_session(3), FPS, noise_px=1.0))
+    assert seen.quality["faults_not_judged"] == [] and not any("Not checked" in n for n in seen.notices)
