@@ -18,6 +18,7 @@ from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEve
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
+SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
@@ -334,6 +335,10 @@ class ExerciseEvaluator:
             "posture_mismatch_fraction": round(self._posture_bad / frames, 4),
             "faults_not_judged": list(self._not_judged),
         }
+        if self._detected and duration_s < SHORT_CLIP_S:
+            self._notices.append(
+                f"The recording is only {duration_s:.1f} s long: too short to count a rep. Record the whole set."
+            )
         if self._frames and self._detected == 0:
             self._notices.append("Nobody was seen in this recording: check that the whole body is in view.")
         elif self._detected and self._posture_bad > 0.8 * self._detected:
