@@ -263,10 +263,12 @@ def test_variable_frame_rate_keeps_true_times(tmp_path, bridge_frames):
 
 @pytest.mark.model
 def test_sixty_fps(tmp_path, bridge_frames):
-    clip = write_clip(tmp_path / "fast.mp4", [f for f in bridge_frames for _ in range(6)], fps=60.0)
+    # the first 6 s (the setup and one bridge), every frame shown six times at 60 fps
+    clip = write_clip(tmp_path / "fast.mp4", [f for f in bridge_frames[:60] for _ in range(6)], fps=60.0)
     proc, report = analyse(clip, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
-    assert report["summary"]["reps_total"] == 3
+    assert report["summary"]["reps_total"] == 1
+    assert report["quality"]["frames"] == 360
 
 
 @pytest.mark.model
