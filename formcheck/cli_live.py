@@ -1,7 +1,152 @@
 """`formcheck live`: coaching from a webcam (or a file standing in for one)."""
 
-from __future__ import annotations
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
 
 
 def register(app) -> None:
     """Add the live command to the formcheck app."""
+    from formcheck.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, fail, user_errors
+
+    @app.command()
+    def live(
+        exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")] = None,
+        camera: Annotated[int, typer.Option(min=0, help="Camera index.")] = 0,
+        side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
+        model: Annotated[str, typer.Option(help="Pose model: lite (fastest), full or heavy, or a .task file.")] = "full",
+        source: Annotated[Optional[Path], typer.Option("--source", help="Play this video file as a stand-in camera, at its own frame rate.")] = None,
+        no_window: Annotated[bool, typer.Option("--no-window", help="Run headless: no window (the summary and report as usual).")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not speak counts and cues.")] = False,
+        routine: Annotated[Optional[Path], typer.Option(help="A YAML list of {exercise, reps, hold_s, side}, done in order (n: next).")] = None,
+        reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side (default: the spec's).")] = None,
+        hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds (default: the spec's).")] = None,
+        out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/live-DATE-TIME).")] = None,
+        setup: Annotated[Optional[bool], typer.Option("--setup/--no-setup", help="Guide into view and count down before counting (default: on for a camera, off for --source).")] = None,
+        countdown: Annotated[float, typer.Option(min=0, max=30, help="Countdown after set-up, in seconds.")] = 3.0,
+        screenshot: Annotated[Optional[Path], typer.Option(hidden=True, help="Save the last composed frame as PNG (debug).")] = None,
+    ) -> None:
+        """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
+
+        Keys in the window: q or Esc quit, space pause, r start the exercise again, n next exercise.
+
+        Quit, Ctrl-C or a lost camera print the summary and save report.json (a session cut off is marked incomplete).
+        """
+        import time
+
+        from formcheck import pipeline
+        from formcheck.live_routine import RoutineItem, load_routine
+
+        if (exercise is None) == (routine is None):
+            raise fail("give --exercise ID or --routine FILE (one of them)", EXIT_USAGE)
+        if routine is not None and (reps is not None or hold is not None or side is not None):
+            raise fail("with --routine, set reps, hold_s and side per exercise in the routine file", EXIT_USAGE)
+        with user_errors():
+            if routine is not None:
+                plan = load_routine(routine)
+            else:
+                plan = (RoutineItem(exercise, reps, hold, side.value if side else None),)
+            specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s)[0] for i in plan]
+        from formcheck.live import LiveOptions, LiveWindow, display_available, run_live
+
+        if not no_window and not display_available():
+            raise fail("no display for the live window: run with --no-window (headless), or set DISPLAY")
+        out_dir = out or Path("formcheck-out") / time.strftime("live-%Y%m%d-%H%M%S")
+        with user_errors():
+            pipeline.check_writable(out_dir)
+            frames, source_info, release = _open_source(source, camera)
+            try:
+                estimator = _load_model(model)
+            except BaseException:
+                release()
+                raise
+            speaker = None
+            if not quiet:
+                from formcheck.speech import Speaker
+
+                speaker = Speaker(on_notice=lambda msg: err_console.print(f"[yellow]note:[/] {msg}", soft_wrap=True))
+            source_info.update(model_variant=estimator.variant, model=estimator.model_path.name)
+            what = f"camera {camera}" if source is None else f"{source} (played as a camera)"
+            titles = ", ".join(s.title for s in specs)
+            console.print(f"[bold]formcheck live[/]: {titles} from {what}")
+            if not no_window:
+                console.print("[dim]keys: q/Esc quit, space pause, r start again, n next; Ctrl-C ends and saves[/]")
+            window = None if no_window else LiveWindow(f"formcheck live: {specs[0].title}" if len(specs) == 1 else "formcheck live")
+            try:
+                outcome = run_live(
+                    plan,
+                    lambda item: pipeline.build_evaluator(item.exercise, item.side, reps=item.reps, hold_s=item.hold_s),
+                    frames, estimator, source=source_info, out_dir=out_dir,
+                    options=LiveOptions(setup=source is None if setup is None else setup, countdown_s=countdown),
+                    window=window, speaker=speaker, on_event=_print_event(console), screenshot=screenshot,
+                )
+            finally:
+                estimator.close()
+        _print_outcome(outcome, console)
+        if outcome.camera_error is not None:
+            saved = " (the report covers the session so far, marked incomplete)" if any(r.report for r in outcome.runs) else ""
+            raise fail(f"{outcome.camera_error}{saved}", EXIT_ERROR)
+        if outcome.ended_by == "interrupted":
+            err_console.print("interrupted: the report covers the session so far (marked incomplete)")
+            raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _open_source(path: Path | None, camera: int):
+    """(frames, source description, release) for a camera or a file played at its own rate."""
+    from formcheck.sources import open_camera, opened_camera_frames, paced_frames, probe_video, video_frames
+
+    if path is None:
+        cap = open_camera(camera, width=640, height=480)
+        from formcheck.sources import load_cv2
+
+        cv2 = load_cv2()
+        size = [int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))]
+        return opened_camera_frames(cap, camera), {"kind": "camera", "camera": camera, "frame_size_px": size}, cap.release
+    info = probe_video(path)
+    source = {
+        "path": str(path), "kind": "video", "played": "live", "fps": round(info.fps, 3),
+        "frame_count": info.frame_count, "frame_size_px": [info.width_px, info.height_px],
+        "rotation_deg": info.rotation_deg,
+    }
+    return paced_frames(video_frames(path, max_side_px=960)), source, lambda: None
+
+
+def _load_model(model: str):
+    from formcheck.estimator import MediaPipePoseEstimator
+    from formcheck.models import VARIANTS, resolve_model
+
+    if model in VARIANTS:
+        return MediaPipePoseEstimator(resolve_model(model, None), variant=model)
+    return MediaPipePoseEstimator(resolve_model("full", Path(model)), variant="full")
+
+
+def _print_event(console):
+    styles = {"rep": "green", "fault": "red", "notice": "yellow", "done": "bold green", "exercise": "bold"}
+
+    def show(kind: str, text: str) -> None:
+        style = styles.get(kind, "dim")
+        console.print(f"  [{style}]{text}[/]", soft_wrap=True)
+
+    return show
+
+
+def _print_outcome(outcome, console) -> None:
+    from formcheck.cli import print_summary
+
+    for run in outcome.runs:
+        if run.report is None:
+            console.print(f"[dim]{run.spec.title}: counting never started, nothing saved[/]")
+            continue
+        print_summary(run.report)
+        live = run.report.source.get("live", {})
+        fps = live.get("analysed_fps")
+        console.print(
+            f"[dim]live: {live.get('frames_analysed')} frames analysed, {live.get('frames_dropped')} dropped "
+            f"({live.get('dropped_fraction', 0):.0%})"
+            + (f", {fps:.1f} fps" if fps else "")
+            + (f", latency {live['latency_ms_mean']:.0f} ms" if live.get("latency_ms_mean") is not None else "")
+            + "[/]"
+        )
+        if run.out_dir is not None:
+            console.print(f"Wrote {run.out_dir}/report.json, reps.csv")

@@ -1,4 +1,4 @@
-"""The one session loop shared by recorded clips, replayed poses files and (later) the camera."""
+"""The one session loop shared by recorded clips, replayed poses files and the camera."""
 
 from __future__ import annotations
 
@@ -8,6 +8,13 @@ from typing import Protocol
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
 from formcheck.types import Frame, FrameResult, PoseSample
+
+
+class SessionCut(Exception):
+    """Raised by a stream that was cut off (camera lost, Ctrl-C caught by another thread).
+
+    ``run_session`` ends the session as it does on Ctrl-C: the report is built and marked incomplete.
+    """
 
 
 class Sink(Protocol):
@@ -41,7 +48,7 @@ def run_session(
     evaluator: ExerciseEvaluator,
     sinks: Sequence[Sink] = (),
     *,
-    source: dict | None = None,
+    source: dict | Callable[[], dict] | None = None,
     on_result: Callable[[FrameResult], None] | None = None,
     check: Callable[[SessionReport], None] | None = None,
 ) -> SessionReport:
@@ -50,6 +57,8 @@ def run_session(
     Ctrl-C ends the session early: the report is still built, marked incomplete, and handed to the
     sinks so nothing analysed so far is lost. Any other error aborts the sinks (no half-written
     files) and propagates, and so does an error raised by ``check`` on the finished report.
+    ``source`` describes the input; a function is called once the stream has ended (a live source
+    knows how many frames it dropped only then). A stream that raises ``SessionCut`` ends like Ctrl-C.
     """
     incomplete = False
     try:
@@ -59,12 +68,19 @@ def run_session(
                 sink.update(frame, result)
             if on_result is not None:
                 on_result(result)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SessionCut):
         incomplete = True
     except BaseException:
         for sink in sinks:
             sink.abort()
         raise
+    if callable(source):
+        try:
+            source = source()
+        except BaseException:
+            for sink in sinks:
+                sink.abort()
+            raise
     report = evaluator.finish(source=source, incomplete=incomplete)
     try:
         if check is not None:

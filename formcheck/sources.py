@@ -290,26 +290,72 @@ def _to_rgb(cv2, bgr, size_wh: tuple[int, int]):
 # --- cameras ----------------------------------------------------------------------------------
 
 
+def open_camera(index: int, *, width: int | None = None, height: int | None = None):
+    """Open camera `index` (an OpenCV VideoCapture the caller releases); InputError if there is none."""
+    cv2 = load_cv2()
+    with quiet_opencv(cv2):
+        cap = cv2.VideoCapture(int(index))
+    if not cap.isOpened():
+        cap.release()
+        raise InputError(
+            f"no camera at index {index}: check it is connected, or pass --camera with another index"
+        )
+    if width:
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(width))
+    if height:
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(height))
+    return cap
+
+
+def opened_camera_frames(cap, index: int = 0) -> Iterator[Frame]:
+    """RGB frames from a camera opened by `open_camera`; releases it when the generator ends."""
+    cv2 = load_cv2()
+    try:
+        yield from camera_stream(cap, index, to_rgb=lambda bgr: cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr))
+    finally:
+        cap.release()
+
+
 def camera_frames(index: int, *, width: int | None = None, height: int | None = None) -> Iterator[Frame]:
     """Frames from camera `index`, timestamped by a monotonic clock from the first frame.
 
     InputError if the camera does not open; CameraLost if it stops delivering for over a second.
     """
-    cv2 = load_cv2()
-    with quiet_opencv(cv2):
-        cap = cv2.VideoCapture(int(index))
+    yield from opened_camera_frames(open_camera(index, width=width, height=height), index)
+
+
+def paced_frames(
+    frames: Iterator[Frame],
+    *,
+    speed: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[Frame]:
+    """Deliver decoded frames at their own presentation times, as a camera would (a stand-in camera).
+
+    The schedule starts when the first frame is taken. `speed` plays faster (2.0: twice as fast);
+    timestamps are scaled with it, so the stream stays self-consistent. A slow reader makes this
+    generator late, never early; dropping frames is the reader's business (as with a camera).
+    """
+    if not (math.isfinite(speed) and speed > 0):
+        raise ValueError(f"speed must be positive, got {speed}")
+    start_s: float | None = None
+    first_ms: float | None = None
     try:
-        if not cap.isOpened():
-            raise InputError(
-                f"no camera at index {index}: check it is connected, or pass --camera with another index"
-            )
-        if width:
-            cap.set(cv2.CAP_PROP_FRAME_WIDTH, int(width))
-        if height:
-            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, int(height))
-        yield from camera_stream(cap, index, to_rgb=lambda bgr: cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr))
+        for frame in frames:
+            if start_s is None:
+                start_s, first_ms = clock(), frame.timestamp_ms
+            due_s = start_s + (frame.timestamp_ms - first_ms) / 1000.0 / speed
+            wait_s = due_s - clock()
+            if wait_s > 0:
+                sleep(wait_s)
+            if speed != 1.0:
+                frame = Frame(frame.image_rgb, first_ms + (frame.timestamp_ms - first_ms) / speed, frame.index)
+            yield frame
     finally:
-        cap.release()
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
 
 
 def camera_stream(

@@ -1,0 +1,132 @@
+"""Set-up guidance before a live exercise counts: whole body in view, the spec's camera view, a countdown.
+
+Pure: poses in, a ``SetupState`` out, times from the poses' own timestamps.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.evaluator import KEY_LANDMARKS, MAX_SIDE_ON_FOR_FRONT, MIN_SIDE_ON
+from formcheck.features import VISIBILITY_MIN
+from formcheck.skeleton import Landmark
+from formcheck.spec import ExerciseSpec
+from formcheck.types import PoseSample
+
+SETTLE_S = 1.0  # set up right for this long before the countdown starts
+GRACE_S = 0.7  # during the countdown, a moment out of view (getting down onto a mat) is forgiven
+VIEW_FRAMES = 10  # judge the camera view on the median of the latest frames, not one noisy one
+
+STEP_IN = "Step into the camera's view"
+STEP_BACK = "Step back until your whole body is visible"
+TURN_SIDE_ON = "Turn side-on to the camera"
+FACE_CAMERA = "Face the camera"
+GO = "Go"
+
+GET_INTO_POSITION = {
+    "standing": "Stand tall",
+    "sitting": "Sit down",
+    "kneeling": "Kneel down",
+    "supine": "Lie on your back",
+    "prone": "Lie face down",
+    "side_lying": "Lie on your side",
+    "quadruped": "Get on your hands and knees",
+    "any": "Get into position",
+}
+
+
+@dataclass(frozen=True)
+class SetupState:
+    """Where set-up stands: ``stage`` is "setup", "countdown" or "go" (counting may start)."""
+
+    stage: str
+    message: str
+    countdown_s: float | None = None  # seconds left, during the countdown
+
+    @property
+    def ready(self) -> bool:
+        return self.stage == "go"
+
+
+def side_on(pose: PoseSample) -> float:
+    """How side-on the camera sees the body: 1 exactly side-on, 0 facing it (NaN when unknown)."""
+    w = pose.world_xyz_m
+    lateral = w[Landmark.LEFT_HIP] - w[Landmark.RIGHT_HIP] + w[Landmark.LEFT_SHOULDER] - w[Landmark.RIGHT_SHOULDER]
+    norm = float(np.linalg.norm(lateral))
+    if np.isfinite(norm) and norm > 1e-6:
+        return abs(float(lateral[2])) / norm
+    # no 3D landmarks: the shoulders' image width against the torso's length (small when side-on)
+    xy = pose.image_xyz_px[:, :2]
+    sh = np.linalg.norm(xy[Landmark.LEFT_SHOULDER] - xy[Landmark.RIGHT_SHOULDER])
+    torso = np.linalg.norm((xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER]
+                            - xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]) / 2)
+    ratio = sh / max(torso, 1e-6)
+    return float(np.clip(1.0 - ratio, 0.0, 1.0)) if np.isfinite(ratio) else float("nan")
+
+
+def whole_body_visible(pose: PoseSample) -> bool:
+    """Shoulders, hips, knees and feet each seen (at least one of the pair) inside the frame."""
+    if not pose.detected:
+        return False
+    xy, (w, h) = pose.image_xyz_px[:, :2], pose.frame_size_px
+    for lms in KEY_LANDMARKS.values():
+        p = xy[list(lms)]
+        inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
+        if not (inside & (pose.visibility[list(lms)] >= VISIBILITY_MIN)).any():
+            return False
+    return True
+
+
+class SetupGuide:
+    """Tells the person how to set up, then counts down; ``update(pose)`` once per frame."""
+
+    def __init__(self, spec: ExerciseSpec, *, settle_s: float = SETTLE_S, countdown_s: float = 3.0):
+        self.spec = spec
+        self.settle_ms = settle_s * 1000
+        self.countdown_ms = max(0.0, countdown_s) * 1000
+        self._side_on: deque[float] = deque(maxlen=VIEW_FRAMES)
+        self._good_since: float | None = None
+        self._bad_since: float | None = None
+        self.position = GET_INTO_POSITION.get(spec.posture, GET_INTO_POSITION["any"])
+
+    def problem(self, pose: PoseSample) -> str | None:
+        """What is wrong with the set-up in this frame (None: nothing)."""
+        if not pose.detected:
+            self._side_on.clear()
+            return STEP_IN
+        if not whole_body_visible(pose):
+            return STEP_BACK
+        value = side_on(pose)
+        if np.isfinite(value):
+            self._side_on.append(value)
+        if self._side_on:
+            view = float(np.median(self._side_on))
+            if self.spec.view == "side" and view < MIN_SIDE_ON:
+                return TURN_SIDE_ON
+            if self.spec.view == "front" and view > MAX_SIDE_ON_FOR_FRONT:
+                return FACE_CAMERA
+        return None
+
+    def update(self, pose: PoseSample) -> SetupState:
+        t = pose.timestamp_ms
+        problem = self.problem(pose)
+        counting_down = self._good_since is not None and t - self._good_since >= self.settle_ms
+        if problem is not None:
+            self._bad_since = t if self._bad_since is None else self._bad_since
+            if not counting_down or t - self._bad_since > GRACE_S * 1000:
+                self._good_since = None
+                return SetupState("setup", problem)
+        else:
+            self._bad_since = None
+        if self._good_since is None:
+            self._good_since = t
+        settled_ms = t - self._good_since
+        if settled_ms < self.settle_ms:
+            return SetupState("setup", "Good, hold still")
+        left_ms = self.settle_ms + self.countdown_ms - settled_ms
+        if left_ms > 0:
+            return SetupState("countdown", self.position, left_ms / 1000)
+        return SetupState("go", GO)
