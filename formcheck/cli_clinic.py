@@ -1,7 +1,303 @@
-"""Clinician commands: batch, history, export, review."""
+"""Clinician commands: batch, history, export, review.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads the options' annotations at
+registration, and they name objects imported inside ``register``.
+"""
+
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+
+class VideoMode(str, Enum):
+    embed = "embed"
+    file = "file"
+    none = "none"
+
+
+class ReviewSide(str, Enum):
+    both = "both"
+    left = "left"
+    right = "right"
+
+
+def _reviewer() -> str:
+    import getpass
+    import os
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers): say so rather than guess
+        return os.environ.get("USER") or "unknown"
+
+
+def _counts(by_side: dict) -> str:
+    if not by_side:
+        return "-"
+    return ", ".join(str(n) if side == "both" else f"{side[0].upper()} {n}" for side, n in by_side.items())
+
+
+class _BatchBar:
+    """A rich progress display: one bar across clips, one line per clip being analysed."""
+
+    def __init__(self, progress, console):
+        self.progress = progress
+        self.console = console
+        self.overall = progress.add_task("checking clips", total=None)
+        self.tasks: dict[int, int] = {}
+
+    def planned(self, total: int, to_analyse: int) -> None:
+        skipped = total - to_analyse
+        note = f" ({skipped} already done)" if skipped else ""
+        self.progress.update(self.overall, total=total, description=f"clips{note}")
+
+    def clip_started(self, key: int, name: str) -> None:
+        self.tasks[key] = self.progress.add_task(f"  {name}", total=None)
+
+    def clip_progress(self, key: int, done: int, total: int | None) -> None:
+        if key in self.tasks:
+            self.progress.update(self.tasks[key], completed=done, total=total)
+
+    def clip_finished(self, key: int, result) -> None:
+        task = self.tasks.pop(key, None)
+        if task is not None:
+            self.progress.remove_task(task)
+        self.progress.advance(self.overall)
+        if result.status == "failed":
+            self.console.print(f"[red]failed[/] {result.job.path.name}: {result.error}", soft_wrap=True)
 
 
 def register(app) -> None:
     """Add the clinician commands to the formcheck app."""
+    import typer
+
+    from formcheck.cli import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, fail, user_errors
+
+    @contextmanager
+    def clinic_errors():
+        from formcheck.batch import ManifestError
+
+        with user_errors():
+            try:
+                yield
+            except ManifestError as e:
+                raise fail(str(e), EXIT_USAGE) from None
+
+    @app.command()
+    def batch(
+        paths: Annotated[Optional[list[Path]], typer.Argument(help="Clips, poses files, or folders of them.", show_default=False)] = None,
+        exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Exercise id for clips the manifest does not name.")] = None,
+        manifest: Annotated[Optional[Path], typer.Option("--manifest", "-m", help="CSV: clip, exercise, side, patient, date (reps, hold_s; other columns kept).")] = None,
+        side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
+        patient: Annotated[str, typer.Option(help="Patient for clips the manifest does not name.")] = "",
+        date: Annotated[str, typer.Option("--date", help="Session date (YYYY-MM-DD) for clips the manifest does not date.")] = "",
+        reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
+        hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's].")] = None,
+        workers: Annotated[int, typer.Option("--workers", "-j", min=1, max=32, help="Clips analysed at once, each in its own process.")] = 1,
+        out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the per-clip reports and index.html.")] = Path("formcheck-batch"),
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: $XDG_DATA_HOME/formcheck/history.sqlite3].")] = None,
+        video: Annotated[VideoMode, typer.Option(help="Annotated video: embed in the page, file beside it, or none.")] = VideoMode.embed,
+        force: Annotated[bool, typer.Option(help="Analyse again even clips already in the history.")] = False,
+        model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
+        variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+        max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; failures and the index path only.")] = False,
+    ) -> None:
+        """Analyse many clips: reports per clip, an index page, every session in the history database.
+
+        Resumable: a clip already analysed with the same content, spec and model is skipped.
+        """
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.table import Table
+
+        from formcheck.batch import BatchOptions, plan_jobs, run_batch
+        from formcheck.history import History
+
+        with clinic_errors():
+            jobs, notes = plan_jobs(
+                list(paths or []), manifest=manifest, exercise=exercise, side=side.value if side else None,
+                patient=patient, session_date=date, reps=reps, hold_s=hold,
+            )
+            for note in notes:
+                err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+            options = BatchOptions(out_dir=out, workers=workers, model_path=model, variant=variant.value,
+                                   max_side_px=max_side or None, video=video.value, force=force)
+            with History(db) as history, Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+            ) as progress:
+                summary = run_batch(jobs, options, history, _BatchBar(progress, err_console))
+        if not quiet:
+            t = Table(show_edge=False, header_style="bold", pad_edge=False)
+            for col in ("clip", "exercise", "patient", "result", "reps", "time s"):
+                t.add_column(col, justify="right" if col in ("reps", "time s") else "left", overflow="fold")
+            for r in summary.results:
+                status = {"analysed": "[green]analysed[/]", "skipped": "[dim]skipped[/]",
+                          "failed": "[red]failed[/]"}[r.status]
+                t.add_row(r.job.path.name, r.job.exercise, r.job.patient or "-", status, _counts(r.reps_by_side),
+                          f"{r.elapsed_s:.1f}" if r.status == "analysed" else "-")
+            console.print(t)
+        failed = [r for r in summary.results if r.status == "failed"]
+        if failed:
+            err_console.print(f"[bold red]{len(failed)} clip(s) failed[/] (recorded in the history; rerun to retry):")
+            for r in failed:
+                err_console.print(f"  {r.job.origin or r.job.path}: {r.error}", soft_wrap=True)
+        console.print(
+            f"{summary.count('analysed')} analysed, {summary.count('skipped')} skipped (already done), "
+            f"{len(failed)} failed in {summary.elapsed_s:.1f} s. Index: {summary.index_path}", soft_wrap=True,
+        )
+        if failed:
+            raise typer.Exit(EXIT_ERROR)
+
+    @app.command()
+    def history(
+        patient: Annotated[Optional[str], typer.Option(help="Only this patient.")] = None,
+        exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Only this exercise.")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+        every: Annotated[bool, typer.Option("--all", help="Also re-analyses and failed attempts that were superseded.")] = False,
+    ) -> None:
+        """List analysed sessions: machine and clinician counts, faults, where the report is."""
+        import json
+
+        from rich.table import Table
+
+        from formcheck.history import History, current_sessions
+
+        with clinic_errors(), History(db) as h:
+            sessions = h.sessions(patient=patient, exercise=exercise)
+            if not every:
+                sessions = current_sessions(sessions)
+            faults = {s.id: h.report(s.id).get("summary", {}).get("faults_by_id", {}) for s in sessions if s.status == "done"}
+        if as_json:
+            console.print_json(json.dumps([{**s.to_dict(), "faults_by_id": faults.get(s.id, {})} for s in sessions]))
+            return
+        if not sessions:
+            console.print("No sessions" + (" match" if patient or exercise else " yet: run `formcheck batch`") + ".")
+            return
+        t = Table(show_edge=False, header_style="bold", pad_edge=False)
+        for col in ("id", "date", "patient", "clip", "exercise", "machine", "clinician", "faults"):
+            t.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
+        for s in sessions:
+            if s.status != "done":
+                t.add_row(str(s.id), s.session_date or "-", s.patient or "-", s.clip_name, s.exercise,
+                          "[red]failed[/]", "-", f"[red]{s.error}[/]")
+                continue
+            reviews = s.clinician_counts
+            clin = ", ".join(
+                (f"{r.reps}" if side == "both" else f"{side[0].upper()} {r.reps}") + f" ({r.reviewer})"
+                for side, r in reviews.items()
+            ) or "-"
+            f = ", ".join(f"{k} x{n}" for k, n in faults.get(s.id, {}).items()) or "-"
+            t.add_row(str(s.id), s.session_date or "-", s.patient or "-", s.clip_name, s.exercise,
+                      _counts(s.reps_by_side), f"[green]{clin}[/]" if reviews else clin, f)
+        console.print(t)
+        console.print(f"[dim]{len(sessions)} sessions; machine = formcheck's count, clinician = the latest review "
+                      "(`formcheck review`); `--json` gives report folders and every review[/]")
+
+    @app.command()
+    def export(
+        csv_path: Annotated[Path, typer.Option("--csv", help="CSV file to write: one row per rep.")],
+        patient: Annotated[Optional[str], typer.Option(help="Only this patient.")] = None,
+        exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Only this exercise.")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+    ) -> None:
+        """Write every rep of the history to a spreadsheet, with machine and clinician counts."""
+        from formcheck.history import EXPORT_COLUMNS, History, export_rows
+        from formcheck.sinks import write_csv_atomic
+
+        with clinic_errors(), History(db) as h:
+            rows = export_rows(h, patient=patient, exercise=exercise)
+            write_csv_atomic(csv_path, rows, EXPORT_COLUMNS)
+        sessions = len({r["session_id"] for r in rows})
+        console.print(f"Wrote {csv_path} ({len(rows)} rows from {sessions} sessions)")
+
+    @app.command()
+    def review(
+        report: Annotated[str, typer.Argument(help="A session id (see `formcheck history`), or a report folder, report.html or report.json.")],
+        reps: Annotated[int, typer.Option("--reps", min=0, max=500, help="The reps you counted.")],
+        side: Annotated[Optional[ReviewSide], typer.Option(help="Which side you counted (needed for one-sided exercises).")] = None,
+        note: Annotated[str, typer.Option("--note", help="Why: e.g. 'rep 3 was a partial lift'.")] = "",
+        by: Annotated[Optional[str], typer.Option("--by", help="Who reviewed [default: your login name].")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+    ) -> None:
+        """Store your rep count beside the machine's (which is kept), with who and when."""
+        from formcheck.batch import rerender_session
+        from formcheck.history import History, HistoryError
+
+        with clinic_errors(), History(db) as h:
+            session = _find_session(h, report)
+            sides = list(session.reps_by_side) or ["both"]
+            chosen = side.value if side else ("both" if sides == ["both"] else None)
+            if chosen is None:
+                raise fail(f"{session.exercise} is counted per side: give --side {' or --side '.join(sides)}", EXIT_USAGE)
+            if chosen not in sides:
+                raise fail(f"{session.exercise} is counted as {', '.join(sides)}; --side {chosen} does not apply", EXIT_USAGE)
+            try:
+                stored = h.add_review(session.id, side=chosen, reps=reps, note=note, reviewer=by or _reviewer())
+            except HistoryError as e:
+                raise fail(str(e)) from None
+            session = h.session(session.id)
+            page = rerender_session(h, session)
+        machine = session.reps_by_side.get(chosen, 0)
+        console.print(
+            f"Session {session.id} ({session.clip_name}, {session.exercise}), {chosen}: machine {machine}, "
+            f"clinician {stored.reps} (by {stored.reviewer}, {stored.reviewed_at})", soft_wrap=True,
+        )
+        if page is not None:
+            console.print(f"Updated {page}")
+
+
+def _find_session(history, report: str):
+    """A session by id, or by its report folder (a plain `analyze` folder is added to the history)."""
+    from formcheck.history import HistoryError
+
+    if report.isdigit():
+        return history.session(int(report))
+    path = Path(report).expanduser()
+    folder = path.parent if path.is_file() else path
+    if not folder.is_dir():
+        raise HistoryError(f"no such report folder or session id: {report}")
+    found = history.session_for_dir(folder)
+    if found is not None:
+        return found
+    if (folder / "report.json").is_file():
+        return _import_report(history, folder)
+    raise HistoryError(f"{folder} holds no formcheck report; give a session id from `formcheck history`")
+
+
+def _import_report(history, folder: Path):
+    """Add a report folder written by `formcheck analyze` to the history, so it can be reviewed."""
+    import hashlib
+    import json
+
+    from formcheck.history import HistoryError
+    from formcheck.posesfile import sha256_file
+    from formcheck.spec import SpecError, load_spec
+
+    raw = (folder / "report.json").read_bytes()
+    try:
+        report = json.loads(raw)
+        exercise = report["exercise"]
+        source = report.get("source", {})
+    except (ValueError, KeyError, AttributeError):
+        raise HistoryError(f"{folder / 'report.json'} is not a formcheck report") from None
+    run_key = "imported:" + hashlib.sha256(raw).hexdigest()
+    existing = history.find_done(run_key)
+    if existing is not None:
+        return existing
+    clip = Path(source.get("path") or folder / "report.json")
+    clip_sha = sha256_file(clip) if clip.is_file() else ""
+    try:
+        spec = load_spec(exercise)
+        spec_dict = spec.model_dump(mode="json") if spec.version == report.get("spec_version") else None
+    except SpecError:
+        spec_dict = None
+    sid = history.record(
+        run_key=run_key, status="done", clip_path=str(clip), clip_sha256=clip_sha, exercise=exercise,
+        spec_version=report.get("spec_version"), spec_sha256="", spec=spec_dict,
+        model=source.get("model") or source.get("model_variant") or "unknown", report=report,
+        report_dir=str(folder.resolve()),
+    )
+    return history.session(sid)

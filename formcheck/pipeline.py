@@ -92,9 +92,14 @@ def _someone_seen(path: Path) -> Callable[[SessionReport], None]:
 def analyze(
     path: Path, spec: ExerciseSpec, evaluator: ExerciseEvaluator, out_dir: Path, *, annotate: bool = False,
     model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
-    progress: Progress | None = None,
+    progress: Progress | None = None, include_series: bool = False,
+    extra_sinks: Callable[[dict], list] | None = None,
 ) -> SessionReport:
-    """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically."""
+    """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically.
+
+    ``include_series`` puts the per-frame feature values into report.json (for charts);
+    ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known.
+    """
     from formcheck.sinks import AnnotatedVideoSink, ReportFilesSink
 
     if not path.exists():
@@ -104,10 +109,12 @@ def analyze(
     check_writable(out_dir)
     stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
                                                  max_side_px=max_side_px, progress=progress)
-    sinks = [ReportFilesSink(out_dir)]
-    if annotate:
-        sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=source.get("fps") or 30.0))
     try:
+        sinks = [ReportFilesSink(out_dir, include_series=include_series)]
+        if extra_sinks is not None:
+            sinks.extend(extra_sinks(source))
+        if annotate:
+            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=source.get("fps") or 30.0))
         return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
     finally:
         if estimator is not None:

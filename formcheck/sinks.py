@@ -298,3 +298,239 @@ class ReportFilesSink:
 
     def abort(self) -> None:
         pass
+
+
+# --- browser-playable video and the review media of the clinician report ---------------------------
+
+BROWSER_VIDEO_CRF = 28  # H.264 quality: the overlay text stays sharp and a minute of 720p is ~5 MB
+BROWSER_VIDEO_PRESET = "veryfast"
+
+
+def _ffmpeg_exe() -> str:
+    """The ffmpeg shipped by imageio-ffmpeg (a static build with libx264 and libvpx)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise OutputError(
+            "writing a browser-playable video needs the imageio-ffmpeg package: pip install imageio-ffmpeg"
+        ) from None
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as exc:
+        raise OutputError(f"no ffmpeg found for browser-playable video ({exc}); set IMAGEIO_FFMPEG_EXE") from None
+
+
+class BrowserVideoSink(AtomicOutput):
+    """Writes RGB frames as H.264 MP4 (yuv420p, moov atom first) that every browser plays.
+
+    OpenCV's pip build can only write mp4v, which browsers refuse; this pipes raw frames to the
+    ffmpeg binary of imageio-ffmpeg instead (a subprocess: no second copy of the codec libraries
+    in our process). The file appears only when ``close`` succeeds.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int], *,
+                 crf: int = BROWSER_VIDEO_CRF, preset: str = BROWSER_VIDEO_PRESET):
+        _ffmpeg_exe()  # a clear error when imageio-ffmpeg is missing
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise OutputError(f"cannot write browser video {self.path.name}: use a .mp4 name")
+        if not (math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be positive, got {fps}")
+        w, h = int(size_wh[0]), int(size_wh[1])
+        if w < 2 or h < 2:
+            raise ValueError(f"video size must be at least 2x2, got {w}x{h}")
+        self.size_wh = (w - w % 2, h - h % 2)  # yuv420p needs even sizes
+        self.fps = float(fps)
+        self.frames = 0
+        parent = _make_parent(self.path)
+        self._tmp = _temp_path(parent, self.path.stem, suffix=".mp4")
+        import imageio_ffmpeg as iio
+
+        self._gen = iio.write_frames(
+            str(self._tmp), self.size_wh, fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p", quality=None, macro_block_size=1, ffmpeg_log_level="error",
+            output_params=["-crf", str(int(crf)), "-preset", preset, "-movflags", "+faststart"],
+        )
+        try:
+            self._gen.send(None)  # starts ffmpeg
+        except (OSError, RuntimeError) as exc:
+            self._gen = None
+            self._tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot start ffmpeg for {self.path} ({exc})") from None
+
+    def update(self, image_rgb: np.ndarray) -> None:
+        """Append one RGB frame (resized if it does not match the sink's size)."""
+        if self._gen is None:
+            raise RuntimeError("this BrowserVideoSink is closed")
+        w, h = self.size_wh
+        if image_rgb.shape[1] != w or image_rgb.shape[0] != h:
+            from formcheck.sources import load_cv2
+
+            cv2 = load_cv2()
+            iw, ih = image_rgb.shape[1], image_rgb.shape[0]
+            if 0 <= iw - w <= 1 and 0 <= ih - h <= 1:
+                image_rgb = image_rgb[:h, :w]
+            else:
+                image_rgb = cv2.resize(image_rgb, (w, h), interpolation=cv2.INTER_AREA)
+        try:
+            self._gen.send(np.ascontiguousarray(image_rgb, dtype=np.uint8))
+        except (OSError, RuntimeError) as exc:
+            self.abort()
+            raise OutputError(f"ffmpeg stopped while writing {self.path} ({exc}): is the disk full?") from None
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        if self._gen is None:
+            return
+        gen, self._gen = self._gen, None
+        try:
+            gen.close()
+            if self.frames == 0 or self._tmp.stat().st_size == 0:
+                raise OutputError(f"no video frames were written for {self.path}")
+            os.replace(self._tmp, self.path)
+        except (OSError, RuntimeError) as exc:
+            raise OutputError(f"cannot write {self.path} ({exc}): choose another --out") from None
+        finally:
+            self._tmp.unlink(missing_ok=True)
+        _fsync_dir(self.path.parent)
+
+    def abort(self) -> None:
+        """Stop ffmpeg and delete the partial file."""
+        if self._gen is not None:
+            gen, self._gen = self._gen, None
+            try:
+                gen.close()
+            except (OSError, RuntimeError):
+                pass  # the partial file is deleted below whatever ffmpeg said
+        self._tmp.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write bytes atomically."""
+    return _atomic_write(path, lambda fh: fh.write(data), binary=True)
+
+
+def _scaled(width: int, height: int, max_side_px: int) -> tuple[int, int]:
+    scale = min(1.0, max_side_px / max(width, height))
+    w, h = max(2, int(round(width * scale))), max(2, int(round(height * scale)))
+    return w - w % 2, h - h % 2
+
+
+REVIEW_CANVAS_RGB = (48, 52, 58)  # a poses file has no pixels: the skeleton is drawn on this
+
+
+class ReviewMediaSink:
+    """The evidence a clinician looks at: the annotated video (H.264) and a thumbnail of every rep
+    at its peak, written into ``out_dir`` as ``annotated.mp4`` and ``thumbs/rep-NN.jpg``.
+
+    Replayed poses (no pixels) are drawn on a plain canvas, so the movement can still be seen.
+    Thumbnails cost one overlay per rep, not per frame: while a side is mid-rep the frame where its
+    driver angle is most extreme is kept (the rep's peak), and drawn when the rep ends.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, spec, *, fps: float, video: bool = True,
+                 max_side_px: int = 720, thumb_width_px: int = 320):
+        from formcheck.render import OverlayRenderer
+
+        self.out_dir = Path(out_dir)
+        self.spec = spec
+        self.fps = float(fps) if fps and math.isfinite(fps) and fps > 0 else 30.0
+        self.video = video
+        self.max_side_px = int(max_side_px)
+        self.thumb_width_px = int(thumb_width_px)
+        self._renderer = OverlayRenderer(spec) if video else None
+        self._writer: BrowserVideoSink | None = None
+        self._sign = 1.0 if spec.rep.direction == "increase" else -1.0
+        self._rest_phase = spec.rep.phase_names[0]
+        self._best: dict[str, tuple[float, float, np.ndarray, object]] = {}  # side -> (score, t, image, result)
+        self._peaks: dict[str, list[tuple[float, bytes]]] = {}  # side -> [(t_ms, jpeg)] of finished spans
+        self._thumbs: dict[int, bytes] = {}
+        self._canvas: np.ndarray | None = None
+
+    def _image(self, frame, result) -> np.ndarray:
+        if frame is not None:
+            return frame.image_rgb
+        w, h = result.pose.frame_size_px
+        if self._canvas is None or self._canvas.shape[:2] != (h, w):
+            self._canvas = np.empty((int(h), int(w), 3), np.uint8)
+            self._canvas[:] = REVIEW_CANVAS_RGB
+        return self._canvas
+
+    def _thumb(self, image: np.ndarray, result) -> bytes | None:
+        from formcheck.render import draw_overlay
+        from formcheck.sources import load_cv2
+
+        cv2 = load_cv2()
+        drawn = draw_overlay(image, result, self.spec)
+        h, w = drawn.shape[:2]
+        tw = min(self.thumb_width_px, w)
+        th = max(2, int(round(h * tw / w)))
+        small = cv2.resize(drawn, (tw, th), interpolation=cv2.INTER_AREA)
+        ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 82])
+        return jpg.tobytes() if ok else None
+
+    def _track_peaks(self, image: np.ndarray, result) -> None:
+        from formcheck.features import feature_value
+
+        for side, phase in result.phases.items():
+            if phase != self._rest_phase:
+                value = feature_value(result.features, self.spec.rep.driver, side)
+                if np.isfinite(value):
+                    score = value * self._sign
+                    best = self._best.get(side)
+                    if best is None or score > best[0]:
+                        self._best[side] = (score, result.pose.timestamp_ms, image.copy(), result)
+            elif side in self._best:
+                self._keep_peak(side)
+
+    def _keep_peak(self, side: str) -> None:
+        _, t, image, result = self._best.pop(side)
+        jpg = self._thumb(image, result)
+        if jpg is not None:
+            self._peaks.setdefault(side, []).append((t, jpg))
+            del self._peaks[side][:-50]  # only recent reps can still be waiting for their thumbnail
+
+    def update(self, frame, result) -> None:
+        image = self._image(frame, result)
+        self._track_peaks(image, result)
+        for rep in result.new_reps:
+            self._grab(rep)
+        if not self.video:
+            return
+        from formcheck.sources import load_cv2
+
+        cv2 = load_cv2()
+        drawn = self._renderer.update(image, result)
+        h, w = drawn.shape[:2]
+        vw, vh = _scaled(w, h, self.max_side_px)
+        small = drawn if (vw, vh) == (w, h) else cv2.resize(drawn, (vw, vh), interpolation=cv2.INTER_AREA)
+        if self._writer is None:
+            self._writer = BrowserVideoSink(self.out_dir / "annotated.mp4", self.fps, (vw, vh))
+        self._writer.update(small)
+
+    def _grab(self, rep) -> None:
+        if rep.index in self._thumbs:
+            return
+        candidates = self._peaks.get(rep.side) or [c for cs in self._peaks.values() for c in cs]
+        if not candidates:
+            return
+        t, jpg = min(candidates, key=lambda c: abs(c[0] - rep.peak_ms))
+        if abs(t - rep.peak_ms) <= 1000:
+            self._thumbs[rep.index] = jpg
+
+    def close(self, report) -> None:
+        for side in list(self._best):  # a rep the recording ended in
+            self._keep_peak(side)
+        for rep in report.reps:
+            self._grab(rep)
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        for index, jpg in sorted(self._thumbs.items()):
+            write_bytes_atomic(self.out_dir / "thumbs" / f"rep-{index + 1:02d}.jpg", jpg)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.abort()
+            self._writer = None
