@@ -27,11 +27,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache" / "synth"
 HOLD_S, TARGET_HOLD_S = 6.0, 5.0
+# specs that ask the patient to turn round so the working leg is nearest the camera
+NEAR_LEG_ONLY = {"standing_hip_flexion"}
 ANGLES = ("left_hip_flexion_deg", "right_hip_flexion_deg", "left_knee_flexion_deg", "right_knee_flexion_deg")
 
 
-def clip_name(exercise: str, fault: str | None, body: int, view: str, reps: int, fps: float) -> str:
-    return f"{exercise}-{fault or 'correct'}-b{body}-{view.replace(',', '_')}-r{reps}-f{fps:g}"
+def clip_name(exercise: str, fault: str | None, body: int, view: str, reps: int, fps: float,
+              side: str | None = None) -> str:
+    one_side = f"-{side}" if side in ("left", "right") else ""
+    return f"{exercise}-{fault or 'correct'}-b{body}-{view.replace(',', '_')}-r{reps}-f{fps:g}{one_side}"
 
 
 def make_clip(job: tuple) -> dict:
@@ -43,7 +47,7 @@ def make_clip(job: tuple) -> dict:
     from formcheck.posesfile import read_poses
     from formcheck.spec import load_spec
 
-    name = clip_name(exercise, fault, body, view, 1 if load_spec(exercise).kind == "hold" else reps, fps)
+    name = clip_name(exercise, fault, body, view, 1 if load_spec(exercise).kind == "hold" else reps, fps, side)
     video = CACHE / f"{name}.mp4"
     poses = CACHE / f"{name}.poses.npz"
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -162,6 +166,8 @@ def main() -> int:
     jobs = []
     for ex in exercises:
         sides = ["both"] if load_spec(ex).sides == "per_side" else [None]
+        if ex in NEAR_LEG_ONLY:
+            sides = ["left", "right"]  # one set per clip, the working leg nearest the camera
         for fault in (None, *synth.list_faults(ex)):
             for body in range(args.bodies):
                 for view in args.views:

@@ -23,7 +23,15 @@ FAULTY = {
     "bridge": "hips_low",
     "standing_hip_extension": "knee_bent",
     "mini_squat": "too_deep",
+    "standing_hip_flexion": "trunk_lean_back",
+    "standing_hip_circles": "knee_low",
+    "standing_hip_abduction": "trunk_lean",
+    "prone_hip_extension": "pelvis_lifts",
+    "quadruped_hip_extension": "thigh_too_high",
 }
+# one-sided exercises whose spec asks for the working leg nearest the camera (turn round for the
+# other side): the sample shows one side, as a patient would film one set
+ONE_SIDE = {"standing_hip_flexion": "left"}
 FPS = 10.0
 SIZE = (480, 360)
 REPS_BILATERAL, REPS_PER_SIDE = 3, 2
@@ -40,7 +48,7 @@ def sample_plan(exercise: str) -> dict:
     hold = spec.kind == "hold"
     faults = [f for f in synth.list_faults(exercise) if f != "too_fast"] or list(synth.list_faults(exercise))
     return {
-        "side": "both" if spec.sides == "per_side" else None,
+        "side": ONE_SIDE.get(exercise, "both") if spec.sides == "per_side" else None,
         "reps": 1 if hold else REPS_PER_SIDE if spec.sides == "per_side" else REPS_BILATERAL,
         "view": synth.spec_view(exercise),
         "fault": FAULTY.get(exercise, faults[0] if faults else None),
