@@ -28,6 +28,12 @@ FAULTY = {
     "standing_hip_abduction": "trunk_lean",
     "prone_hip_extension": "pelvis_lifts",
     "quadruped_hip_extension": "thigh_too_high",
+    "supine_leg_raise": "knee_bent",
+    "knee_to_chest": "other_leg_bent",
+    "pelvic_tilt": "hips_lift",
+    "butterfly_stretch": "back_rounded",
+    "seated_figure_four": "bent_at_waist",
+    "kneeling_hip_flexor_stretch": "trunk_lean",
 }
 # one-sided exercises whose spec asks for the working leg nearest the camera (turn round for the
 # other side): the sample shows one side, as a patient would film one set
