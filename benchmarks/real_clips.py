@@ -20,6 +20,7 @@ CACHE = ROOT / "benchmarks" / ".cache" / "poses"
 # clip -> [(spec, expected count or None for the catalog count)]
 PLAN: dict[str, list[tuple[str, int | None]]] = {
     "sebitzu_hip_thrust.mp4": [("bridge", None), ("standing_hip_extension", 0), ("mini_squat", 0)],
+    "randy_cable_standing_hip_abduction.mp4": [("standing_hip_abduction", None)],
     "rohit_squat_side.mp4": [("mini_squat", None), ("bridge", 0)],
     "kanat_partial_squat_side.mp4": [("mini_squat", None)],
     "yuyoujiang_squat.mp4": [("mini_squat", None)],

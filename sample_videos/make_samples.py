@@ -5,7 +5,7 @@
 
 Deterministic: the same code gives the same clips. Each clip has its ground truth beside it as
 gzipped JSON (``<clip>.json.gz``; ``formcheck.synth.load_truth`` reads it). Clips are kept small
-(480x360, 10 fps, few reps, holds shortened) so the whole set fits in the 15 MB budget; holds are
+(480x360, 10 fps, H.264, few reps, holds shortened) so the whole set fits in the 15 MB budget; holds are
 analysed against the shortened hold given in ``manifest.json`` (``formcheck analyze --hold S``).
 """
 
@@ -34,6 +34,9 @@ FAULTY = {
     "butterfly_stretch": "back_rounded",
     "seated_figure_four": "bent_at_waist",
     "kneeling_hip_flexor_stretch": "trunk_lean",
+    "side_lying_hip_abduction": "knee_bent",
+    "clamshell": "feet_apart",
+    "side_lying_abductor_stretch": "knee_bent",
 }
 # one-sided exercises whose spec asks for the working leg nearest the camera (turn round for the
 # other side): the sample shows one side, as a patient would film one set
@@ -63,6 +66,19 @@ def sample_plan(exercise: str) -> dict:
     }
 
 
+def to_h264(clip: Path) -> None:
+    """Re-encode in place as H.264 (about a quarter of OpenCV's mp4v size; plays in browsers too)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    tmp = clip.with_name(f".{clip.stem}.h264.mp4")
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-i", str(clip), "-c:v", "libx264",
+                    "-preset", "slow", "-crf", "26", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-an",
+                    "-map_metadata", "-1", "-fflags", "+bitexact", str(tmp)], check=True)
+    tmp.replace(clip)
+
+
 def render(exercise: str) -> list[dict]:
     from formcheck import synth
     from formcheck.synth.truth import write_atomic
@@ -74,6 +90,7 @@ def render(exercise: str) -> list[dict]:
         truth = synth.generate(exercise, reps=plan["reps"], side=plan["side"], fault=fault, view=plan["view"],
                                body_seed=2, fps=FPS, size=SIZE, seed=2, hold_s=plan["hold_s"])
         synth.render_clip(truth, HERE / f"{name}.mp4")
+        to_h264(HERE / f"{name}.mp4")
         (HERE / f"{name}.json").unlink()  # the plain sidecar render_clip wrote; the sample keeps it gzipped
         write_atomic(HERE / f"{name}.json.gz", gzip.compress(truth.to_json().encode(), 9, mtime=0))
         args = ["--hold", f"{plan['analyse_hold_s']:g}"] if plan["analyse_hold_s"] else []
@@ -97,7 +114,7 @@ def write_index(entries: list[dict]) -> None:
         "Rendered by formcheck's own generator (`formcheck synth`), not filmed: a mannequin doing each\n"
         "exercise with exact ground truth beside each clip in `<clip>.json.gz` (gzipped JSON: per-frame joint\n"
         "angles and 2D/3D landmarks in BlazePose order, rep intervals per side, injected faults with\n"
-        f"their time ranges). {SIZE[0]}x{SIZE[1]}, {FPS:g} fps, filmed from the view each spec asks for.\n"
+        f"their time ranges). {SIZE[0]}x{SIZE[1]}, {FPS:g} fps, H.264, filmed from the view each spec asks for.\n"
         f"Holds are shortened to about {SAMPLE_HOLD_S:g} s and analysed with `--hold {ANALYSE_HOLD_S:g}` (the prescribed\n"
         "hold; the spec's default is the articles' dosage). `manifest.json` lists every clip with its\n"
         "analysis arguments and expected result; `tests/test_samples.py` checks them all through the real model.\n"
@@ -110,6 +127,11 @@ def write_index(entries: list[dict]) -> None:
 def main(argv: list[str]) -> int:
     from formcheck import synth
     from formcheck.spec import spec_ids
+
+    if argv[:1] == ["--recompress"]:  # re-encode committed mp4v clips without rendering them again
+        for e in json.loads((HERE / "manifest.json").read_text()):
+            to_h264(HERE / e["clip"])
+        return 0
 
     everything = [e for e in synth.list_exercises() if e in spec_ids()]
     chosen = argv or everything

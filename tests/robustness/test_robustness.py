@@ -146,14 +146,6 @@ def bridge_frames() -> list[np.ndarray]:
     return read_frames(BRIDGE)
 
 
-@pytest.fixture(scope="module")
-def poses_bridge(tmp_path_factory, model_path) -> Path:
-    out = tmp_path_factory.mktemp("poses") / "bridge.npz"
-    proc = formcheck("poses", str(BRIDGE), "-o", str(out), "-q")
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def analyse(clip: Path, out: Path, exercise: str = "bridge", *extra: str) -> tuple[subprocess.CompletedProcess, dict | None]:
     proc = formcheck("analyze", str(clip), "-e", exercise, "-o", str(out), "-q", *extra)
     return proc, (json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else None)
