@@ -268,7 +268,7 @@ def exercises(
         specs = [load_spec(i) for i in spec_ids()]
     rows = []
     for s in specs:
-        dose = f"{s.target.reps} holds of {s.target.hold_s:g} s" if s.kind == "hold" else f"{s.target.reps} reps"
+        dose = f"{s.target.reps} hold{'s' if s.target.reps != 1 else ''} of {s.target.hold_s:g} s" if s.kind == "hold" else f"{s.target.reps} reps"
         if s.kind == "reps" and s.target.hold_s:
             dose += f", hold {s.target.hold_s:g} s"
         sides = "per side" if s.sides == "per_side" else "both legs"
