@@ -176,9 +176,10 @@ def test_text_file_renamed_mp4(tmp_path):
     nothing_written(tmp_path / "out")
 
 
-def test_truncated_mid_stream(tmp_path):
+def test_truncated_mid_stream(tmp_path, bridge_frames):
+    whole = write_clip(tmp_path / "whole.mp4", bridge_frames)  # OpenCV's MP4: the index (moov) is at the end
     clip = tmp_path / "cut.mp4"
-    clip.write_bytes(BRIDGE.read_bytes()[: BRIDGE.stat().st_size // 2])  # the index (moov) is at the end
+    clip.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     proc, _ = analyse(clip, tmp_path / "out")
     one_line_error(proc, 1, "cannot read")
     nothing_written(tmp_path / "out")
@@ -204,9 +205,9 @@ def test_audio_only_file(tmp_path):
     nothing_written(tmp_path / "out")
 
 
-def test_codec_opencv_cannot_decode(tmp_path):
+def test_codec_opencv_cannot_decode(tmp_path, bridge_frames):
     clip = tmp_path / "odd_codec.mp4"
-    data = bytearray(BRIDGE.read_bytes())
+    data = bytearray(write_clip(tmp_path / "mpeg4.mp4", bridge_frames[:20]).read_bytes())  # MPEG-4 part 2
     # the decoder config names an object type no decoder knows (0xC0, user private), and the
     # sample entry a codec tag nobody has
     at = data.find(b"\x20\x11", data.find(b"esds"))
@@ -591,7 +592,7 @@ def test_fuzz_random_bytes_as_a_video_are_one_line_errors(tmp_path):
     from formcheck.errors import InputError
     from formcheck.sources import probe_video
 
-    head = BRIDGE.read_bytes()[:4096]
+    head = BRIDGE.read_bytes()[:4096]  # a real MP4 header, then garbage
 
     @settings(max_examples=40, deadline=None)
     @given(body=st.binary(max_size=2048), keep=st.integers(0, 64))
