@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
+from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.history import History, SessionRow, current_sessions, utc_now
 
@@ -63,6 +64,8 @@ class BatchOptions:
     max_side_px: int | None = 960
     video: str = "embed"  # embed | file | none
     force: bool = False
+    analysis_fps: float | None = DEFAULT_ANALYSIS_FPS
+    dask_address: str | None = None  # a Dask distributed scheduler: run the clips there, not in local processes
 
 
 @dataclass(frozen=True, eq=False)
@@ -322,6 +325,7 @@ def _plan(key: int, job: ClipJob, options: BatchOptions, models: _Models) -> _Pl
         "clip_sha256": clip_sha, "exercise": spec.id, "spec_version": spec.version, "spec_sha256": spec_sha,
         "model": model_id, "side": job.side, "patient": job.patient, "date": job.session_date,
         "max_side_px": None if poses else options.max_side_px,
+        "analysis_fps": None if poses else options.analysis_fps,
     }
     run_key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return _Plan(key, job, clip_sha, run_key, spec.version, spec_sha, model, _slug(job.path, spec.id, run_key), poses)
@@ -355,11 +359,13 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
         staging.mkdir(parents=True, exist_ok=True)
 
         def media(source: dict) -> list:
-            return [ReviewMediaSink(staging, spec, fps=source.get("fps") or 30.0, video=task["video"] != "none")]
+            fps = source.get("analysis_fps") or source.get("fps") or 30.0
+            return [ReviewMediaSink(staging, spec, fps=fps, video=task["video"] != "none")]
 
         report = pipeline.analyze(
             Path(task["path"]), spec, evaluator, staging, model_path=task["model_path"], variant=task["variant"],
             max_side_px=task["max_side_px"], progress=progress, include_series=True, extra_sinks=media,
+            analysis_fps=task["analysis_fps"],
         )
         if report.incomplete:
             raise KeyboardInterrupt  # interrupted in-process: an unfinished clip is never committed
@@ -518,6 +524,76 @@ def _run_in_pool(tasks: list[tuple[int, dict]], workers: int, observer, on_outco
         progress_queue.close()
 
 
+def analyse_clip_remote(task: dict) -> dict:
+    """`analyse_clip` on a Dask worker: into a folder of its own, returning the files' bytes.
+
+    Workers need the clips at the same paths (a shared drive) and a provisioned model, but not the
+    output folder or the history database: the client writes what comes back and commits it.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="formcheck-") as tmp:
+        staging = Path(tmp) / "clip"
+        outcome = analyse_clip({**task, "staging": str(staging)})
+        if outcome.get("ok"):
+            outcome["files"] = {f.relative_to(staging).as_posix(): f.read_bytes()
+                                for f in sorted(staging.rglob("*")) if f.is_file()}
+    return outcome
+
+
+def _unpack(files: dict[str, bytes], staging: Path) -> None:
+    for name, data in files.items():
+        target = (staging / name).resolve()
+        if staging.resolve() not in target.parents:
+            raise InputError(f"a Dask worker returned a file outside its folder: {name}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _dask_client(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ManifestError("--dask needs Dask distributed: pip install 'formcheck[distributed]'") from None
+    try:
+        return Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as e:
+        detail = _one_line(e)
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({detail}): "
+                         "check the address and that `dask scheduler` is running") from None
+
+
+def _run_on_dask(tasks: list[tuple[int, dict]], address: str, observer, on_outcome) -> None:
+    """Submit every clip to the cluster; commit each as it comes back, in finishing order."""
+    from distributed import as_completed
+
+    client = _dask_client(address)
+    futures: dict = {}
+    try:
+        for key, task in tasks:
+            # retries: a worker that dies (out of memory, killed) gets the clip again elsewhere
+            fut = client.submit(analyse_clip_remote, task, key=f"formcheck-clip-{Path(task['staging']).name}",
+                                pure=False, retries=1)
+            futures[fut] = (key, task)
+            if observer is not None:
+                observer.clip_started(key, Path(task["path"]).name)
+        for fut in as_completed(futures, loop=client.loop):
+            key, task = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as e:  # noqa: BLE001  a worker's failure is this clip's failure, not the batch's
+                outcome = {"ok": False, "error": f"the Dask worker failed on this clip ({type(e).__name__}: {_one_line(e)})"}
+            files = outcome.pop("files", None)
+            if files is not None:
+                _unpack(files, Path(task["staging"]))
+            on_outcome(key, outcome)
+    except BaseException:
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        client.close()
+
+
 @contextmanager
 def _locked(out_dir: Path) -> Iterator[None]:
     """One batch at a time per output folder (the lock dies with its process, even on SIGKILL)."""
@@ -604,7 +680,9 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
             if observer is not None:
                 observer.clip_finished(key, results[key])
 
-        if options.workers <= 1 or len(todo) <= 1:
+        if options.dask_address and todo:
+            _run_on_dask(todo, options.dask_address, observer, on_outcome)
+        elif options.workers <= 1 or len(todo) <= 1:
             _run_in_process(todo, observer, on_outcome)
         else:
             _run_in_pool(todo, min(options.workers, len(todo)), observer, on_outcome)
@@ -621,6 +699,7 @@ def _task(plan: _Plan, options: BatchOptions, out: Path) -> dict:
         "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
         "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
         "variant": options.variant, "max_side_px": options.max_side_px, "video": options.video,
+        "analysis_fps": options.analysis_fps,
         "staging": str(out / STAGING / plan.slug), "final": str(out / plan.slug),
     }
 

@@ -9,6 +9,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+from formcheck.defaults import DEFAULT_ANALYSIS_FPS
+
 
 class VideoMode(str, Enum):
     embed = "embed"
@@ -95,6 +97,7 @@ def register(app) -> None:
         reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
         hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's].")] = None,
         workers: Annotated[int, typer.Option("--workers", "-j", min=1, max=32, help="Clips analysed at once, each in its own process.")] = 1,
+        dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Run the clips on a Dask distributed cluster (e.g. tcp://host:8786) instead of local processes; needs formcheck[distributed], the clips at the same paths on the workers and a fetched model there.")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the per-clip reports and index.html.")] = Path("formcheck-batch"),
         db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: $XDG_DATA_HOME/formcheck/history.sqlite3].")] = None,
         video: Annotated[VideoMode, typer.Option(help="Annotated video: embed in the page, file beside it, or none.")] = VideoMode.embed,
@@ -102,6 +105,7 @@ def register(app) -> None:
         model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
         variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
         max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
+        analysis_fps: Annotated[float, typer.Option(min=0, max=240, help="Frames analysed per second (0: every frame); the default times rehab movements as well as every frame.")] = DEFAULT_ANALYSIS_FPS,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; failures and the index path only.")] = False,
     ) -> None:
         """Analyse many clips: reports per clip, an index page, every session in the history database.
@@ -122,7 +126,8 @@ def register(app) -> None:
             for note in notes:
                 err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
             options = BatchOptions(out_dir=out, workers=workers, model_path=model, variant=variant.value,
-                                   max_side_px=max_side or None, video=video.value, force=force)
+                                   max_side_px=max_side or None, video=video.value, force=force,
+                                   analysis_fps=analysis_fps or None, dask_address=dask)
             with History(db) as history, Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,

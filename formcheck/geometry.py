@@ -11,9 +11,10 @@ UP_2D = np.array([0.0, -1.0])
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1e-9, v / n, np.nan)
+    # called a dozen times a frame on 2- and 3-vectors: plain ufuncs, no linalg.norm or errstate
+    # overhead; dividing by NaN is quiet, so zero-length vectors become NaN without a warning
+    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    return v / np.where(n > 1e-9, n, np.nan)
 
 
 def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray | float:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
@@ -35,18 +36,29 @@ def _counted(items: Iterable, total: int | None, progress: Progress | None) -> I
         yield item
 
 
+def _frames_done(frames: Iterable, total: int | None, progress: Progress | None) -> Iterator:
+    """Progress in the clip's own frames, so a reduced analysis rate still ends at 100%."""
+    for frame in frames:
+        if progress is not None:
+            progress(frame.index + 1 if total is None else min(frame.index + 1, total), total)
+        yield frame
+
+
 def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_side_px: int | None,
-                     progress: Progress | None = None):
-    """(stream of (frame, pose), source description, estimator to close or None)."""
+                     progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS):
+    """(stream of (frame, pose), source description, estimator to close or None).
+
+    Video is decoded ahead in a thread and sampled at ``analysis_fps`` (None: every frame).
+    """
     from formcheck.posesfile import read_poses, read_poses_header
 
     if is_poses(path):
         header = read_poses_header(path)
-        source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant")}}
+        source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant", "analysis_fps")}}
         return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None
     from formcheck.estimator import MediaPipePoseEstimator
     from formcheck.models import resolve_model
-    from formcheck.sources import probe_video, video_frames
+    from formcheck.sources import prefetched, probe_video, video_frames
 
     info = probe_video(path)
     model = resolve_model(variant, model_path)
@@ -55,9 +67,10 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
         "path": str(path), "kind": "video", "fps": round(info.fps, 3), "frame_count": info.frame_count,
         "frame_size_px": [info.width_px, info.height_px], "rotation_deg": info.rotation_deg,
         "model_variant": variant, "model": model.name,
+        "analysis_fps": None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
     }
-    frames = _counted(video_frames(path, max_side_px=max_side_px), info.frame_count, progress)
-    return estimate(frames, estimator), source, estimator
+    frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps))
+    return estimate(_frames_done(frames, info.frame_count, progress), estimator), source, estimator
 
 
 def check_writable(out_dir: Path) -> None:
@@ -93,10 +106,11 @@ def analyze(
     path: Path, spec: ExerciseSpec, evaluator: ExerciseEvaluator, out_dir: Path, *, annotate: bool = False,
     model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
     progress: Progress | None = None, include_series: bool = False,
-    extra_sinks: Callable[[dict], list] | None = None,
+    extra_sinks: Callable[[dict], list] | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
 ) -> SessionReport:
     """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically.
 
+    ``analysis_fps`` samples the video (None: every frame); a poses file is replayed as saved.
     ``include_series`` puts the per-frame feature values into report.json (for charts);
     ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known.
     """
@@ -108,13 +122,15 @@ def analyze(
         raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
     check_writable(out_dir)
     stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                 max_side_px=max_side_px, progress=progress)
+                                                 max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
     try:
         sinks = [ReportFilesSink(out_dir, include_series=include_series)]
         if extra_sinks is not None:
             sinks.extend(extra_sinks(source))
         if annotate:
-            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=source.get("fps") or 30.0))
+            # one image per analysed frame, played at the rate they were analysed
+            fps = source.get("analysis_fps") or source.get("fps") or 30.0
+            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=fps))
         return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
     finally:
         if estimator is not None:
@@ -122,8 +138,9 @@ def analyze(
 
 
 def save_poses(path: Path, output: Path, *, model_path: Path | None = None, variant: str = "full",
-               max_side_px: int | None = 960, progress: Progress | None = None) -> dict:
-    """Run the model over a clip and save its landmarks; returns frame counts."""
+               max_side_px: int | None = 960, progress: Progress | None = None,
+               analysis_fps: float | None = DEFAULT_ANALYSIS_FPS) -> dict:
+    """Run the model over a clip (sampled at ``analysis_fps``) and save its landmarks; returns frame counts."""
     from formcheck.posesfile import PosesWriter
 
     if not path.exists():
@@ -132,10 +149,11 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
         raise InputError(f"{path} is already a poses file")
     check_writable(output.parent)
     stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                 max_side_px=max_side_px, progress=progress)
+                                                 max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
     frames = detected = 0
     size = None
-    header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant}
+    header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant,
+              "analysis_fps": source["analysis_fps"]}
     try:
         with PosesWriter(output, header) as writer:
             for _, pose in stream:

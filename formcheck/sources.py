@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from formcheck.types import Frame
 
 VIDEO_FORMATS = ("mp4", "mov", "avi", "mkv", "webm")
 DEFAULT_FPS = 30.0  # used only when a file does not say its frame rate
+PREFETCH_FRAMES = 4  # decoded frames waiting for the model: enough to hide decoding, little memory
 CAMERA_LOST_AFTER_S = 1.0
 
 # File signatures of still images, which FFmpeg would happily "play" as a one-frame video.
@@ -129,6 +132,36 @@ class PtsClock:
             t = self.last_ms + 1.0
         self.last_ms = t
         return t
+
+
+class FrameRateLimiter:
+    """Keeps the first frame of every 1/max_fps window of presentation time (all frames when None).
+
+    Windows are counted from the first frame, so a 30 fps clip at 10 fps keeps every third frame
+    and a 15 fps clip alternates gaps of 2 and 1 frames, 10 a second on average. Works on
+    timestamps, so variable-frame-rate phone clips are sampled evenly too.
+    """
+
+    _SLACK_MS = 1.0  # rounding in container timestamps must not push a frame into the next window
+
+    def __init__(self, max_fps: float | None):
+        if max_fps is not None and not (math.isfinite(max_fps) and max_fps > 0):
+            raise ValueError(f"max_fps must be positive, got {max_fps}")
+        self.period_ms = None if max_fps is None else 1000.0 / max_fps
+        self._first_ms: float | None = None
+        self._window = -1
+
+    def update(self, timestamp_ms: float) -> bool:
+        """True when the frame at `timestamp_ms` is to be analysed."""
+        if self.period_ms is None:
+            return True
+        if self._first_ms is None:
+            self._first_ms = timestamp_ms
+        window = math.floor((timestamp_ms - self._first_ms + self._SLACK_MS) / self.period_ms)
+        if window <= self._window:
+            return False
+        self._window = window
+        return True
 
 
 def scaled_size(width_px: int, height_px: int, max_side_px: int | None) -> tuple[int, int]:
@@ -246,16 +279,19 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     return opened.info
 
 
-def video_frames(path: str | os.PathLike, *, max_side_px: int | None = None) -> Iterator[Frame]:
+def video_frames(path: str | os.PathLike, *, max_side_px: int | None = None,
+                 max_fps: float | None = None) -> Iterator[Frame]:
     """Decode a clip into upright RGB frames with presentation-time timestamps.
 
-    Path problems raise InputError at once; a file that cannot be decoded raises it at the first
-    ``next``. A stream that is cut short ends cleanly at the last good frame.
+    ``max_fps`` keeps at most that many frames a second (see FrameRateLimiter); the others are
+    decoded (H.264 needs them as references) but never converted, scaled or copied. Frames keep
+    their index in the clip. Path problems raise InputError at once; a file that cannot be
+    decoded raises it at the first ``next``. A stream cut short ends cleanly at the last good frame.
     """
-    return _decode(_check_path(path), max_side_px)
+    return _decode(_check_path(path), max_side_px, FrameRateLimiter(max_fps))
 
 
-def _decode(path: Path, max_side_px: int | None) -> Iterator[Frame]:
+def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter) -> Iterator[Frame]:
     cv2 = load_cv2()
     opened = _open_video(path)
     cap = opened.cap
@@ -264,20 +300,76 @@ def _decode(path: Path, max_side_px: int | None) -> Iterator[Frame]:
         size = scaled_size(opened.info.width_px, opened.info.height_px, max_side_px)
         bgr, pts, index = opened.first_bgr, opened.first_pts_ms, 0
         opened.first_bgr = None
+        t = clock.update(pts, index)
+        limiter.update(t)
         while True:
-            yield Frame(_to_rgb(cv2, bgr, size), clock.update(pts, index), index)
-            index += 1
-            try:
-                ok, bgr = cap.read()
-            except cv2.error:
-                break  # a corrupt packet mid-stream: keep what was decoded
-            if not ok or bgr is None or bgr.size == 0:
-                break
-            pts = cap.get(cv2.CAP_PROP_POS_MSEC)
+            yield Frame(_to_rgb(cv2, bgr, size), t, index)
+            bgr = None
+            while bgr is None:
+                index += 1
+                try:
+                    if not cap.grab():
+                        return
+                    t = clock.update(cap.get(cv2.CAP_PROP_POS_MSEC), index)
+                    if not limiter.update(t):
+                        continue  # decoded as a reference, never converted
+                    ok, bgr = cap.retrieve()
+                except cv2.error:
+                    return  # a corrupt packet mid-stream: keep what was decoded
+                if not ok or bgr is None or bgr.size == 0:
+                    return
             if opened.rotate_code is not None:
                 bgr = cv2.rotate(bgr, opened.rotate_code)
     finally:
         cap.release()
+
+
+def prefetched(frames: Iterator[Frame], depth: int = PREFETCH_FRAMES) -> Iterator[Frame]:
+    """Decode ahead in a thread while the caller runs the model on the previous frame.
+
+    OpenCV decodes without holding the GIL, so on two cores decoding costs the analysis almost
+    nothing. Errors raised while decoding are raised here, in order; closing this generator
+    stops the thread and closes `frames`.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in frames:
+                if not put(frame):
+                    return
+            put(end)
+        except BaseException as exc:  # handed over to the consumer, which re-raises it
+            put(exc)
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=decode, name="formcheck-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _to_rgb(cv2, bgr, size_wh: tuple[int, int]):

@@ -13,11 +13,13 @@ import pytest
 
 from formcheck.errors import CameraLost, InputError
 from formcheck.sources import (
+    FrameRateLimiter,
     PtsClock,
     VideoInfo,
     camera_frames,
     camera_stream,
     image_kind,
+    prefetched,
     probe_video,
     scaled_size,
     video_frames,
@@ -252,6 +254,101 @@ def test_partially_consumed_generator_can_be_closed(tmp_path):
     gen.close()  # runs the finally: releases the capture
     with pytest.raises(StopIteration):
         next(gen)
+
+
+# --- analysis rate and decoding ahead --------------------------------------------------------------
+
+
+def _kept(times_ms, max_fps) -> list[int]:
+    limiter = FrameRateLimiter(max_fps)
+    return [i for i, t in enumerate(times_ms) if limiter.update(t)]
+
+
+@pytest.mark.parametrize("fps, every", [(30.0, 3), (60.0, 6), (20.0, 2), (29.97, 3)])
+def test_rate_limiter_keeps_every_nth_frame_of_a_fast_clip(fps, every):
+    n = int(10 * fps)
+    kept = _kept(np.arange(n) * 1000 / fps, 10.0)
+    assert kept == list(range(0, n, every))[: len(kept)]
+    assert abs(len(kept) - 100) <= 1
+
+
+def test_rate_limiter_spreads_an_uneven_ratio_and_never_exceeds_the_rate():
+    t = np.arange(150) * 1000 / 15.0  # 10 s at 15 fps to 10 fps: gaps of 2 and 1 frames
+    kept = _kept(t, 10.0)
+    assert len(kept) == 100
+    assert set(np.diff(kept)) == {1, 2}
+    assert np.min(np.diff(t[kept])) >= 1000 / 15 - 1e-6  # no two kept frames in one 100 ms window
+    windows = np.floor(t[kept] / 100.0)
+    assert len(set(windows)) == len(windows)
+
+
+def test_rate_limiter_keeps_everything_from_a_slow_clip_or_without_a_limit():
+    t = np.arange(50) * 200.0  # 5 fps
+    assert _kept(t, 10.0) == list(range(50))
+    assert _kept(np.arange(50) * 10.0, None) == list(range(50))
+
+
+def test_rate_limiter_on_variable_frame_rate_with_jitter():
+    rng = np.random.default_rng(3)
+    t = np.cumsum(rng.uniform(20, 50, size=600))  # 20-50 fps, uneven
+    kept = _kept(t, 10.0)
+    span_s = (t[-1] - t[0]) / 1000
+    assert abs(len(kept) - span_s * 10) <= 2
+    assert np.all(np.diff(t[kept]) < 200)  # no holes: one frame in every 100 ms window that has one
+
+
+def test_rate_limiter_rejects_a_nonsense_rate():
+    for bad in (0.0, -5.0, math.nan, math.inf):
+        with pytest.raises(ValueError):
+            FrameRateLimiter(bad)
+
+
+def test_video_frames_at_a_reduced_rate_keep_their_clip_index_and_time(tmp_path):
+    clip = write_clip(tmp_path / "c30.mp4", n=30, fps=30.0)
+    every = list(video_frames(clip))
+    sampled = list(video_frames(clip, max_fps=10.0))
+    assert [f.index for f in sampled] == [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]
+    for f in sampled:
+        assert f.timestamp_ms == every[f.index].timestamp_ms
+        assert np.array_equal(f.image_rgb, every[f.index].image_rgb)
+
+
+def test_prefetched_gives_the_same_frames_in_order(tmp_path):
+    clip = write_clip(tmp_path / "c.mp4", n=25)
+    direct = list(video_frames(clip))
+    ahead = list(prefetched(video_frames(clip), depth=2))
+    assert [f.index for f in ahead] == [f.index for f in direct]
+    assert all(np.array_equal(a.image_rgb, b.image_rgb) for a, b in zip(ahead, direct))
+
+
+def test_prefetched_raises_decoding_errors_in_the_reader():
+    def frames():
+        yield "a"
+        raise InputError("cannot read x.mp4 as a video")
+
+    gen = prefetched(frames())
+    assert next(gen) == "a"
+    with pytest.raises(InputError, match="cannot read"):
+        next(gen)
+
+
+def test_closing_prefetched_stops_its_thread_and_closes_the_source(tmp_path):
+    import threading
+
+    closed = []
+
+    def frames():
+        try:
+            for i in range(10_000):
+                yield i
+        finally:
+            closed.append(True)
+
+    gen = prefetched(frames(), depth=2)
+    assert next(gen) == 0
+    gen.close()
+    assert closed == [True]
+    assert not [t for t in threading.enumerate() if t.name == "formcheck-decode"]
 
 
 # --- camera ---------------------------------------------------------------------------------------
