@@ -2,9 +2,10 @@
 
 Each clip goes through the full model once (poses cached in benchmarks/.cache/poses), then is
 analysed with the specs that match its movement; negatives (upper-body clips, other movements)
-must count 0. Prints a Markdown table and the exact-count rate.
+must count 0. Prints a Markdown table and the exact-count rate, analysed at the default analysis
+rate, and whether every frame gives the same counts and faults.
 
-    python benchmarks/real_clips.py [--clips ../shared/clips]
+    python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 10]
 """
 
 from __future__ import annotations
@@ -36,47 +37,62 @@ PLAN: dict[str, list[tuple[str, int | None]]] = {
 }
 
 
-def poses_for(clip: Path) -> Path:
+def poses_for(clip: Path, analysis_fps: float | None) -> Path:
     from formcheck.pipeline import save_poses
 
-    out = CACHE / f"{clip.name}.npz"
+    out = CACHE / (f"{clip.name}.npz" if analysis_fps is None else f"{clip.name}.a{analysis_fps:g}.npz")
     if not out.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        save_poses(clip, out)
+        save_poses(clip, out, analysis_fps=analysis_fps)
     return out
+
+
+def analyse(poses: Path, spec_id: str):
+    from formcheck.evaluator import ExerciseEvaluator
+    from formcheck.posesfile import read_poses
+    from formcheck.spec import load_spec
+
+    ev = ExerciseEvaluator(load_spec(spec_id))
+    for pose in read_poses(poses):
+        ev.update(pose)
+    report = ev.finish()
+    return report.reps_by_side, sorted({f.id for f in report.faults})
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "clips")
+    from formcheck.defaults import DEFAULT_ANALYSIS_FPS
+
+    ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS)
     args = ap.parse_args()
     if not (args.clips / "catalog.csv").is_file():
         print(f"no clips at {args.clips}: nothing to measure")
         return 0
-    from formcheck.evaluator import ExerciseEvaluator
-    from formcheck.posesfile import read_poses
-    from formcheck.spec import load_spec
-
     catalog = {r["file"]: r for r in csv.DictReader(open(args.clips / "catalog.csv", newline=""))}
-    print("| clip | view | spec | counted | truth | confidence | exact |")
-    print("|---|---|---|---|---|---|---|")
-    exact = total = 0
+    rate = f"{args.analysis_fps:g} fps"
+    print(f"| clip | fps | view | spec | counted at {rate} | truth | confidence | exact | same at every frame |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    exact = total = same = 0
     for name, plan in PLAN.items():
         row = catalog.get(name)
         if row is None or not (args.clips / name).is_file():
             continue
-        poses = poses_for(args.clips / name)
+        sampled = poses_for(args.clips / name, args.analysis_fps)
+        every = poses_for(args.clips / name, None)
         for spec_id, expected in plan:
-            ev = ExerciseEvaluator(load_spec(spec_id))
-            for pose in read_poses(poses):
-                ev.update(pose)
-            got = ev.finish().summary()["reps_total"]
+            by_side, faults = analyse(sampled, spec_id)
+            got = sum(by_side.values())
             want = int(row["reps"]) if expected is None else expected
             conf = row["confidence"] if expected is None else "negative"
+            identical = (by_side, faults) == analyse(every, spec_id)
             total += 1
             exact += got == want
-            print(f"| {name} | {row['view']} | {spec_id} | {got} | {want} | {conf} | {'yes' if got == want else 'no'} |")
-    print(f"\nexact counts: {exact}/{total} ({exact / max(total, 1):.0%})")
+            same += identical
+            print(f"| {name} | {row['fps']} | {row['view']} | {spec_id} | {got} | {want} | {conf} | "
+                  f"{'yes' if got == want else 'no'} | {'yes' if identical else 'no'} |")
+    print(f"\nexact counts: {exact}/{total} ({exact / max(total, 1):.0%}); counts per side and faults at {rate} "
+          f"identical to every frame: {same}/{total}")
     return 0
 
 
