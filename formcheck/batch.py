@@ -563,7 +563,7 @@ def _dask_client(address: str):
                          "check the address and that `dask scheduler` is running") from None
 
 
-def _run_on_dask(tasks: list[tuple[int, dict]], address: str, observer, on_outcome) -> None:
+def _run_on_dask(tasks: list[tuple[int, dict]], address: str, on_outcome) -> None:
     """Submit every clip to the cluster; commit each as it comes back, in finishing order."""
     from distributed import as_completed
 
@@ -574,9 +574,7 @@ def _run_on_dask(tasks: list[tuple[int, dict]], address: str, observer, on_outco
             # retries: a worker that dies (out of memory, killed) gets the clip again elsewhere
             fut = client.submit(analyse_clip_remote, task, key=f"formcheck-clip-{Path(task['staging']).name}",
                                 pure=False, retries=1)
-            futures[fut] = (key, task)
-            if observer is not None:
-                observer.clip_started(key, Path(task["path"]).name)
+            futures[fut] = (key, task)  # no clip_started: the cluster, not us, decides when a clip starts
         for fut in as_completed(futures, loop=client.loop):
             key, task = futures[fut]
             try:
@@ -681,7 +679,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                 observer.clip_finished(key, results[key])
 
         if options.dask_address and todo:
-            _run_on_dask(todo, options.dask_address, observer, on_outcome)
+            _run_on_dask(todo, options.dask_address, on_outcome)
         elif options.workers <= 1 or len(todo) <= 1:
             _run_in_process(todo, observer, on_outcome)
         else:

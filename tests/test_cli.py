@@ -146,3 +146,26 @@ def test_readme_embeds_the_current_exercise_table():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     table = formcheck("exercises", "--markdown").stdout
     assert table.strip() in readme, "README's exercise table is stale: paste `formcheck exercises --markdown`"
+
+
+@pytest.mark.model
+def test_reduced_analysis_rate_end_to_end_with_annotation(model_path, tmp_path):
+    """Half the sample's frames analysed: same count, the report says the rate, the video keeps its length."""
+    import cv2
+
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / "bridge_correct.mp4"
+    out = tmp_path / "out"
+    proc = formcheck("analyze", str(clip), "-e", "bridge", "--analysis-fps", "5", "--annotate", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "report.json").read_text())
+    cap = cv2.VideoCapture(str(clip))
+    clip_frames, clip_fps = cap.get(cv2.CAP_PROP_FRAME_COUNT), cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    assert report["source"]["analysis_fps"] == 5
+    assert abs(report["quality"]["frames"] - clip_frames / 2) <= 1
+    assert report["summary"]["reps_total"] == 3
+    video = cv2.VideoCapture(str(out / "annotated.mp4"))
+    frames, fps = video.get(cv2.CAP_PROP_FRAME_COUNT), video.get(cv2.CAP_PROP_FPS)
+    video.release()
+    assert frames == report["quality"]["frames"] and fps == pytest.approx(5, abs=0.01)
+    assert frames / fps == pytest.approx(clip_frames / clip_fps, abs=0.3)
