@@ -58,7 +58,8 @@ def make_clip(job: tuple) -> dict:
     name = clip_name(exercise, fault, body, view, 1 if load_spec(exercise).kind == "hold" else reps, fps, side)
     video = CACHE / f"{name}.mp4"
     poses = CACHE / f"{name}.poses.npz"  # every frame
-    sampled = CACHE / f"{name}.poses-a{analysis_fps:g}.npz"
+    # at or above the clip's own rate every frame is analysed: the same poses, not worth a second model run
+    sampled = poses if analysis_fps >= fps else CACHE / f"{name}.poses-a{analysis_fps:g}.npz"
     CACHE.mkdir(parents=True, exist_ok=True)
     view_arg = view if view in ("side", "front", "oblique") else tuple(float(v) for v in view.split(","))
     spec = load_spec(exercise)
@@ -185,6 +186,7 @@ def main() -> int:
     ap.add_argument("--exercises", nargs="*")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--real", action="store_true", help="also run benchmarks/real_clips.py")
+    ap.add_argument("--save", type=Path, help="also write every clip's result rows to this JSON file")
     from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 
     ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS,
@@ -213,6 +215,11 @@ def main() -> int:
     cmd = " ".join(["python", "benchmarks/accuracy.py", *sys.argv[1:]])
     print(f"\n`{cmd}`: {len(rows)} rendered clips at {args.fps:g} fps, full model, analysed at {args.analysis_fps:g} fps\n")
     print("\n".join(summarise(rows)))
+    every = [{**r, **r["every_frame"], "counted": sum(r["every_frame"]["counted_by_side"].values()), "errors": {}} for r in rows]
+    print("\nthe same clips analysed at every frame:\n")
+    print("\n".join(summarise(every)[:2] + [line for line in summarise(every) if line.startswith("| ALL")]))
+    if args.save:
+        args.save.write_text(json.dumps(rows, indent=1))
     differ = [r for r in rows if (r["counted_by_side"], r["flagged"]) != (r["every_frame"]["counted_by_side"], r["every_frame"]["flagged"])]
     for r in differ:
         print(f"  differs: {r['clip']}: at {args.analysis_fps:g} fps {r['counted_by_side']} {r['flagged']}, "

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from formcheck import __version__
-from formcheck.defaults import DEFAULT_ANALYSIS_FPS
+from formcheck.defaults import ANALYSIS_FPS_HELP, DEFAULT_ANALYSIS_FPS
 
 app = typer.Typer(
     help="Check hip-rehabilitation exercise form from video: reps per side, holds, form faults.",
@@ -100,7 +100,7 @@ def analyze(
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
     variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
-    analysis_fps: Annotated[float, typer.Option(min=0, max=240, help="Frames analysed per second (0: every frame); the default times rehab movements as well as every frame.")] = DEFAULT_ANALYSIS_FPS,
+    analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder.")] = False,
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
@@ -130,7 +130,7 @@ def poses(
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file.")] = None,
     variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
-    analysis_fps: Annotated[float, typer.Option(min=0, max=240, help="Frames analysed per second (0: every frame); the default times rehab movements as well as every frame.")] = DEFAULT_ANALYSIS_FPS,
+    analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
 ) -> None:
     """Save the pose landmarks of a clip, so it can be re-analysed without the model."""
     from formcheck import pipeline

@@ -9,7 +9,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-from formcheck.defaults import DEFAULT_ANALYSIS_FPS
+from formcheck.defaults import ANALYSIS_FPS_HELP, DEFAULT_ANALYSIS_FPS
 
 
 class VideoMode(str, Enum):
@@ -105,7 +105,7 @@ def register(app) -> None:
         model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
         variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
         max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
-        analysis_fps: Annotated[float, typer.Option(min=0, max=240, help="Frames analysed per second (0: every frame); the default times rehab movements as well as every frame.")] = DEFAULT_ANALYSIS_FPS,
+        analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; failures and the index path only.")] = False,
     ) -> None:
         """Analyse many clips: reports per clip, an index page, every session in the history database.

@@ -48,7 +48,8 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
                      progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS):
     """(stream of (frame, pose), source description, estimator to close or None).
 
-    Video is decoded ahead in a thread and sampled at ``analysis_fps`` (None: every frame).
+    Video is decoded ahead in a thread and sampled at ``analysis_fps`` (None: every frame), and
+    the model runs in another; close the stream before the estimator.
     """
     from formcheck.posesfile import read_poses, read_poses_header
 
@@ -70,7 +71,19 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
         "analysis_fps": None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
     }
     frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps))
-    return estimate(_frames_done(frames, info.frame_count, progress), estimator), source, estimator
+    # the model runs in a thread of its own too: the caller's evaluator and sinks then work on the
+    # other core instead of between inferences, where they would also cool the model's caches
+    poses = prefetched(estimate(_frames_done(frames, info.frame_count, progress), estimator))
+    return poses, source, estimator
+
+
+def _close(stream, estimator) -> None:
+    """Stop the stream's threads before the model they use is closed."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+    if estimator is not None:
+        estimator.close()
 
 
 def check_writable(out_dir: Path) -> None:
@@ -133,8 +146,7 @@ def analyze(
             sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=fps))
         return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
     finally:
-        if estimator is not None:
-            estimator.close()
+        _close(stream, estimator)
 
 
 def save_poses(path: Path, output: Path, *, model_path: Path | None = None, variant: str = "full",
@@ -163,5 +175,5 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                 size = pose.frame_size_px
             _check_frames(path, frames, detected)
     finally:
-        estimator.close()
+        _close(stream, estimator)
     return {"frames": frames, "detected": detected / frames, "frame_size_px": size}

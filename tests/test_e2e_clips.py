@@ -25,6 +25,9 @@ CASES = [
     ("yuyoujiang_squat.mp4", "mini_squat", None),  # side-view squat, walks toward camera at the end
     ("kanat_partial_squat_side.mp4", "mini_squat", None),  # starts at the bottom: that rise is no rep
     ("frailty_chair_stand_test.mp4", "mini_squat", None),  # sit-to-stand, portrait 1080x1920
+    ("formfit_squat.mp4", "mini_squat", None),  # deep barbell squats, plates hiding the torso
+    ("postop_squat.mp4", "mini_squat", None),  # front view, another tool's skeleton drawn on the pixels
+    ("sagor_squat.mp4", "mini_squat", None),  # handheld phone, 1080x1920, starts in a squat
     ("orthosense_shoulder_abd1.mp4", "bridge", 0),  # upper-body exercise: no bridges
     ("wissem_bicep_curl_outdoor.mp4", "bridge", 0),  # upper-body exercise: no bridges
     ("rohit_squat_side.mp4", "bridge", 0),  # a squat is not a bridge

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from formcheck.pipeline import analyze, build_evaluator
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_videos"
 MANIFEST = json.loads((SAMPLES / "manifest.json").read_text())
@@ -52,13 +51,30 @@ def test_every_sidecar_matches_its_manifest_entry():
         assert (truth.exercise, truth.fault, truth.expected) == (e["exercise"], e["fault"], e["expected"])
 
 
-@pytest.mark.parametrize("entry", [_case(e) for e in MANIFEST])
-def test_sample_clip_counts_and_faults_match_its_truth(entry, model_path, tmp_path):
+def _hold_s(entry: dict) -> float | None:
     args = entry["analyze_args"]
-    hold_s = float(args[args.index("--hold") + 1]) if "--hold" in args else None
-    spec, evaluator = build_evaluator(entry["exercise"], None, hold_s=hold_s)
-    report = analyze(SAMPLES / entry["clip"], spec, evaluator, tmp_path, model_path=model_path)
-    expected = {k: entry["expected"]["reps_by_side"].get(k, 0) for k in report.reps_by_side}
-    assert report.reps_by_side == expected
-    assert {f.id for f in report.faults} == set(entry["expected"]["faults"])
-    assert (tmp_path / "report.json").is_file() and (tmp_path / "reps.csv").is_file()
+    return float(args[args.index("--hold") + 1]) if "--hold" in args else None
+
+
+@pytest.fixture(scope="module")
+def sample_results(model_path, tmp_path_factory) -> dict:
+    """All samples through one `batch` with 2 workers (the clinic path, and half the wall time on 2 cores)."""
+    from formcheck.batch import BatchOptions, ClipJob, run_batch
+    from formcheck.history import History
+
+    out = tmp_path_factory.mktemp("samples")
+    jobs = [ClipJob(SAMPLES / e["clip"], e["exercise"], hold_s=_hold_s(e)) for e in MANIFEST]
+    with History(out / "history.sqlite3") as history:
+        summary = run_batch(jobs, BatchOptions(out / "reports", workers=2, model_path=model_path, video="none"), history)
+    return {r.job.path.name: r for r in summary.results}
+
+
+@pytest.mark.parametrize("entry", [_case(e) for e in MANIFEST])
+def test_sample_clip_counts_and_faults_match_its_truth(entry, sample_results):
+    result = sample_results[entry["clip"]]
+    assert result.status == "analysed", result.error
+    report = json.loads((result.report_dir / "report.json").read_text())
+    by_side = report["summary"]["reps_by_side"]
+    assert by_side == {k: entry["expected"]["reps_by_side"].get(k, 0) for k in by_side}
+    assert set(report["summary"]["faults_by_id"]) == set(entry["expected"]["faults"])
+    assert (result.report_dir / "reps.csv").is_file() and (result.report_dir / "report.html").is_file()
