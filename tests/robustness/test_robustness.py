@@ -261,7 +261,8 @@ def test_sixty_fps(tmp_path, bridge_frames):
     proc, report = analyse(clip, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     assert report["summary"]["reps_total"] == 1
-    assert report["quality"]["frames"] == 360
+    assert report["source"]["fps"] == 60 and report["source"]["analysis_fps"] == 15
+    assert report["quality"]["frames"] == 90  # 6 s at the default 15 analysed frames a second
 
 
 @pytest.mark.model
