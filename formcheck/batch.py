@@ -359,8 +359,7 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
         staging.mkdir(parents=True, exist_ok=True)
 
         def media(source: dict) -> list:
-            fps = source.get("analysis_fps") or source.get("fps") or 30.0
-            return [ReviewMediaSink(staging, spec, fps=fps, video=task["video"] != "none")]
+            return [ReviewMediaSink(staging, spec, fps=pipeline.analysed_fps(source), video=task["video"] != "none")]
 
         report = pipeline.analyze(
             Path(task["path"]), spec, evaluator, staging, model_path=task["model_path"], variant=task["variant"],

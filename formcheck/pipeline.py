@@ -70,11 +70,16 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
         "model_variant": variant, "model": model.name,
         "analysis_fps": None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
     }
-    frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps))
+    frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps), name="formcheck-decode")
     # the model runs in a thread of its own too: the caller's evaluator and sinks then work on the
     # other core instead of between inferences, where they would also cool the model's caches
-    poses = prefetched(estimate(_frames_done(frames, info.frame_count, progress), estimator))
+    poses = prefetched(estimate(_frames_done(frames, info.frame_count, progress), estimator), name="formcheck-model")
     return poses, source, estimator
+
+
+def analysed_fps(source: dict) -> float:
+    """The rate of the analysed frames: what videos drawn from them play at."""
+    return source.get("analysis_fps") or source.get("fps") or 30.0
 
 
 def _close(stream, estimator) -> None:
@@ -142,8 +147,7 @@ def analyze(
             sinks.extend(extra_sinks(source))
         if annotate:
             # one image per analysed frame, played at the rate they were analysed
-            fps = source.get("analysis_fps") or source.get("fps") or 30.0
-            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=fps))
+            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
         return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
     finally:
         _close(stream, estimator)

@@ -324,12 +324,12 @@ def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter) -> I
         cap.release()
 
 
-def prefetched(frames: Iterator[Frame], depth: int = PREFETCH_FRAMES) -> Iterator[Frame]:
-    """Decode ahead in a thread while the caller runs the model on the previous frame.
+def prefetched(items: Iterator, depth: int = PREFETCH_FRAMES, name: str = "formcheck-decode") -> Iterator:
+    """Run `items` ahead in a thread of its own, at most `depth` items ahead of the caller.
 
-    OpenCV decodes without holding the GIL, so on two cores decoding costs the analysis almost
-    nothing. Errors raised while decoding are raised here, in order; closing this generator
-    stops the thread and closes `frames`.
+    Used for decoding (OpenCV decodes without the GIL) and for the model (MediaPipe infers without
+    it), so on two cores they overlap with the caller's work. Errors raised in the thread are
+    raised here, in order; closing this generator stops the thread and closes `items`.
     """
     handoff: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -344,20 +344,20 @@ def prefetched(frames: Iterator[Frame], depth: int = PREFETCH_FRAMES) -> Iterato
                 continue
         return False
 
-    def decode() -> None:
+    def run() -> None:
         try:
-            for frame in frames:
-                if not put(frame):
+            for item in items:
+                if not put(item):
                     return
             put(end)
         except BaseException as exc:  # handed over to the consumer, which re-raises it
             put(exc)
         finally:
-            close = getattr(frames, "close", None)
+            close = getattr(items, "close", None)
             if close is not None:
                 close()
 
-    worker = threading.Thread(target=decode, name="formcheck-decode", daemon=True)
+    worker = threading.Thread(target=run, name=name, daemon=True)
     worker.start()
     try:
         while True:
