@@ -130,6 +130,8 @@ class ExerciseEvaluator:
         self._features = FeatureExtractor(spec)
         sides = (side,) if side else spec.counter_sides
         self._counters = {s: RepCounter(spec.rep, s) for s in sides}
+        # near_camera: only the leg facing the camera is counted (unless the user named the side)
+        self._near_only = spec.working_side == "near_camera" and side is None
         self._frame_rules = [r for r in spec.faults if r.scope == "frame"]
         self._rep_rules = [r for r in spec.faults if r.scope == "rep"]
         self._trackers = {s: [FrameFaultTracker(r, s) for r in self._frame_rules] for s in sides}
@@ -163,11 +165,12 @@ class ExerciseEvaluator:
         usable = self._usable(ff)
         faults_before = len(self._faults)
         states = {}
+        near = self._features.near_side
         for side, counter in self._counters.items():
             value = feature_value(ff, self.spec.rep.driver, side)
             if ff.detected and usable and not np.isfinite(value):
                 self._unseen += 1 / len(self._counters)
-            st = counter.update(t, value, usable)
+            st = counter.update(t, value, usable, may_start=not self._near_only or side == near)
             states[side] = st
             if st.completed is not None:
                 self._pending.append(st.completed)

@@ -69,6 +69,8 @@ class FeatureExtractor:
         self._facing_evidence = 0.0
         self._swap_evidence = 0.0
         self.legs_swapped = False
+        self._near_evidence = 0.0
+        self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
 
     # --- per-frame context -------------------------------------------------------------------
@@ -153,6 +155,12 @@ class FeatureExtractor:
             return ctx["trunk_incline"]
         if m == "pelvis_tilt":
             return float(pts[L.RIGHT_HIP][1] - pts[L.LEFT_HIP][1]) / ctx["torso_px"]
+        if m == "foot_height":
+            hip = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP])
+            # image up, not the trunk's front: curling the shoulders up must not raise the feet
+            heights = [float(np.dot(pts[a] - hip, UP_2D)) for a in (L.LEFT_ANKLE, L.RIGHT_ANKLE)]
+            seen = [h for h in heights if np.isfinite(h)]
+            return 100.0 * max(seen) / ctx["torso_px"] if seen else np.nan
         p = self._templated(fs, side or "left", pts)
         if m == "joint_angle":
             return float(joint_angle_deg(*p))
@@ -183,6 +191,8 @@ class FeatureExtractor:
         world = np.asarray(pose.world_xyz_m, float)
         world_pts = self._gated(world, pose.visibility, VISIBILITY_MIN)
         working_world = self._gated(world, pose.visibility, WORKING_SIDE_VISIBILITY_MIN)
+        if self.spec.working_side == "near_camera":
+            self._update_near_side(ctx)
         if self.spec.view == "side":
             self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx)
             for other_pts in (working_pts, world_pts, working_world):
@@ -200,6 +210,16 @@ class FeatureExtractor:
             else:
                 values[name] = self._measure(fs, fs.side, pts, ctx)
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
+
+    def _update_near_side(self, ctx: dict) -> None:
+        """Which physical leg faces the camera: head x front points into the scene when the left is far."""
+        sup, ant = ctx["trunk_up"], ctx["anterior"]
+        if not (np.isfinite(sup).all() and np.isfinite(ant).all() and np.isfinite(ctx["torso_px"])):
+            return
+        left_far = float(sup[0] * ant[1] - sup[1] * ant[0]) / ctx["torso_px"]
+        self._near_evidence = _FACING_MEMORY * self._near_evidence + (1 - _FACING_MEMORY) * float(np.clip(left_far, -1, 1))
+        if self._near_evidence != 0:
+            self.near_side = "right" if self._near_evidence > 0 else "left"
 
     def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict, decide: bool = True) -> None:
         """Side-on, the model sometimes swaps which leg it calls left; put the labels back.

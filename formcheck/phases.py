@@ -93,7 +93,8 @@ class RepCounter:
         self._hold_run_s = 0.0
 
     # --- the verb ----------------------------------------------------------------------------
-    def update(self, t_ms: float, value: float, usable: bool = True) -> CounterState:
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+        """One frame. ``may_start`` False: follow the rest position but start no rep (another leg works)."""
         seen = usable and bool(np.isfinite(value))
         if self._active:
             self._frames += 1
@@ -104,9 +105,9 @@ class RepCounter:
             return CounterState(self.phase, np.nan, 0.0)
         dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
         self._last_usable_ms = t_ms
-        return self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value)
+        return self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value, may_start)
 
-    def _update_rest(self, t_ms: float, value: float) -> CounterState:
+    def _update_rest(self, t_ms: float, value: float, may_start: bool = True) -> CounterState:
         self._rest.append((t_ms, value))
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
@@ -120,7 +121,7 @@ class RepCounter:
             self._settled = self._settled or t_ms - self._quiet_run_ms >= REST_SETTLE_S * 1000
         else:
             self._quiet_run_ms = None
-        if e >= self.rep.enter_deg and self._settled and self._rest_in_range():
+        if e >= self.rep.enter_deg and self._settled and self._rest_in_range() and may_start:
             if self._pending_since is None:
                 self._pending_since = t_ms
             if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:

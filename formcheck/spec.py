@@ -27,6 +27,9 @@ MEASURES: dict[str, tuple[bool, int]] = {
     "segment_angle": (False, 2),  # segment against image vertical, 0..180
     "distance": (False, 2),  # in torso lengths
     "angle_between": (False, 4),  # unsigned angle between p0->p1 and p2->p3, 0..180
+    # the higher ankle's height above the hips in the image, in percent of the torso length;
+    # whichever leg the model calls it, for knots of limbs it mislabels (lying on the back)
+    "foot_height": (False, 0),
 }
 # measures that can be taken from the 3D world landmarks (space: world) instead of the image
 WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "segment_angle", "distance", "angle_between")
@@ -176,6 +179,11 @@ class ExerciseSpec(_Strict):
     title: str
     kind: Literal["reps", "hold"] = "reps"
     sides: Literal["per_side", "bilateral"]
+    # labels: each side's counter follows the model's left/right leg. near_camera: the working leg
+    # is the one nearer the camera (the camera advice has the person turn round for the other
+    # side), so the side comes from which way the person lies, not from leg labels the model
+    # confuses; the driver may then be measured on either leg.
+    working_side: Literal["labels", "near_camera"] = "labels"
     view: Literal["side", "front", "any"]
     posture: Posture
     camera: str = Field(description="where to put the camera, in plain words")
@@ -203,7 +211,9 @@ class ExerciseSpec(_Strict):
         if self.rep.driver not in self.features:
             raise ValueError(f"rep.driver {self.rep.driver!r} is not a feature; features: {names}")
         driver = self.features[self.rep.driver]
-        if self.sides == "per_side" and driver.side != "working":
+        if self.working_side == "near_camera" and (self.sides != "per_side" or self.view != "side"):
+            raise ValueError("working_side: near_camera needs sides: per_side and view: side (the near leg is judged side-on)")
+        if self.sides == "per_side" and driver.side != "working" and self.working_side != "near_camera":
             raise ValueError("a per_side exercise needs a driver with side: working (it is measured on each side)")
         if self.sides == "bilateral" and driver.side == "working":
             raise ValueError("a bilateral exercise cannot use side: working; use both, left or right")

@@ -18,11 +18,7 @@ pytestmark = pytest.mark.model
 
 # Samples the real model is known to get wrong, with the reason; strict, so a fix shows up as a failure
 # to update this list. (The spec's own comments and the README's accuracy notes say the same.)
-KNOWN_WRONG = {
-    "supine_figure_four_shoulders_lift.mp4": "with the shoulders curled up MediaPipe places the crossed ankle "
-    "on the other knee only roughly, so the hold breaks into pieces and is not counted "
-    "(see exercise_specs/supine_figure_four.yaml)",
-}
+KNOWN_WRONG: dict[str, str] = {}  # none at present
 
 
 def _case(entry: dict):

@@ -108,6 +108,18 @@ def test_per_side_needs_a_working_side_driver():
     check(d, "side: working")
 
 
+def test_near_camera_working_side_needs_a_one_sided_side_view_exercise():
+    d = bridge_dict()
+    d["working_side"] = "near_camera"  # the bridge is done with both legs
+    check(d, "working_side", "per_side")
+    d = yaml.safe_load((ROOT / "exercise_specs" / "supine_figure_four.yaml").read_text())
+    d["view"] = "front"
+    check(d, "near_camera", "view: side")
+    d = yaml.safe_load((ROOT / "exercise_specs" / "supine_figure_four.yaml").read_text())
+    del d["working_side"]  # an unsided driver then has no side to count on
+    check(d, "side: working")
+
+
 def test_huge_spec_file_is_refused(tmp_path):
     big = tmp_path / "huge.yaml"
     big.write_text("# padding\n" * (MAX_SPEC_BYTES // 10 + 10))

@@ -60,3 +60,31 @@ def test_spec_counts_and_flags_on_synthetic_landmarks(exercise, fault, view):
     else:
         assert fault in flagged, f"{fault} not flagged; got {flagged}"
         assert flagged <= {fault}, f"{exercise} with {fault} also flagged {flagged - {fault}}"
+
+
+def _swap_legs(pose: PoseSample, parts: tuple[str, ...]) -> PoseSample:
+    """The model's mislabelling: the named leg landmarks trade left and right."""
+    from formcheck.skeleton import Landmark
+
+    left = [Landmark[f"LEFT_{p}"] for p in parts]
+    right = [Landmark[f"RIGHT_{p}"] for p in parts]
+    out = []
+    for a in (pose.image_xyz_px, pose.world_xyz_m, pose.visibility):
+        b = a.copy()
+        b[left + right] = a[right + left]
+        out.append(b)
+    return PoseSample(pose.timestamp_ms, *out, pose.frame_size_px)
+
+
+@pytest.mark.parametrize("parts", [("KNEE", "ANKLE", "HEEL", "FOOT_INDEX"), ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")],
+                         ids=["lower-legs", "whole-legs"])
+def test_figure_four_sides_come_from_how_the_person_lies_not_from_leg_labels(parts):
+    """In the figure-four knot MediaPipe gives the crossed ankle the other leg's label; the holds
+    must still land on the crossed (near) leg's side, read from which way the person lies."""
+    truth = synth.generate("supine_figure_four", reps=1, side="both", body_seed=2, fps=15.0, seed=2, hold_s=6.0)
+    spec = load_spec("supine_figure_four").with_target(hold_s=5.0)
+    ev = ExerciseEvaluator(spec)
+    for pose in replay(truth, seed=2):
+        ev.update(_swap_legs(pose, parts) if pose.detected else pose)
+    report = ev.finish()
+    assert [r.side for r in report.reps] == [r.side for r in truth.reps] == ["left", "right"]
