@@ -237,7 +237,7 @@ def test_too_fast_makes_every_rep_shorter_than_the_threshold(exercise):
 
 # exercise_specs/standing_hip_flexion.yaml: the working thigh drives the count (enter 20 deg, 25 deg
 # of range); trunk_lean_back below -10 deg held 0.3 s; standing_knee_bent when the other knee's
-# angle is below 160 deg (flexion above 20) for 0.3 s; too_fast below 0.8 s
+# angle is below 158 deg (flexion above 22) for 1.0 s; too_fast below 0.8 s
 
 
 def _thigh(truth: Truth, side: str) -> np.ndarray:
@@ -285,7 +285,7 @@ def test_standing_hip_flexion_faults_cross_only_their_own_limit(fault):
         else:
             assert f.side == rep.side  # reported on the rep's side; the bent knee is the other one
             assert stance_knee[win].min() > 25
-            assert (stance_knee[whole] > 20).sum() / bad.fps > 0.8
+            assert (stance_knee[whole] > 22).sum() / bad.fps > 1.5  # well past the spec's 1.0 s
             assert np.abs(lean[whole]).max() < 3
             assert _thigh(bad, _other(rep.side))[whole].max() < 18  # below the spec's 20 deg rep start
     assert np.abs(good.angles_deg["trunk_lean_deg"]).max() < 3
