@@ -205,12 +205,12 @@ def print_summary(report) -> None:
 
 # --- synthetic clips ------------------------------------------------------------------------------
 def _parse_view(view: str):
-    if view in ("side", "front", "oblique"):
+    if view in ("side", "front", "oblique", "angled"):
         return view
     try:
         az, el = (float(v) for v in view.split(","))
     except ValueError:
-        raise typer.BadParameter("use side, front, oblique or AZIMUTH,ELEVATION in degrees (e.g. 45,20)") from None
+        raise typer.BadParameter("use side, front, oblique, angled or AZIMUTH,ELEVATION in degrees (e.g. 45,20)") from None
     return az, el
 
 
@@ -231,7 +231,7 @@ def synth(
     reps: Annotated[int, typer.Option(min=1, max=50, help="Reps (per side with --side both).")] = 5,
     side: Annotated[Optional[str], typer.Option(help="left, right or both (one-sided exercises).")] = None,
     fault: Annotated[Optional[str], typer.Option(help="Inject this form fault (ids as the spec names them).")] = None,
-    view: Annotated[Optional[str], typer.Option(help="side, front, oblique, or AZIMUTH,ELEVATION in degrees [default: the view the exercise's spec asks for].")] = None,
+    view: Annotated[Optional[str], typer.Option(help="side, front, oblique (45-70 deg off), angled (20 deg off and raised, as the camera advice allows), or AZIMUTH,ELEVATION in degrees [default: the view the exercise's spec asks for].")] = None,
     body: Annotated[int, typer.Option(help="Body seed: height, proportions, clothing, skin.")] = 0,
     fps: Annotated[float, typer.Option(min=5, max=120)] = 30.0,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "640x480",

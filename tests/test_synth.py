@@ -52,6 +52,17 @@ def test_bad_names_raise_value_error_listing_valid_ones(call, listed):
         call()
 
 
+def test_angled_view_is_a_little_off_the_spec_view_and_raised():
+    def placement(exercise, **kw):
+        v = generate(exercise, reps=1, view="angled", fps=5, **kw).view
+        return v.azimuth_deg, v.elevation_deg
+
+    assert placement("standing_hip_extension") == (70.0, 20.0)  # side-on spec: 20 deg toward the front
+    assert placement("standing_hip_extension", side="right") == (-70.0, 20.0)  # from the working side
+    assert placement("clamshell") == (20.0, 35.0)  # front-view spec, its own raised camera kept
+    assert placement("supine_leg_raise") == (90.0, 25.0)  # its advice wants the camera square to the side
+
+
 # --------------------------------------------------------------------------- truth consistency
 
 

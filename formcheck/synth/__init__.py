@@ -27,7 +27,8 @@ from formcheck.synth.truth import (FaultTruth, RepTruth, Truth, ViewInfo, comput
 __all__ = ["generate", "render_clip", "render_frames", "list_exercises", "list_faults", "load_truth",
            "Truth", "EXERCISES"]
 
-VIEWS = ("side", "front", "oblique")
+VIEWS = ("side", "front", "oblique", "angled")
+ANGLED_OFF_DEG, ANGLED_ELEVATION_DEG = 20.0, 20.0  # "angled": off the spec's view and raised, within its camera advice
 _FOURCC = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
 
 
@@ -71,6 +72,11 @@ def _resolve_view(program: ExerciseProgram, view, near: str) -> tuple[float, flo
             return 0.0, program.side_elevation_deg
         if view == "oblique":
             return program.oblique_deg[0] * sign, program.oblique_deg[1]
+        if view == "angled":
+            if program.angled_deg is not None:
+                return program.angled_deg[0] * sign, program.angled_deg[1]
+            az = 90.0 - ANGLED_OFF_DEG if program.view == "side" else ANGLED_OFF_DEG
+            return az * sign, max(program.side_elevation_deg, ANGLED_ELEVATION_DEG)
         raise ValueError(f"unknown view {view!r}; valid: {', '.join(VIEWS)} or (azimuth_deg, elevation_deg)")
     try:
         az, el = (float(v) for v in view)

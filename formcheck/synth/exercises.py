@@ -161,6 +161,8 @@ class ExerciseProgram:
     # the "oblique" view is outside what the spec accepts (e.g. standing 45 deg off side-on): the
     # analysis must say so and judge only the faults that need no angle
     oblique_outside_spec: bool = False
+    # the "angled" view, when 20 deg off the spec's view would leave its camera advice
+    angled_deg: tuple[float, float] | None = None
 
     @property
     def fault_ids(self) -> tuple[str, ...]:

@@ -402,6 +402,7 @@ SUPINE_LEG_RAISE = ExerciseProgram(
     # level: 45 deg off side-on, the camera must say so and only the counts are judged
     oblique_deg=(45.0, 20.0),
     oblique_outside_spec=True,
+    angled_deg=(90.0, 25.0),  # square to the side as the advice asks, from lower down than 35 deg
     view="side",
 )
 
