@@ -157,6 +157,10 @@ def _progress(disabled: bool):
         yield advance
 
 
+def _with_unit(name: str, unit: str) -> str:
+    return f"{name}°" if unit == "deg" else f"{name} ({unit})"
+
+
 def _fmt(v) -> str:
     return "-" if v is None else str(round(v))
 
@@ -174,9 +178,9 @@ def print_summary(report) -> None:
         t.add_column("#", justify="right")
         t.add_column("side")
         t.add_column("time s", no_wrap=True)
-        for n in peak_names:
-            t.add_column(f"{n}°", justify="right")
-        t.add_column("range°", justify="right")
+        units = d.get("units", {})
+        for n in peak_names + ["range"]:
+            t.add_column(_with_unit(n, units.get(n, "deg")), justify="right")
         t.add_column("hold s", justify="right")
         t.add_column("faults", overflow="fold")
         for r in d["reps"]:
@@ -187,7 +191,7 @@ def print_summary(report) -> None:
                 ", ".join(r["faults"]) or "-",
             )
         console.print(t)
-        console.print("[dim]angles at each rep's peak; range = movement from the rest position[/]")
+        console.print("[dim]values at each rep's peak; range = movement from the rest position[/]")
         if any(not r["complete"] for r in d["reps"]):
             console.print("[dim]* the recording ended during this rep (counted: it reached its peak)[/]")
     if d["faults"]:

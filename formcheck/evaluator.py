@@ -13,7 +13,7 @@ from formcheck.phases import RepCandidate, RepCounter
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import ExerciseSpec
+from formcheck.spec import ExerciseSpec, unit_of
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
@@ -366,6 +366,8 @@ class ExerciseEvaluator:
             quality=quality,
             incomplete=incomplete,
             series=series,
+            units={"range": unit_of(self.spec.features[self.spec.rep.driver].measure),
+                   **{name: unit_of(fs.measure) for name, fs in self.spec.features.items()}},
         )
 
 

@@ -97,13 +97,14 @@ def symmetry(report: dict, spec: dict) -> dict:
     """Left against right: per-side means for one-sided exercises, the hip difference for bilateral ones."""
     reps = report.get("reps", [])
     driver = spec["rep"]["driver"]
+    unit = report.get("units", {}).get("range", "deg")
     if report.get("sides") == "per_side":
         rows = []
         per = {s: [r for r in reps if r["side"] == s] for s in ("left", "right")}
         for label, fmt, get in (
             ("reps", "int", lambda rs: float(len(rs))),
-            ("mean range of motion (deg)", "num1", lambda rs: _mean(r.get("rom_deg") for r in rs)),
-            (f"mean peak {driver} (deg)", "num1", lambda rs: _mean(r.get("peak_deg", {}).get(driver) for r in rs)),
+            (f"mean range of motion ({unit})", "num1", lambda rs: _mean(r.get("rom_deg") for r in rs)),
+            (f"mean peak {driver} ({unit})", "num1", lambda rs: _mean(r.get("peak_deg", {}).get(driver) for r in rs)),
             ("mean hold (s)", "num1", lambda rs: _mean(r.get("hold_s") for r in rs)),
             ("mean rep time (s)", "num1", lambda rs: _mean(r.get("duration_s") for r in rs)),
             ("mean confidence", "pct", lambda rs: _mean(r.get("confidence") for r in rs)),
@@ -176,7 +177,8 @@ def chart_svg(report: dict, spec: dict) -> str:
             ax.axvline(at, color=FAULT_COLOUR, lw=0.9, ls="--")
             ax.annotate(f"\u25bc {fault['id']}", (at, 0.93 - 0.07 * (i % 3)), xycoords=("data", "axes fraction"),
                         fontsize=7, color=FAULT_COLOUR, ha="left")
-        ax.set_ylabel(f"{driver} (deg)")
+        units = report.get("units", {})
+        ax.set_ylabel(f"{driver} ({units.get(driver, 'deg')})")
         ax.grid(alpha=0.25)
         ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
         if others:
@@ -187,7 +189,7 @@ def chart_svg(report: dict, spec: dict) -> str:
                     v = _series(report, name, side)
                     ls = {"left": "-", "right": "--", "both": "-"}[side]
                     b.plot(t, v, color=colour, lw=1.0, ls=ls, label=name if side == "both" else f"{name} ({side})")
-            b.set_ylabel("deg")
+            b.set_ylabel(", ".join(sorted({units.get(n, "deg") for n in others})))
             b.grid(alpha=0.25)
             b.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7, frameon=False)
         axes[-1].set_xlabel("time (s)")
@@ -216,7 +218,13 @@ def _env():
     )
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "-" if v is None else f"{100 * v:.0f}%"
+    env.filters["unit"] = _unit_suffix
     return env
+
+
+def _unit_suffix(unit: str | None) -> str:
+    """"°" after an angle, " (unit)" after a length: headers of the rep table."""
+    return "°" if unit in (None, "deg") else f" ({unit})"
 
 
 def _num(v, nd: int = 0) -> str:
@@ -280,7 +288,7 @@ def clip_page_html(*, report: dict, spec: dict, meta: ClipMeta, reviews=(), fold
     return _env().get_template("clip.html.j2").render(
         report=report, spec=spec, meta=meta, title=report.get("exercise_title", report.get("exercise", "")),
         counts=_counts_view(report, latest), reviews=list(reviews), chart=chart_svg(report, spec),
-        rep_rows=rep_rows, peak_names=peak_names, driver=driver, fault_cues=fault_cues,
+        rep_rows=rep_rows, peak_names=peak_names, driver=driver, fault_cues=fault_cues, units=report.get("units", {}),
         symmetry=symmetry(report, spec), video_src=video_src, video_note=video_note,
         review_target=_shell_quote(review_target), disclaimer=DISCLAIMER, clip_name=Path(meta.clip_path).name,
     )

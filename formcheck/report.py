@@ -49,6 +49,7 @@ class SessionReport:
     quality: dict
     incomplete: bool = False
     series: FeatureSeries | None = field(default=None)
+    units: dict = field(default_factory=dict)  # feature -> "deg", "% torso" or "torso lengths"; range is the driver's
 
     @property
     def reps_by_side(self) -> dict[str, int]:
@@ -83,6 +84,7 @@ class SessionReport:
             "faults": [f.to_dict() for f in self.faults],
             "notices": list(self.notices),
             "quality": self.quality,
+            "units": self.units,
             "disclaimer": DISCLAIMER,
         }
         if include_series and self.series is not None:

@@ -31,6 +31,15 @@ MEASURES: dict[str, tuple[bool, int]] = {
     # whichever leg the model calls it, for knots of limbs it mislabels (lying on the back)
     "foot_height": (False, 0),
 }
+# what each measure's numbers are; every other measure is an angle in degrees
+MEASURE_UNITS = {"foot_height": "% torso", "distance": "torso lengths", "pelvis_tilt": "torso lengths"}
+
+
+def unit_of(measure: str) -> str:
+    """The unit a measure is reported in: "deg", or the length unit named in MEASURE_UNITS."""
+    return MEASURE_UNITS.get(measure, "deg")
+
+
 # measures that can be taken from the 3D world landmarks (space: world) instead of the image
 WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "segment_angle", "distance", "angle_between")
 SIDED_POINT = re.compile(r"^\{side\}_|^\{other\}_")
