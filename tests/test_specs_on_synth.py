@@ -103,3 +103,5 @@ def test_figure_four_sides_come_from_how_the_person_lies_not_from_leg_labels(par
         ev.update(_swap_legs(pose, parts) if pose.detected else pose)
     report = ev.finish()
     assert [r.side for r in report.reps] == [r.side for r in truth.reps] == ["left", "right"]
+    # the driver is a height, not an angle, and the report says so
+    assert report.to_dict()["units"] == {"range": "% torso", "foot": "% torso", "trunk": "deg"}
