@@ -395,6 +395,10 @@ class ExerciseEvaluator:
                 f"Not checked: {', '.join(blind)}. The landmarks these need were hidden during the reps "
                 "(for example the far hip and leg, seen side-on); see the exercise's camera advice."
             )
+        flagged = {f.id for f in self._faults}
+        for rule in self.spec.faults:
+            if rule.limits and rule.id not in flagged and rule.id not in blind:
+                self._notices.append(f"Not reliable: {rule.id} was not found, but {rule.limits}")
 
     def _drop_view_dependent_faults(self) -> None:
         """Angles seen from the wrong side are not the angles the rules are about: keep counts, drop those faults."""

@@ -168,6 +168,9 @@ class FaultSpec(_Strict):
     below: float | None = None
     min_duration_s: float = Field(default=0.3, ge=0, le=10, description="frame scope: how long it must persist")
     why: str = ""
+    # what the pose model cannot see of this fault: said in the report whenever the fault is not
+    # flagged, so a clean report is not read as proof (e.g. one hip lower than the other)
+    limits: str = ""
 
     @model_validator(mode="after")
     def _shape(self) -> FaultSpec:

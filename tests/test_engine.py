@@ -326,3 +326,12 @@ def test_a_fault_whose_landmarks_stay_hidden_is_reported_as_not_checked():
     assert any(n.startswith("Not checked: hips_uneven") for n in report.notices)
     seen = run("bridge", stream(bridge_session(3), FPS, noise_px=1.0))
     assert seen.quality["faults_not_judged"] == [] and not any("Not checked" in n for n in seen.notices)
+
+
+def test_a_fault_the_model_cannot_see_says_so_when_it_is_not_found():
+    """hips_uneven has spec'd limits: a clean bridge report must not read as proof of level hips."""
+    level = run("bridge", stream(bridge_session(3), FPS, noise_px=1.0))
+    assert any(n.startswith("Not reliable: hips_uneven") for n in level.notices)
+    tilted = run("bridge", stream(bridge_session(3, uneven=30), FPS, noise_px=1.0))
+    assert "hips_uneven" in {f.id for f in tilted.faults}
+    assert not any(n.startswith("Not reliable") for n in tilted.notices)
