@@ -209,7 +209,9 @@ def print_summary(report) -> None:
 
 # --- synthetic clips ------------------------------------------------------------------------------
 def _parse_view(view: str):
-    if view in ("side", "front", "oblique", "angled"):
+    from formcheck.synth import VIEWS
+
+    if view in VIEWS:
         return view
     try:
         az, el = (float(v) for v in view.split(","))
