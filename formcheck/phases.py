@@ -186,8 +186,6 @@ class RepCounter:
         duration_s = (end_ms - self._series_start) / 1000
         if peak_e < self.rep.min_rom_deg or duration_s < self.rep.min_duration_s:
             return None
-        if self.rep.max_rom_deg is not None and peak_e > self.rep.max_rom_deg:
-            return None  # further than the exercise can go: a change of position
         if self.rep.peak_limit_deg is not None and (peak_v - self.rep.peak_limit_deg) * self._sign < 0:
             return None
         return RepCandidate(

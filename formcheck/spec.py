@@ -125,9 +125,6 @@ class RepSpec(_Strict):
         default=0.6, gt=0, le=1, description="or: came back this share of the rep's own excursion"
     )
     min_rom_deg: float = Field(gt=0, le=180, description="smallest excursion that counts as a rep")
-    max_rom_deg: float | None = Field(
-        default=None, gt=0, le=360, description="a larger excursion is not this exercise (e.g. rolling over between sides)"
-    )
     peak_limit_deg: float | None = Field(
         default=None, description="absolute value the driver must pass at the peak (e.g. hips up to a line)"
     )
@@ -149,8 +146,6 @@ class RepSpec(_Strict):
             )
         if self.min_rom_deg < self.enter_deg:
             raise ValueError(f"min_rom_deg ({self.min_rom_deg}) must be at least enter_deg ({self.enter_deg})")
-        if self.max_rom_deg is not None and self.max_rom_deg <= self.min_rom_deg:
-            raise ValueError(f"max_rom_deg ({self.max_rom_deg}) must exceed min_rom_deg ({self.min_rom_deg})")
         if self.max_duration_s <= self.min_duration_s:
             raise ValueError("max_duration_s must exceed min_duration_s: no rep could ever complete")
         if self.rest_range_deg is not None and self.rest_range_deg[0] >= self.rest_range_deg[1]:

@@ -120,12 +120,6 @@ def test_near_camera_working_side_needs_a_one_sided_side_view_exercise():
     check(d, "side: working")
 
 
-def test_largest_range_must_exceed_the_smallest():
-    d = bridge_dict()
-    d["rep"]["max_rom_deg"] = d["rep"]["min_rom_deg"]
-    check(d, "max_rom_deg", "must exceed")
-
-
 def test_huge_spec_file_is_refused(tmp_path):
     big = tmp_path / "huge.yaml"
     big.write_text("# padding\n" * (MAX_SPEC_BYTES // 10 + 10))
