@@ -312,6 +312,7 @@ class IndexEntry:
     mean_rom_deg: float | None = None
     min_confidence: float | None = None
     notices: int = 0
+    range_unit: str = "deg"  # the exercise driver's unit (a height for the lying figure-four stretch)
 
 
 def index_entry(session, report: dict | None) -> IndexEntry:
@@ -321,7 +322,7 @@ def index_entry(session, report: dict | None) -> IndexEntry:
     return IndexEntry(
         session, report.get("summary"), report.get("exercise_title", session.exercise),
         _mean(r.get("rom_deg") for r in reps), min((r["confidence"] for r in reps), default=None),
-        len(report.get("notices", [])),
+        len(report.get("notices", [])), report.get("units", {}).get("range", "deg"),
     )
 
 
@@ -347,8 +348,9 @@ def trend_svg(entries: list[IndexEntry]) -> str:
             ax.plot(x, clinician, marker="s", ls="none", color="#2e7d32", label="reps (clinician)")
         ax.set_ylabel("reps")
         ax2 = ax.twinx()
-        ax2.plot(x, rom, marker="^", ls="--", color="#6a3d9a", label="mean range (deg)")
-        ax2.set_ylabel("range (deg)")
+        unit = rows[0].range_unit if rows else "deg"  # one exercise per chart, so one unit
+        ax2.plot(x, rom, marker="^", ls="--", color="#6a3d9a", label=f"mean range ({unit})")
+        ax2.set_ylabel(f"range ({unit})")
         if np.isfinite(rom).any():
             ax2.set_ylim(0, 1.15 * np.nanmax(rom) + 1)  # from zero: a 0.2 deg wobble is not a trend
         ax.set_ylim(0, 1.15 * max(machine + [0 if np.isnan(c) else c for c in clinician]) + 1)
