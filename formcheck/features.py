@@ -212,12 +212,10 @@ class FeatureExtractor:
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
 
     def _update_near_side(self, ctx: dict) -> None:
-        """Which physical leg faces the camera: head x front points into the scene when the left is far."""
-        sup, ant = ctx["trunk_up"], ctx["anterior"]
-        if not (np.isfinite(sup).all() and np.isfinite(ant).all() and np.isfinite(ctx["torso_px"])):
+        """Which physical leg faces the camera, from how the body lies (ctx["left_far"])."""
+        if not np.isfinite(ctx["left_far"]):
             return
-        left_far = float(sup[0] * ant[1] - sup[1] * ant[0]) / ctx["torso_px"]
-        self._near_evidence = _FACING_MEMORY * self._near_evidence + (1 - _FACING_MEMORY) * float(np.clip(left_far, -1, 1))
+        self._near_evidence = _FACING_MEMORY * self._near_evidence + (1 - _FACING_MEMORY) * float(np.clip(ctx["left_far"], -1, 1))
         if self._near_evidence != 0:
             self.near_side = "right" if self._near_evidence > 0 else "left"
 
@@ -229,15 +227,13 @@ class FeatureExtractor:
         model's depth of the two hips says which labelled leg is near. When they disagree for a while, the leg
         labels are swapped in place.
         """
-        sup, ant = ctx["trunk_up"], ctx["anterior"]
         sh = np.linalg.norm(pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER])
         side_on = np.isfinite(sh) and sh < SIDE_ON_MAX_RATIO * ctx["torso_px"]
         # the hips' depth order is fixed by the stance; a swinging leg changes its knee and foot depth
         z_left, z_right = z[L.LEFT_HIP], z[L.RIGHT_HIP]
-        if decide and side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(sup).all() and np.isfinite(ant).all():
-            left_into_scene = sup[0] * ant[1] - sup[1] * ant[0]  # z of (head x front): > 0, left is far
+        if decide and side_on and np.isfinite([z_left, z_right]).all() and np.isfinite(ctx["left_far"]):
             labelled_left_far = z_left > z_right
-            disagree = (left_into_scene > 0) != labelled_left_far
+            disagree = (ctx["left_far"] > 0) != labelled_left_far
             # weigh by how clearly the model separates the legs in depth
             weight = min(abs(z_left - z_right) / (0.1 * ctx["torso_px"]), 1.0)
             self._swap_evidence = _SWAP_MEMORY * self._swap_evidence + (1 - _SWAP_MEMORY) * weight * (1 if disagree else -1)
@@ -259,7 +255,10 @@ class FeatureExtractor:
         torso_px = float(statistics.median(self._torso_px)) if self._torso_px else np.nan
         anterior = self._update_facing(pts, trunk_up) if np.isfinite(trunk_up).all() else np.full(2, np.nan)
         facing_x = np.array([np.sign(anterior[0]) if np.isfinite(anterior[0]) and anterior[0] != 0 else 1.0, 0.0])
+        # z of (head x front), in torso lengths: > 0 when the body's left side is the far one
+        left_far = float(trunk_up[0] * anterior[1] - trunk_up[1] * anterior[0]) / torso_px
         return {
+            "left_far": left_far,
             "facing_x": facing_x,  # the image-horizontal direction the body faces
             "trunk_up": trunk_up,
             "trunk_down": -trunk_up,
