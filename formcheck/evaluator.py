@@ -233,6 +233,10 @@ class ExerciseEvaluator:
         if self._posture_bad_since is None:
             self._posture_bad_since = t
         if t - self._posture_bad_since >= POSTURE_GRACE_S * 1000:
+            if self._settled:
+                # the lapse was the person leaving the posture (sitting up to turn over, getting
+                # up): a "rep" that ended during it was that movement, not the exercise
+                self._pending = [c for c in self._pending if c.end_ms < self._posture_bad_since]
             self._settled = False
             self._posture_ok_since = None
         return self._settled
@@ -250,6 +254,9 @@ class ExerciseEvaluator:
         accepted = []
         still = []
         for cand in self._pending:
+            if self._posture_bad_since is not None and cand.end_ms >= self._posture_bad_since:
+                still.append(cand)  # ended while out of posture: wait to see whether the person is back
+                continue
             others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)]
             if any(c.rom_deg > cand.rom_deg for c in others):
                 continue  # the other leg moved more: this was the model echoing it

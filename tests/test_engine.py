@@ -124,6 +124,23 @@ def test_person_leaving_mid_rep_invents_no_rep():
     assert report.summary()["reps_total"] == 1
 
 
+@pytest.mark.parametrize("upright_s, counted", [(2.0, 2), (0.2, 3)])
+def test_a_rep_that_ends_while_leaving_the_posture_is_not_counted(upright_s, counted):
+    """Sitting up (to turn over, to get up) swings the legs back through the rest position.
+
+    Two bridges, then a third lift whose "lowering" is the person sitting up: the driver is back
+    at rest only once the trunk is upright. Up for 2 s, that was leaving, not a rep; a 0.2 s
+    wobble out of the posture (a bad estimate) is forgiven and the rep counts.
+    """
+    frames = bridge_session(2, setup=False)
+    lift = np.linspace(50, 0, int(1.0 * FPS))
+    frames += [pose_2d(posture="supine", hip_flex=(h, h), knee_flex=(90, 90)) for h in lift]
+    frames += [pose_2d(posture="supine", hip_flex=(0, 0), knee_flex=(90, 90))] * int(1.0 * FPS)
+    frames += [pose_2d(posture="standing", hip_flex=(50, 50), knee_flex=(90, 90))] * int(upright_s * FPS)
+    frames += [pose_2d(posture="supine", hip_flex=(50, 50), knee_flex=(90, 90))] * int(2.0 * FPS)
+    report = run("bridge", stream(frames, FPS, noise_px=1.0, seed=2))
+    assert report.summary()["reps_total"] == counted
+
 def test_recording_cut_at_the_top_counts_the_last_lift_as_incomplete():
     frames = bridge_session(3, setup=False)
     cut = int((1 + 0.5 + 2 * 5 + 2.0) * FPS)  # during the third rep's hold
