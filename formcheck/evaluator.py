@@ -18,6 +18,7 @@ from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEve
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
+PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is not echoing it
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
@@ -260,12 +261,30 @@ class ExerciseEvaluator:
             others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)]
             if any(c.rom_deg > cand.rom_deg for c in others):
                 continue  # the other leg moved more: this was the model echoing it
+            for s in self._parked_counters(cand):
+                self._counters[s].cancel()
             if any(self._counters[s].active for s in self._counters if s != cand.side):
                 still.append(cand)
                 continue
             accepted.append(cand)
         self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) for c2 in accepted)]
         return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms) if self._counts_as_rep(c)]
+
+    def _parked_counters(self, cand: RepCandidate) -> list[str]:
+        """Other legs "in a rep" since well before this one began, and by less than it moved.
+
+        Only one leg works at a time. A model echo starts with the real rep; a leg whose rest
+        reading drifted after the start (getting into position, a far leg the model places a few
+        degrees off) sits past its threshold for as long as it likes and would hold this rep back,
+        then outweigh it. Such a leg is re-based at its new position instead.
+        """
+        out = []
+        for side, counter in self._counters.items():
+            if side == cand.side or not counter.active:
+                continue
+            if counter.active_since_ms < cand.start_ms - PARKED_LEAD_S * 1000 and counter.peak_excursion_deg < cand.rom_deg:
+                out.append(side)
+        return out
 
     def _counts_as_rep(self, cand: RepCandidate) -> bool:
         return self.spec.kind != "hold" or cand.hold_s >= HOLD_TOLERANCE * self.spec.target.hold_s

@@ -76,6 +76,16 @@ class RepCounter:
         return self._active
 
     @property
+    def active_since_ms(self) -> float:
+        """When the rep in progress left rest (nan at rest)."""
+        return self._series_start if self._active else np.nan
+
+    @property
+    def peak_excursion_deg(self) -> float:
+        """The largest excursion of the rep in progress so far (nan at rest)."""
+        return self._peak[1] if self._active else np.nan
+
+    @property
     def phase(self) -> str:
         return self.rep.phase_names[1] if self._active else self.rep.phase_names[0]
 

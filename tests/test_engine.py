@@ -178,6 +178,21 @@ def test_hip_extension_alternating_sides():
     assert [r.side for r in report.reps] == ["left", "right"] * 4
 
 
+def test_a_far_leg_reading_that_drifts_after_the_start_does_not_swallow_the_other_legs_reps():
+    """Getting into position (or a far leg the model places a few degrees off) moves one leg's
+    rest reading past the start threshold and keeps it there; the other leg's reps still count,
+    and the drifted leg counts its own reps from its new rest."""
+    frames = [pose_2d(posture="standing")] * int(1.5 * FPS)
+    frames += [pose_2d(posture="standing", hip_flex=(0, h)) for h in np.linspace(0, -10, int(0.5 * FPS))]
+    frames += [pose_2d(posture="standing", hip_flex=(0, -10))] * int(1.0 * FPS)
+    t = np.arange(int(3 * 2.9 * FPS + FPS)) / FPS
+    w = rep_wave(t, [0.3 + i * 2.9 for i in range(3)], 0.8, 0.5, 0.8)
+    frames += [pose_2d(posture="standing", hip_flex=(-20 * x, -10)) for x in w]
+    frames += [pose_2d(posture="standing", hip_flex=(0, -10 - 20 * x)) for x in w]
+    report = run("standing_hip_extension", stream(frames, FPS, noise_px=1.0, seed=4))
+    assert report.reps_by_side == {"left": 3, "right": 3}
+
+
 def test_hip_extension_side_override_counts_one_side_only():
     report = run("standing_hip_extension", stream(hip_extension_session(3), FPS), side="right")
     assert report.reps_by_side == {"left": 0, "right": 3}
