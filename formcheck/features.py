@@ -32,6 +32,8 @@ LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge 
 KNEES_UP_M = 0.05  # knees this far above the hips (world y): lying on the back with knees bent
 _FACING_MEMORY = 0.9  # the facing direction changes rarely; smooth its evidence over frames
 _SWAP_MEMORY = 0.8  # a label swap lasts a while once the model makes it; a single frame does not flip it
+ACROSS_MIN_LENGTH = 0.5  # a line across the body shorter than half its usual length is mid-swap
+_ACROSS_MEMORY = 0.9
 SIDE_ON_MAX_RATIO = 0.6  # shoulder width / torso length below this: the camera sees the body side-on
 _LEG_PARTS = ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
 _LEFT_LEG = [Landmark[f"LEFT_{p}"] for p in _LEG_PARTS]
@@ -44,6 +46,12 @@ def _side_lm(side: str, part: str) -> Landmark:
 
 def _other(side: str) -> str:
     return "right" if side == "left" else "left"
+
+
+def _is_across(start: str, end: str) -> bool:
+    """A line from one side's landmark to the other side's (left_wrist -> right_wrist)."""
+    a, b = start.split("_")[0], end.split("_")[0]
+    return a in SIDES and b in SIDES and a != b
 
 
 def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -72,6 +80,7 @@ class FeatureExtractor:
         self._near_evidence = 0.0
         self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
+        self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
 
     # --- per-frame context -------------------------------------------------------------------
     def _points(self, pose: PoseSample, min_visibility: float = VISIBILITY_MIN) -> np.ndarray:
@@ -139,9 +148,12 @@ class FeatureExtractor:
             return float(distance(*p)) / torso_m if torso_m > 1e-6 else np.nan
         raise AssertionError(m)
 
+    @staticmethod
+    def _names(fs: FeatureSpec, side: str) -> list[str]:
+        return [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
+
     def _templated(self, fs: FeatureSpec, side: str, pts: np.ndarray) -> list[np.ndarray]:
-        names = [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
-        return [pts[landmark_by_name(n)] for n in names]
+        return [pts[landmark_by_name(n)] for n in self._names(fs, side)]
 
     def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
         m = fs.measure
@@ -169,8 +181,35 @@ class FeatureExtractor:
         if m == "distance":
             return float(distance(*p)) / ctx["torso_px"]
         if m == "angle_between":
+            names = self._names(fs, side or "left")
+            across = [_is_across(names[0], names[1]), _is_across(names[2], names[3])]
+            if across[0] != across[1]:
+                # a limb against a line across the body: a mirrored model would turn the angle
+                # round (x -> 180 - x); two lines across the body are mirrored together
+                i = 0 if across[0] else 2
+                p[i + 1] = p[i] + self._steady_across(names[i], names[i + 1], p[i + 1] - p[i])
             return float(angle_between_deg(*p))
         raise AssertionError(m)
+
+    def _steady_across(self, start: str, end: str, vector: np.ndarray) -> np.ndarray:
+        """A line across the body (a left landmark to a right one) with its direction kept.
+
+        Such a line turns round only when the model swaps the two sides' labels (it mirrors the
+        upper body now and then when the head turns); turning the body over takes many frames.
+        A reversal against the previous frame is undone. While the line is short (one label has
+        jumped, the other not yet) the previous line stands in for it.
+        """
+        length = float(np.linalg.norm(vector))
+        if not np.isfinite(length) or length == 0:
+            return vector
+        ref = self._across.get((start, end))
+        if ref is not None and length < ACROSS_MIN_LENGTH * ref[1]:
+            return ref[0] * ref[1]
+        if ref is not None and float(np.dot(vector, ref[0])) < 0:
+            vector = -vector
+        usual = length if ref is None else _ACROSS_MEMORY * ref[1] + (1 - _ACROSS_MEMORY) * length
+        self._across[(start, end)] = (vector / length, usual)
+        return vector
 
     def _both(self, fs: FeatureSpec, pts: np.ndarray, ctx: dict) -> float:
         vals = [self._measure(fs, s, pts, ctx) for s in SIDES]

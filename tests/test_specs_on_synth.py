@@ -77,8 +77,9 @@ def _check_on_synthetic_landmarks(exercise, fault, view):
         assert flagged <= {fault}, f"{exercise} with {fault} also flagged {flagged - {fault}}"
 
 
-def _swap_legs(pose: PoseSample, parts: tuple[str, ...]) -> PoseSample:
-    """The model's mislabelling: the named leg landmarks trade left and right."""
+def _swap_legs(pose: PoseSample, parts: tuple[str, ...], *, onto_right: bool = False) -> PoseSample:
+    """The model's mislabelling: the named landmarks trade left and right (``onto_right``: halfway
+    through a swap, both labels sit on the right-hand landmarks)."""
     from formcheck.skeleton import Landmark
 
     left = [Landmark[f"LEFT_{p}"] for p in parts]
@@ -86,9 +87,33 @@ def _swap_legs(pose: PoseSample, parts: tuple[str, ...]) -> PoseSample:
     out = []
     for a in (pose.image_xyz_px, pose.world_xyz_m, pose.visibility):
         b = a.copy()
-        b[left + right] = a[right + left]
+        b[left + right] = a[right + right] if onto_right else a[right + left]
         out.append(b)
     return PoseSample(pose.timestamp_ms, *out, pose.frame_size_px)
+
+
+UPPER_BODY = ("SHOULDER", "ELBOW", "WRIST", "PINKY", "INDEX", "THUMB", "EYE", "EYE_INNER", "EYE_OUTER", "EAR")
+
+
+def test_double_hip_rotation_survives_the_model_mirroring_the_upper_body():
+    """As the head turns, MediaPipe now and then mirrors the upper body (left and right arms
+    trade labels) for seconds, passing through a frame where both wrists get one position. The
+    turn is measured against the wrist line, which must not turn round with the labels."""
+    truth = synth.generate("double_hip_rotation", reps=1, side="both", view="front", body_seed=1, fps=15.0, seed=1,
+                           hold_s=8.0)
+    spec = load_spec("double_hip_rotation").with_target(hold_s=6.0)
+    windows = [((r.start_s + r.end_s) / 2 - 2.0, (r.start_s + r.end_s) / 2 + 2.0) for r in truth.reps]
+    ev = ExerciseEvaluator(spec)
+    for pose in replay(truth, seed=3, drop=0.0):
+        t_s = pose.timestamp_ms / 1000
+        inside = [w for w in windows if w[0] <= t_s <= w[1]]
+        if inside:
+            mid_swap = t_s - inside[0][0] < 0.1 or inside[0][1] - t_s < 0.1
+            pose = _swap_legs(pose, UPPER_BODY, onto_right=mid_swap)
+        ev.update(pose)
+    report = ev.finish()
+    assert [r.side for r in report.reps] == [r.side for r in truth.reps] == ["left", "right"]
+    assert report.faults == ()
 
 
 @pytest.mark.parametrize("parts", [("KNEE", "ANKLE", "HEEL", "FOOT_INDEX"), ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")],
