@@ -304,7 +304,7 @@ def test_standing_hip_flexion_faults_cross_only_their_own_limit(fault):
 
 # --------------------------------------------------------------------------- mini squat
 
-# exercise_specs/mini_squat.yaml: too_deep above 75 deg knee (rep max), trunk_lean above 35 deg
+# exercise_specs/mini_squat.yaml: too_deep above 45 deg thigh from vertical (rep max; knees ~75), trunk_lean above 35 deg
 # held 0.4 s, too_fast below 1.0 s; the correct clip must stay well inside all three
 
 
