@@ -68,6 +68,8 @@ class RepCounter:
         self._frames = 0
         self._seen = 0
         self._peak = (np.nan, -np.inf, np.nan)  # (t_ms, excursion, value)
+        self._held: deque[tuple[float, float]] = deque()  # (t_ms, excursion) over the last min_dwell_s
+        self._held_peak = -np.inf
         self._hold_run_s = 0.0
         self._baseline = np.nan
 
@@ -153,6 +155,8 @@ class RepCounter:
         self._series_start = self._last_quiet_ms if self._last_quiet_ms is not None else t_ms
         self._series = []
         self._peak = (t_ms, -np.inf, np.nan)
+        self._held.clear()
+        self._held_peak = -np.inf
         self._frames = self._seen = 1
         self._pending_since = None
         self._hold_run_s = 0.0
@@ -160,6 +164,18 @@ class RepCounter:
     def _note_peak(self, t_ms: float, e: float, value: float) -> None:
         if e > self._peak[1]:
             self._peak = (t_ms, e, value)
+        # the held peak: the furthest position kept for min_dwell_s. Holds are timed against it,
+        # so a frame or two the model reads a few degrees further does not cut the hold short.
+        self._held.append((t_ms, e))
+        while len(self._held) > 1 and self._held[1][0] <= t_ms - self.rep.min_dwell_s * 1000:
+            self._held.popleft()
+        if t_ms - self._held[0][0] >= self.rep.min_dwell_s * 1000:
+            self._held_peak = max(self._held_peak, min(x for _, x in self._held))
+
+    def _hold_level(self) -> float:
+        """Excursions at or past this count as holding (within the hold band of the held peak)."""
+        peak = self._held_peak if np.isfinite(self._held_peak) else self._peak[1]
+        return peak - self.rep.hold_band_deg
 
     def _exit_threshold(self) -> float:
         return max(self.rep.exit_deg, (1.0 - self.rep.return_fraction) * self._peak[1])
@@ -168,7 +184,7 @@ class RepCounter:
         e = self.excursion(value)
         self._series.append((t_ms, e))
         self._note_peak(t_ms, e, value)
-        self._hold_run_s = self._hold_run_s + dt_s if e >= self._peak[1] - self.rep.hold_band_deg else 0.0
+        self._hold_run_s = self._hold_run_s + dt_s if e >= self._hold_level() else 0.0
         if t_ms - self._series_start > self.rep.max_duration_s * 1000:
             # held far too long for a rep: a new position, not a rep; it becomes the new rest
             self.cancel()
@@ -205,18 +221,18 @@ class RepCounter:
             end_ms=end_ms,
             rom_deg=peak_e,
             peak_value=peak_v,
-            hold_s=self._hold_time_s(peak_e),
+            hold_s=self._hold_time_s(),
             seen_fraction=self._seen / max(self._frames, 1),
             complete=complete,
         )
 
-    def _hold_time_s(self, peak_e: float) -> float:
-        """Total time the driver spent within the hold band of this rep's peak."""
+    def _hold_time_s(self) -> float:
+        """Total time the driver spent within the hold band of this rep's held peak."""
         if len(self._series) < 2:
             return 0.0
         t = np.array([s[0] for s in self._series])
         e = np.array([s[1] for s in self._series])
-        near = e[1:] >= peak_e - self.rep.hold_band_deg
+        near = e[1:] >= self._hold_level()
         return float(np.sum(np.diff(t)[near]) / 1000)
 
     def finish(self, max_active_s: float) -> RepCandidate | None:

@@ -367,3 +367,24 @@ def test_a_fault_the_model_cannot_see_says_so_when_it_is_not_found():
     tilted = run("bridge", stream(bridge_session(3, uneven=30), FPS, noise_px=1.0))
     assert "hips_uneven" in {f.id for f in tilted.faults}
     assert not any(n.startswith("Not reliable") for n in tilted.notices)
+
+
+def test_a_hold_is_timed_against_the_position_held_not_a_single_deeper_reading():
+    """The model now and then reads a held leg a few degrees further for a frame; the hold time
+    (report and live timer) must not restart from that frame."""
+    from formcheck.phases import RepCounter
+
+    counter = RepCounter(load_spec("prone_hip_extension").rep, "left")
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 10, 1 / 15)
+    lift = np.clip((t - 1.0) / 0.5, 0, 1) - np.clip((t - 7.5) / 0.5, 0, 1)  # held from 1.5 s to 7.5 s
+    hip = -24 * lift + rng.normal(0, 0.8, t.size)
+    hip[[45, 75]] -= 7  # two single frames read 7 deg further
+    live, done = [], []
+    for ts, v in zip(t, hip):
+        st = counter.update(ts * 1000, float(v))
+        live.append(st.hold_s)
+        done += [st.completed] if st.completed else []
+    assert len(done) == 1
+    assert done[0].hold_s == pytest.approx(6.0, abs=0.6)
+    assert max(live) == pytest.approx(6.0, abs=0.6)
