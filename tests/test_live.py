@@ -462,8 +462,9 @@ def test_a_model_error_is_not_swallowed(tmp_path):
 
 def test_target_bands_come_from_the_fault_limits():
     assert target_bands(load_spec("bridge")) == {"hip": (-15.0, 20.0)}
-    squat = target_bands(load_spec("mini_squat"))
-    assert list(squat)[0] == "knee" and squat["knee"] == (-np.inf, 75.0)  # the driver first
+    assert target_bands(load_spec("mini_squat"))["thigh"] == (-np.inf, 45.0)  # not the driver (knee): no band there
+    prone = target_bands(load_spec("prone_hip_extension"))
+    assert list(prone) == ["hip", "knee"] and prone["hip"] == (-25.0, np.inf)  # the driver first
 
 
 def test_live_overlay_draws_guidance_and_countdown_at_640x480():
