@@ -135,7 +135,7 @@ class FeatureExtractor:
                 return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
             trunk_down = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP]) - _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
             return float(angle_between_deg(np.zeros(3), trunk_down, hip, knee))
-        p = self._templated(fs, side or "left", pts)
+        p = self._at(self._names(fs, side or "left"), pts)
         if m == "joint_angle":
             return float(joint_angle_deg(*p))
         if m == "segment_angle":
@@ -152,8 +152,9 @@ class FeatureExtractor:
     def _names(fs: FeatureSpec, side: str) -> list[str]:
         return [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
 
-    def _templated(self, fs: FeatureSpec, side: str, pts: np.ndarray) -> list[np.ndarray]:
-        return [pts[landmark_by_name(n)] for n in self._names(fs, side)]
+    @staticmethod
+    def _at(names: list[str], pts: np.ndarray) -> list[np.ndarray]:
+        return [pts[landmark_by_name(n)] for n in names]
 
     def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
         m = fs.measure
@@ -173,7 +174,8 @@ class FeatureExtractor:
             heights = [float(np.dot(pts[a] - hip, UP_2D)) for a in (L.LEFT_ANKLE, L.RIGHT_ANKLE)]
             seen = [h for h in heights if np.isfinite(h)]
             return 100.0 * max(seen) / ctx["torso_px"] if seen else np.nan
-        p = self._templated(fs, side or "left", pts)
+        names = self._names(fs, side or "left")
+        p = self._at(names, pts)
         if m == "joint_angle":
             return float(joint_angle_deg(*p))
         if m == "segment_angle":
@@ -181,7 +183,6 @@ class FeatureExtractor:
         if m == "distance":
             return float(distance(*p)) / ctx["torso_px"]
         if m == "angle_between":
-            names = self._names(fs, side or "left")
             across = [_is_across(names[0], names[1]), _is_across(names[2], names[3])]
             if across[0] != across[1]:
                 # a limb against a line across the body: a mirrored model would turn the angle
