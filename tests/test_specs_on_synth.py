@@ -77,7 +77,7 @@ def _check_on_synthetic_landmarks(exercise, fault, view):
         assert flagged <= {fault}, f"{exercise} with {fault} also flagged {flagged - {fault}}"
 
 
-def _swap_legs(pose: PoseSample, parts: tuple[str, ...], *, onto_right: bool = False) -> PoseSample:
+def _swap_sides(pose: PoseSample, parts: tuple[str, ...], *, onto_right: bool = False) -> PoseSample:
     """The model's mislabelling: the named landmarks trade left and right (``onto_right``: halfway
     through a swap, both labels sit on the right-hand landmarks)."""
     from formcheck.skeleton import Landmark
@@ -109,7 +109,7 @@ def test_double_hip_rotation_survives_the_model_mirroring_the_upper_body():
         inside = [w for w in windows if w[0] <= t_s <= w[1]]
         if inside:
             mid_swap = t_s - inside[0][0] < 0.1 or inside[0][1] - t_s < 0.1
-            pose = _swap_legs(pose, UPPER_BODY, onto_right=mid_swap)
+            pose = _swap_sides(pose, UPPER_BODY, onto_right=mid_swap)
         ev.update(pose)
     report = ev.finish()
     assert [r.side for r in report.reps] == [r.side for r in truth.reps] == ["left", "right"]
@@ -125,7 +125,7 @@ def test_figure_four_sides_come_from_how_the_person_lies_not_from_leg_labels(par
     spec = load_spec("supine_figure_four").with_target(hold_s=5.0)
     ev = ExerciseEvaluator(spec)
     for pose in replay(truth, seed=2):
-        ev.update(_swap_legs(pose, parts) if pose.detected else pose)
+        ev.update(_swap_sides(pose, parts) if pose.detected else pose)
     report = ev.finish()
     assert [r.side for r in report.reps] == [r.side for r in truth.reps] == ["left", "right"]
     # the driver is a height, not an angle, and the report says so
