@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from formcheck import __version__
@@ -94,7 +95,7 @@ def analyze(
     exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")],
     side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
     reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
-    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; a hold exercise counts holds of at least this.")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder [default: formcheck-out/<clip name>].")] = None,
     annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
@@ -181,12 +182,14 @@ def print_summary(report) -> None:
         units = d.get("units", {})
         for n in peak_names + ["range"]:
             t.add_column(_with_unit(n, units.get(n, "deg")), justify="right")
-        t.add_column("hold s", justify="right")
+        hold_target = s["target_hold_s"]
+        t.add_column(f"hold s (of {hold_target:g})" if hold_target else "hold s", justify="right")
         t.add_column("faults", overflow="fold")
         for r in d["reps"]:
             end = f"{r['end_s']:.1f}" + ("" if r["complete"] else "*")
+            start = ("^" if r.get("began_before_recording") else "") + f"{r['start_s']:.1f}"
             t.add_row(
-                str(r["index"] + 1), r["side"], f"{r['start_s']:.1f}-{end}",
+                str(r["index"] + 1), r["side"], f"{start}-{end}",
                 *[_fmt(r["peak_deg"].get(n)) for n in peak_names], _fmt(r["rom_deg"]), f"{r['hold_s']:.1f}",
                 ", ".join(r["faults"]) or "-",
             )
@@ -194,6 +197,12 @@ def print_summary(report) -> None:
         console.print("[dim]values at each rep's peak; range = movement from the rest position[/]")
         if any(not r["complete"] for r in d["reps"]):
             console.print("[dim]* the recording ended during this rep (counted: it reached its peak)[/]")
+        if any(r.get("began_before_recording") for r in d["reps"]):
+            console.print("[dim]^ the recording started during this rep, or in the held position[/]")
+    if d["reps"] and d.get("not_counted"):
+        n = len(d["not_counted"])
+        reasons = "; ".join(dict.fromkeys(m["reason"] for m in d["not_counted"]))
+        console.print(f"[dim]{n} other movement{'s' if n != 1 else ''} did not count: {escape(reasons)}[/]")
     if d["faults"]:
         console.print("[bold]Form faults[/]")
         for f in d["faults"]:

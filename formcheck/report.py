@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from formcheck.phases import RejectedMovement
 from formcheck.types import Fault, RepEvent
 
 SCHEMA_VERSION = 1
@@ -50,6 +51,7 @@ class SessionReport:
     incomplete: bool = False
     series: FeatureSeries | None = field(default=None)
     units: dict = field(default_factory=dict)  # feature -> "deg", "% torso" or "torso lengths"; range is the driver's
+    rejected: tuple[RejectedMovement, ...] = ()  # movements that left rest but did not count, with the reason
 
     @property
     def reps_by_side(self) -> dict[str, int]:
@@ -67,6 +69,7 @@ class SessionReport:
             "mean_hold_s": round(float(np.mean(holds)), 2) if holds else 0.0,
             "faults_by_id": dict(Counter(f.id for f in self.faults)),
             "reps_with_faults": sum(1 for r in self.reps if r.faults),
+            "movements_not_counted": len(self.rejected),
         }
 
     def to_dict(self, include_series: bool = False) -> dict:
@@ -83,6 +86,7 @@ class SessionReport:
             "reps": [r.to_dict() for r in self.reps],
             "faults": [f.to_dict() for f in self.faults],
             "notices": list(self.notices),
+            "not_counted": [r.to_dict() for r in self.rejected],
             "quality": self.quality,
             "units": self.units,
             "disclaimer": DISCLAIMER,

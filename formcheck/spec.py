@@ -135,6 +135,10 @@ class RepSpec(_Strict):
     min_duration_s: float = Field(default=0.5, gt=0)
     max_duration_s: float = Field(default=20.0, gt=0)
     hold_band_deg: float = Field(default=6.0, gt=0, le=45, description="within this of the peak counts as held")
+    # Which half of the cycle is the work: out (lifting away from rest: bridges, leg raises, a
+    # stretch) or back (rising back to rest: a squat, standing up from a chair). A rep cut by the
+    # start or the end of the recording counts when its working half was seen.
+    effort: Literal["out", "back"] = "out"
     phase_names: tuple[str, str] = ("rest", "active")
 
     @model_validator(mode="after")
@@ -238,8 +242,6 @@ class ExerciseSpec(_Strict):
         for f in self.faults:
             if f.feature is not None and f.feature not in self.features:
                 raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
-        if self.kind == "hold" and self.target.hold_s <= 0:
-            raise ValueError("a hold exercise needs target.hold_s > 0")
         if self.rep.max_duration_s < self.target.hold_s + self.rep.min_duration_s:
             raise ValueError(
                 f"rep.max_duration_s ({self.rep.max_duration_s}) is shorter than the target hold "

@@ -424,8 +424,10 @@ def test_browser_video_is_h264_and_atomic(tmp_path):
 def test_real_model_batch_over_two_sample_clips(model_path, tmp_path):
     manifest = {m["clip"]: m for m in json.loads((SAMPLES / "manifest.json").read_text())}
     names = ["bridge_correct.mp4", "standing_hip_extension_knee_bent.mp4"]
+    # each sample with the prescription it was rendered to (its analyze_args' --hold, if any)
+    holds = {n: dict(zip(manifest[n]["analyze_args"][::2], manifest[n]["analyze_args"][1::2])).get("--hold", "") for n in names}
     rows = [{"clip": str(SAMPLES / n), "exercise": manifest[n]["exercise"], "patient": "sample",
-             "date": "2025-05-0" + str(i + 1)} for i, n in enumerate(names)]
+             "date": "2025-05-0" + str(i + 1), "hold_s": holds[n]} for i, n in enumerate(names)]
     m = write_manifest(tmp_path / "m.csv", rows)
     db, out = tmp_path / "h.sqlite3", tmp_path / "out"
     r = formcheck("batch", "--manifest", str(m), "--workers", "2", "--out", str(out), "--db", str(db))
