@@ -610,15 +610,57 @@ def _locked(out_dir: Path) -> Iterator[None]:
         fh.close()
 
 
-def _publish(staging: Path, final: Path) -> None:
-    """Move a finished clip folder into place, replacing an older one whole."""
+@dataclass
+class _Published:
+    """A clip folder moved into place, with the older one kept aside until the commit is done."""
+
+    final: Path
+    trash: Path | None
+    staging: Path
+
+    def undo(self) -> None:
+        """The commit failed: take the new folder back out and put the older one back."""
+        if self.final.exists():
+            os.replace(self.final, self.staging)
+        if self.trash is not None:
+            os.replace(self.trash, self.final)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def finish(self) -> None:
+        if self.trash is not None:
+            shutil.rmtree(self.trash, ignore_errors=True)
+
+
+def _publish(staging: Path, final: Path) -> _Published:
+    """Move a finished clip folder into place, replacing an older one whole (kept until ``finish``)."""
     trash = None
     if final.exists():
         trash = final.parent / STAGING / f"old-{final.name}-{uuid.uuid4().hex[:8]}"
         os.replace(final, trash)
-    os.replace(staging, final)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if trash is not None:
+            os.replace(trash, final)
+        raise
+    return _Published(final, trash, staging)
+
+
+def _record_and_publish(history: History, staging: Path, final: Path, **row) -> int:
+    """The commit point of one clip: its row is written, its folder moved into place, then the row
+    committed; if anything fails, neither stays (no folder without its row, no row without its folder)."""
+    published: list[_Published] = []
+    try:
+        sid = history.record(**row, report_dir=str(final),
+                             before_commit=lambda: published.append(_publish(staging, final)))
+    except BaseException:
+        for p in published:
+            p.undo()
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for p in published:
+        p.finish()
+    return sid
 
 
 def _skip_result(plan: _Plan, row: SessionRow) -> ClipResult:
@@ -645,46 +687,48 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
         staging_root = out / STAGING
         shutil.rmtree(staging_root, ignore_errors=True)  # what a killed batch left half-done
         staging_root.mkdir()
-        models = _Models(options)
-        if any(j.path.suffix.lower() not in POSES_SUFFIXES for j in jobs):
-            models.video()  # a missing model stops the batch before it starts, not clip by clip
-        plans: dict[int, _Plan] = {}
-        todo: list[tuple[int, dict]] = []
-        for key, job in enumerate(jobs):
-            try:
-                plan = _plan(key, job, options, models)
-            except (InputError, SpecError, SideOverrideError) as e:
-                results[key] = _record_failure(history, job, out, _one_line(e))
-                continue
-            except OSError as e:
-                results[key] = _record_failure(history, job, out, f"cannot read {job.path} ({e.strerror or e})")
-                continue
-            existing = None if options.force else history.find_done(plan.run_key)
-            if existing is not None and (Path(existing.report_dir) / "report.html").is_file():
-                results[key] = _skip_result(plan, existing)
-                continue
-            plans[key] = plan
-            todo.append((key, _task(plan, options, out)))
-        if observer is not None:
-            observer.planned(len(jobs), len(todo))
-            for key, result in results.items():
-                observer.clip_finished(key, result)
-
-        def on_outcome(key: int, outcome: dict) -> None:
-            plan = plans[key]
-            results[key] = _commit(plan, outcome, out, history)
-            refresh_index(history, out)
+        try:
+            models = _Models(options)
+            if any(j.path.suffix.lower() not in POSES_SUFFIXES for j in jobs):
+                models.video()  # a missing model stops the batch before it starts, not clip by clip
+            plans: dict[int, _Plan] = {}
+            todo: list[tuple[int, dict]] = []
+            for key, job in enumerate(jobs):
+                try:
+                    plan = _plan(key, job, options, models)
+                except (InputError, SpecError, SideOverrideError) as e:
+                    results[key] = _record_failure(history, job, out, _one_line(e))
+                    continue
+                except OSError as e:
+                    results[key] = _record_failure(history, job, out, f"cannot read {job.path} ({e.strerror or e})")
+                    continue
+                existing = None if options.force else history.find_done(plan.run_key)
+                if existing is not None and (Path(existing.report_dir) / "report.html").is_file():
+                    results[key] = _skip_result(plan, existing)
+                    continue
+                plans[key] = plan
+                todo.append((key, _task(plan, options, out)))
             if observer is not None:
-                observer.clip_finished(key, results[key])
+                observer.planned(len(jobs), len(todo))
+                for key, result in results.items():
+                    observer.clip_finished(key, result)
 
-        if options.dask_address and todo:
-            _run_on_dask(todo, options.dask_address, on_outcome)
-        elif options.workers <= 1 or len(todo) <= 1:
-            _run_in_process(todo, observer, on_outcome)
-        else:
-            _run_in_pool(todo, min(options.workers, len(todo)), observer, on_outcome)
-        index = refresh_index(history, out)
-        shutil.rmtree(staging_root, ignore_errors=True)
+            def on_outcome(key: int, outcome: dict) -> None:
+                plan = plans[key]
+                results[key] = _commit(plan, outcome, out, history)
+                refresh_index(history, out)
+                if observer is not None:
+                    observer.clip_finished(key, results[key])
+
+            if options.dask_address and todo:
+                _run_on_dask(todo, options.dask_address, on_outcome)
+            elif options.workers <= 1 or len(todo) <= 1:
+                _run_in_process(todo, observer, on_outcome)
+            else:
+                _run_in_pool(todo, min(options.workers, len(todo)), observer, on_outcome)
+            index = refresh_index(history, out)
+        finally:
+            shutil.rmtree(staging_root, ignore_errors=True)  # also when the database or the disk failed
     ordered = tuple(results[k] for k in sorted(results))
     return BatchSummary(ordered, index, time.monotonic() - t0)
 
@@ -725,25 +769,24 @@ def _record_failure(history: History, job: ClipJob, out: Path, error: str, plan:
 
 
 def _commit(plan: _Plan, outcome: dict, out: Path, history: History) -> ClipResult:
-    """The commit point of one clip: its folder moved into place, then its session recorded."""
+    """Publish one analysed clip: its folder and its session row together, or a recorded failure."""
     staging = out / STAGING / plan.slug
     if not outcome.get("ok"):
         shutil.rmtree(staging, ignore_errors=True)
         return _record_failure(history, plan.job, out, outcome.get("error", "unknown error"), plan, outcome.get("elapsed_s"))
     final = out / plan.slug
-    try:
-        _publish(staging, final)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        return _record_failure(history, plan.job, out, f"cannot publish {final} ({e.strerror or e})", plan)
     job = plan.job
     report = outcome["report"]
-    sid = history.record(
-        run_key=plan.run_key, status="done", clip_path=str(job.path), clip_sha256=plan.clip_sha256,
-        exercise=job.exercise, spec_version=plan.spec_version, spec_sha256=plan.spec_sha256, spec=outcome["spec"],
-        model=plan.model, patient=job.patient, session_date=job.session_date, side=job.side or "", extra=job.extra,
-        report=report, report_dir=str(final), elapsed_s=round(outcome.get("elapsed_s", 0.0), 3),
-    )
+    try:
+        sid = _record_and_publish(
+            history, staging, final, run_key=plan.run_key, status="done", clip_path=str(job.path),
+            clip_sha256=plan.clip_sha256, exercise=job.exercise, spec_version=plan.spec_version,
+            spec_sha256=plan.spec_sha256, spec=outcome["spec"], model=plan.model, patient=job.patient,
+            session_date=job.session_date, side=job.side or "", extra=job.extra, report=report,
+            elapsed_s=round(outcome.get("elapsed_s", 0.0), 3),
+        )
+    except OSError as e:  # the folder could not be moved into place (the row was rolled back)
+        return _record_failure(history, plan.job, out, f"cannot publish {final} ({e.strerror or e})", plan)
     return ClipResult(job, "analysed", sid, final, report["summary"]["reps_by_side"], {}, "",
                       outcome.get("elapsed_s", 0.0))
 

@@ -170,7 +170,7 @@ def register(app) -> None:
 
         from formcheck.history import History, current_sessions
 
-        with clinic_errors(), History(db) as h:
+        with clinic_errors(), History(db, read_only=True) as h:
             sessions = h.sessions(patient=patient, exercise=exercise)
             if not every:
                 sessions = current_sessions(sessions)
@@ -210,9 +210,13 @@ def register(app) -> None:
     ) -> None:
         """Write every rep of the history to a spreadsheet, with machine and clinician counts."""
         from formcheck.history import EXPORT_COLUMNS, History, export_rows
+        from formcheck.io import OutputKind, check_output, csv_starts_with
         from formcheck.sinks import write_csv_atomic
 
-        with clinic_errors(), History(db) as h:
+        # only an earlier export is replaced: never the database, nor any other file
+        ours = OutputKind("formcheck export", "--csv", lambda p: csv_starts_with(p, EXPORT_COLUMNS))
+        with clinic_errors(), History(db, read_only=True) as h:
+            check_output(csv_path, ours, database=h.path)
             rows = export_rows(h, patient=patient, exercise=exercise)
             write_csv_atomic(csv_path, rows, EXPORT_COLUMNS)
         sessions = len({r["session_id"] for r in rows})

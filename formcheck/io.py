@@ -16,10 +16,11 @@ together), so an error, a full disk or Ctrl-C never leaves a half-written output
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,23 +47,26 @@ def is_sqlite(path: str | os.PathLike) -> bool:
         return False
 
 
-def starts_with_line(path: str | os.PathLike, line: str) -> bool:
-    """True when the file's first line is ``line`` (how our CSV files are recognised: their header)."""
-    want = line.encode("utf-8")
+def csv_starts_with(path: str | os.PathLike, columns: Sequence[str]) -> bool:
+    """True when the file is a CSV whose header begins with ``columns`` (how our CSV files are known)."""
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(len(want) + 3)
-    except OSError:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline(64 * 1024)
+    except (OSError, UnicodeDecodeError):
         return False
-    return head.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n") == want
+    try:
+        header = next(csv.reader([first]), [])
+    except csv.Error:
+        return False
+    return header[:len(columns)] == list(columns)
 
 
 @dataclass(frozen=True)
 class OutputKind:
-    """A kind of file formcheck writes: its name for messages, the option that names it, and how
-    to recognise one formcheck wrote (only those may be replaced)."""
+    """A kind of file formcheck writes: the command that writes it (for messages), the option that
+    names it, and how to recognise one it wrote (only those may be replaced)."""
 
-    name: str
+    writer: str
     option: str
     ours: Callable[[Path], bool]
 
@@ -80,9 +84,9 @@ def check_output(path: str | os.PathLike, kind: OutputKind, *, inputs: Iterable[
         raise OutputError(f"{path} is a folder: choose a file name for {kind.option}")
     if path.exists() or path.is_symlink():
         if is_sqlite(path):
-            raise OutputError(f"{path} is an SQLite database, not a {kind.name}: choose another {kind.option}")
+            raise OutputError(f"{path} is an SQLite database: choose another {kind.option}")
         if not path.is_file() or not kind.ours(path):
-            raise OutputError(f"{path} exists and is not a {kind.name} formcheck wrote: "
+            raise OutputError(f"{path} exists and was not written by {kind.writer}: "
                               f"choose another {kind.option}, or move that file away first")
     return path
 

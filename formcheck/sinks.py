@@ -83,13 +83,6 @@ def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: Sequenc
     return atomic_write(path, csv_writer(rows, columns), binary=False)
 
 
-def csv_header_line(columns: Sequence[str]) -> str:
-    """The first line of a CSV file with these columns (how our own CSV files are recognised)."""
-    buf = io.StringIO()
-    csv.writer(buf).writerow(list(dict.fromkeys(columns)))
-    return buf.getvalue().rstrip("\r\n")
-
-
 def csv_writer(rows: list[dict], columns: Sequence[str]):
     """A writer of rows as CSV (`columns` first, then other keys in first-seen order), for ``formcheck.io``."""
     header = list(dict.fromkeys(columns))
