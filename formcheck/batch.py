@@ -32,6 +32,7 @@ POSES_SUFFIXES = (".npz",)
 MANIFEST_COLUMNS = ("clip", "exercise", "side", "patient", "date", "reps", "hold_s")
 VIDEO_MODES = ("embed", "file", "none")
 STAGING = ".staging"
+PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 LOCK_NAME = ".formcheck-batch.lock"
 PROGRESS_EVERY_S = 0.25  # workers report frame progress at most this often
 
@@ -373,9 +374,10 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
         meta = ClipMeta(
             clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
             session_date=task["date"], extra=task["extra"], analysed_at=utc_now(), report_dir=task["final"],
-            formcheck_version=__version__,
+            formcheck_version=__version__, history_db=task["history_db"],
         )
-        write_json_atomic(staging / "page.json", {"video": task["video"]})
+        # the page's settings, and which database holds this session (so `review` finds it)
+        write_json_atomic(staging / PAGE_JSON, {"video": task["video"], "history_db": task["history_db"]})
         write_clip_report(staging, report=report_dict, spec=spec_dict, meta=meta, video=task["video"])
         return {"ok": True, "report": report_dict, "spec": spec_dict, "elapsed_s": time.monotonic() - t0}
     except (InputError, SpecError, ModelError, SideOverrideError) as e:
@@ -707,7 +709,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                     results[key] = _skip_result(plan, existing)
                     continue
                 plans[key] = plan
-                todo.append((key, _task(plan, options, out)))
+                todo.append((key, _task(plan, options, out, history)))
             if observer is not None:
                 observer.planned(len(jobs), len(todo))
                 for key, result in results.items():
@@ -733,9 +735,10 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
     return BatchSummary(ordered, index, time.monotonic() - t0)
 
 
-def _task(plan: _Plan, options: BatchOptions, out: Path) -> dict:
+def _task(plan: _Plan, options: BatchOptions, out: Path, history: History) -> dict:
     job = plan.job
     return {
+        "history_db": str(history.path.resolve()),
         "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
         "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
         "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
@@ -806,22 +809,36 @@ def refresh_index(history: History, out_dir: Path) -> Path:
     return write_index(out, entries)
 
 
+def recorded_db(folder: Path) -> Path | None:
+    """The history database a batch recorded this report folder in (None: not a batch folder, or
+    written before formcheck recorded it)."""
+    try:
+        recorded = json.loads((Path(folder) / PAGE_JSON).read_text(encoding="utf-8")).get("history_db")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(recorded) if isinstance(recorded, str) and recorded else None
+
+
 def rerender_session(history: History, session: SessionRow) -> Path | None:
     """Redraw a session's report.html (after a review) and its folder's index; None if it is gone."""
     from formcheck.htmlreport import ClipMeta, write_clip_report
+    from formcheck.io import same_file
 
     folder = Path(session.report_dir)
     if not (folder / "report.html").is_file():
         return None  # only pages formcheck batch wrote are redrawn
+    recorded = recorded_db(folder)
+    if recorded is not None and not same_file(recorded, history.path):
+        return None  # another database's page: never redrawn (or its index cut) from this one
     try:
-        video = json.loads((folder / "page.json").read_text()).get("video", "embed")
-    except (OSError, ValueError):
+        video = json.loads((folder / PAGE_JSON).read_text()).get("video", "embed")
+    except (OSError, ValueError, AttributeError):
         video = "embed"
     meta = ClipMeta(
         clip_path=session.clip_path, clip_sha256=session.clip_sha256, model=session.model, patient=session.patient,
         session_date=session.session_date, extra=session.extra, analysed_at=session.analysed_at,
         elapsed_s=session.elapsed_s, session_id=session.id, report_dir=str(folder),
-        formcheck_version=session.formcheck_version,
+        formcheck_version=session.formcheck_version, history_db=str(history.path.resolve()),
     )
     spec = history.spec(session.id)
     if spec is None:
