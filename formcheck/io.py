@@ -77,7 +77,8 @@ def check_output(path: str | os.PathLike, kind: OutputKind, *, inputs: Iterable[
     path = Path(path)
     for source in inputs:
         if same_file(path, source):
-            raise OutputError(f"{path} is the input {Path(source).name} itself: choose another {kind.option}")
+            which = "" if Path(source).name == path.name else f" {source}"
+            raise OutputError(f"{path} is the input{which} itself: choose another {kind.option}")
     if database is not None and same_file(path, database):
         raise OutputError(f"{path} is the history database: choose another {kind.option}")
     if path.is_dir():
