@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -281,11 +281,18 @@ class _Plan:
     is_poses: bool
 
 
-def _slug(path: Path, exercise: str, run_key: str) -> str:
+def _slug(path: Path, exercise: str, run_key: str, *, by_path: bool = False) -> str:
+    """The report folder's name: the clip's name made safe, the exercise and a key. When making
+    the name safe changed it (``a b`` and ``a_b``), or ``by_path`` (two clips with one name), the
+    key also covers the original name or path, so two clips never share a folder."""
     import re
 
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name.split(".")[0]).strip("._") or "clip"
-    return f"{stem[:60]}-{exercise}-{run_key[:8]}"
+    original = path.name.split(".")[0]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", original).strip("._") or "clip"
+    key = run_key
+    if by_path or stem != original:
+        key = hashlib.sha256(f"{run_key}\0{path if by_path else original}".encode()).hexdigest()
+    return f"{stem[:60]}-{exercise}-{key[:8]}"
 
 
 class _Models:
@@ -665,6 +672,51 @@ def _record_and_publish(history: History, staging: Path, final: Path, **row) -> 
     return sid
 
 
+def _own_folder(plan: _Plan, slugs: dict[str, Path], out: Path, history: History) -> _Plan:
+    """The plan with a report folder no other clip has (in this run, or in the history)."""
+    owner = slugs.get(plan.slug)
+    if owner is None:
+        there = history.session_for_dir(out / plan.slug)
+        owner = Path(there.clip_path) if there is not None else None
+    if owner is not None and owner != plan.job.path:
+        plan = replace(plan, slug=_slug(plan.job.path, plan.job.exercise, plan.run_key, by_path=True))
+    slugs[plan.slug] = plan.job.path
+    return plan
+
+
+def _copy_session(plan: _Plan, row: SessionRow, out: Path, history: History,
+                  same_clip: Sequence[SessionRow] = ()) -> ClipResult:
+    """Publish a finished analysis of the same content and settings into this --out, as this clip's
+    session: its folder copied and a row of its own (no model time). The reviews of this clip's
+    earlier sessions (``same_clip``) come along; another file's do not."""
+    from formcheck.sinks import write_json_atomic
+
+    job = plan.job
+    staging, final = out / STAGING / plan.slug, out / plan.slug
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(row.report_dir, staging)
+        page = json.loads((staging / PAGE_JSON).read_text(encoding="utf-8")) if (staging / PAGE_JSON).is_file() else {}
+        write_json_atomic(staging / PAGE_JSON, {**page, "history_db": str(history.path.resolve())})
+    except (OSError, ValueError, InputError) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else _one_line(e)
+        return _record_failure(history, job, out, f"cannot copy the finished report {row.report_dir} ({detail})", plan)
+    sid = _record_and_publish(
+        history, staging, final, run_key=row.run_key, status="done", clip_path=str(job.path),
+        clip_sha256=row.clip_sha256, exercise=row.exercise, spec_version=row.spec_version,
+        spec_sha256=row.spec_sha256, spec=history.spec(row.id), model=row.model, patient=job.patient,
+        session_date=job.session_date, side=job.side or "", extra=job.extra, report=history.report(row.id),
+        elapsed_s=row.elapsed_s, analysed_at=row.analysed_at,
+    )
+    reviews = {(r.reviewed_at, r.side, r.reps, r.note, r.reviewer): r for s in same_clip for r in s.reviews}
+    for _, r in sorted(reviews.items(), key=lambda kv: (kv[0][0], kv[1].id)):  # in the order they were made
+        history.add_review(sid, side=r.side, reps=r.reps, note=r.note, reviewer=r.reviewer, reviewed_at=r.reviewed_at)
+    session = history.session(sid)
+    rerender_session(history, session)  # the page names its new folder, session and database
+    return _skip_result(plan, session)
+
+
 def _skip_result(plan: _Plan, row: SessionRow) -> ClipResult:
     return ClipResult(plan.job, "skipped", row.id, Path(row.report_dir), row.reps_by_side,
                       {s: r.reps for s, r in row.clinician_counts.items()})
@@ -695,6 +747,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                 models.video()  # a missing model stops the batch before it starts, not clip by clip
             plans: dict[int, _Plan] = {}
             todo: list[tuple[int, dict]] = []
+            slugs: dict[str, Path] = {}  # report folder name -> the clip that has it in this run
             for key, job in enumerate(jobs):
                 try:
                     plan = _plan(key, job, options, models)
@@ -704,9 +757,16 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                 except OSError as e:
                     results[key] = _record_failure(history, job, out, f"cannot read {job.path} ({e.strerror or e})")
                     continue
-                existing = None if options.force else history.find_done(plan.run_key)
-                if existing is not None and (Path(existing.report_dir) / "report.html").is_file():
-                    results[key] = _skip_result(plan, existing)
+                plan = _own_folder(plan, slugs, out, history)
+                done = [] if options.force else [
+                    s for s in history.done_sessions(plan.run_key) if (Path(s.report_dir) / "report.html").is_file()]
+                mine = [s for s in done if s.clip_path == str(job.path) and Path(s.report_dir).parent == out]
+                if mine:
+                    results[key] = _skip_result(plan, mine[0])
+                    continue
+                if done:  # analysed before, reported elsewhere (another --out, or the same content under another name)
+                    same_clip = [s for s in done if s.clip_path == str(job.path)]
+                    results[key] = _copy_session(plan, (same_clip or done)[0], out, history, same_clip)
                     continue
                 plans[key] = plan
                 todo.append((key, _task(plan, options, out, history)))

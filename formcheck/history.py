@@ -449,6 +449,11 @@ class History:
         return rows[0] if rows else None
 
     @_db_errors
+    def done_sessions(self, run_key: str) -> list[SessionRow]:
+        """Every finished analysis with this key (the same clip content and settings), latest first."""
+        return self._select("WHERE run_key = ? AND status = 'done'", (run_key,), order="id DESC")
+
+    @_db_errors
     def session(self, session_id: int) -> SessionRow:
         rows = self._select("WHERE id = ?", (session_id,))
         if not rows:
@@ -497,14 +502,15 @@ class History:
 
 
 def current_sessions(sessions: Sequence[SessionRow], *, keep=lambda s: True) -> list[SessionRow]:
-    """The latest finished session of each analysis key, and each clip's latest failure when
-    nothing finished after it (older attempts stay in the database, out of the way)."""
-    done: dict[str, SessionRow] = {}
+    """The latest finished session of each clip file and analysis key, and each clip's latest
+    failure when nothing finished after it (older attempts stay in the database, out of the way).
+    Two files with the same content are two sessions."""
+    done: dict[tuple, SessionRow] = {}
     failed: dict[tuple, SessionRow] = {}
     for s in sorted(sessions, key=lambda s: s.id):
         if s.status == "done":
             if keep(s):
-                done[s.run_key] = s
+                done[(s.run_key, s.clip_path)] = s
         else:
             failed[(s.clip_path, s.exercise)] = s
     last_done: dict[tuple, int] = {}
