@@ -26,6 +26,7 @@ from typing import Protocol
 from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.history import History, SessionRow, current_sessions, utc_now
+from formcheck.io import OutputKind, check_output, head_contains
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 POSES_SUFFIXES = (".npz",)
@@ -35,6 +36,11 @@ STAGING = ".staging"
 PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 LOCK_NAME = ".formcheck-batch.lock"
 PROGRESS_EVERY_S = 0.25  # workers report frame progress at most this often
+
+
+# an index.html formcheck wrote names formcheck (newer pages also say so in a generator tag)
+INDEX_KIND = OutputKind("formcheck batch", "--out", lambda p: head_contains(p, '<meta name="generator" content="formcheck">')
+                        or head_contains(p, "<title>formcheck: "))
 
 
 class ManifestError(InputError):
@@ -732,6 +738,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
         raise ManifestError(f"unknown video mode {options.video!r}; valid: {', '.join(VIDEO_MODES)}")
     t0 = time.monotonic()
     out = options.out_dir.expanduser().resolve()
+    check_output(out / "index.html", INDEX_KIND, database=history.path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:

@@ -61,6 +61,15 @@ def csv_starts_with(path: str | os.PathLike, columns: Sequence[str]) -> bool:
     return header[:len(columns)] == list(columns)
 
 
+def head_contains(path: str | os.PathLike, marker: str, within_bytes: int = 4096) -> bool:
+    """True when ``marker`` is in the file's first bytes (how our pages are recognised)."""
+    try:
+        with open(path, "rb") as fh:
+            return marker.encode("utf-8") in fh.read(within_bytes)
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class OutputKind:
     """A kind of file formcheck writes: the command that writes it (for messages), the option that

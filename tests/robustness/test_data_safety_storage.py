@@ -394,3 +394,13 @@ def test_a_new_out_gets_the_finished_reports(fresh, clips, tmp_path):
     assert 'class="clinician-count">5<' in page and str(new_out.resolve()) in page
     # and the first --out is as it was
     assert index_links(fresh["out"]) == 2
+
+
+def test_batch_never_overwrites_an_index_it_did_not_write(clips, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html>my own page</html>")
+    r = formcheck("batch", str(clips / "b1.npz"), "-e", "bridge", "--db", str(tmp_path / "h.db"), "--out", str(site), "-q")
+    one_line_error(r, "index.html exists and was not written by formcheck batch", "choose another --out")
+    assert sorted(p.name for p in site.iterdir()) == ["index.html"]
+    assert (site / "index.html").read_text() == "<html>my own page</html>"
