@@ -670,7 +670,10 @@ def _record_and_publish(history: History, staging: Path, final: Path, **row) -> 
                              before_commit=lambda: published.append(_publish(staging, final)))
     except BaseException:
         for p in published:
-            p.undo()
+            try:
+                p.undo()
+            except OSError:  # cannot even move it back: the row is not there, so the next run replaces it
+                pass
         shutil.rmtree(staging, ignore_errors=True)
         raise
     for p in published:

@@ -312,9 +312,12 @@ class History:
             try:
                 conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
                 conn.execute("PRAGMA user_version").fetchone()
-            except sqlite3.OperationalError:
+            except sqlite3.OperationalError as exc:
                 if conn is not None:
                     conn.close()
+                    conn = None
+                if "unable to open" not in str(exc):
+                    raise
                 # a WAL database on a read-only filesystem: nobody can be writing it there, and
                 # SQLite cannot make its shared-memory file, so read the file as it stands
                 conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)

@@ -404,3 +404,31 @@ def test_batch_never_overwrites_an_index_it_did_not_write(clips, tmp_path):
     one_line_error(r, "index.html exists and was not written by formcheck batch", "choose another --out")
     assert sorted(p.name for p in site.iterdir()) == ["index.html"]
     assert (site / "index.html").read_text() == "<html>my own page</html>"
+
+
+def test_a_commit_that_fails_after_the_folder_moved_in_puts_the_old_folder_back(clips, tmp_path, monkeypatch):
+    from formcheck.batch import BatchOptions, plan_jobs, run_batch
+    from formcheck.history import History, HistoryError
+
+    out = tmp_path / "out"
+    jobs, _ = plan_jobs([clips / "b1.npz"], exercise="bridge")
+    with History(tmp_path / "h.db") as h:
+        (first,) = run_batch(jobs, BatchOptions(out, video="none"), h).results
+        (first.report_dir / "published-first").write_text("")  # tells the old folder from the new one
+        record = History.record
+
+        def commit_fails(self, **row):
+            def publish_then_fail():
+                row["before_commit"]()
+                assert not (first.report_dir / "published-first").exists()  # the new folder is in place
+                raise HistoryError("the history database h.db failed (database or disk is full)")
+
+            return record(self, **{**row, "before_commit": publish_then_fail if row.get("before_commit") else None})
+
+        monkeypatch.setattr(History, "record", commit_fails)
+        with pytest.raises(HistoryError, match="disk is full"):
+            run_batch(jobs, BatchOptions(out, video="none", force=True), h)
+        monkeypatch.undo()
+        assert (first.report_dir / "published-first").exists()  # the published one is back
+        assert sorted(p.name for p in out.iterdir()) == [".formcheck-batch.lock", first.report_dir.name, "index.html"]
+        assert [s.id for s in h.sessions()] == [first.session_id]
