@@ -178,8 +178,11 @@ def fsync_dir(folder: Path) -> None:
 Writer = Callable[[io.IOBase], None]
 
 
-def _write_temp(path: Path, write: Writer, binary: bool) -> Path:
-    tmp = temp_path(make_parent(path), path.name)
+def _write_temp(path: Path, write: Writer, binary: bool, option: str) -> Path:
+    try:
+        tmp = temp_path(make_parent(path), path.name)
+    except OutputError as exc:  # the same message, naming the option the user gave
+        raise OutputError(str(exc).replace("choose another --out", f"choose another {option}")) from None
     try:
         mode = "wb" if binary else "w"
         kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
@@ -189,25 +192,26 @@ def _write_temp(path: Path, write: Writer, binary: bool) -> Path:
             os.fsync(fh.fileno())
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another --out") from None
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another {option}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
 
 
-def atomic_write(path: str | os.PathLike, write: Writer, *, binary: bool) -> Path:
-    """Write one file through ``write(fh)`` into a temp file, then rename it over ``path``."""
-    return write_files_together({Path(path): write}, binary=binary)[0]
+def atomic_write(path: str | os.PathLike, write: Writer, *, binary: bool, option: str = "--out") -> Path:
+    """Write one file through ``write(fh)`` into a temp file, then rename it over ``path``;
+    errors name ``option`` as what to change."""
+    return write_files_together({Path(path): write}, binary=binary, option=option)[0]
 
 
-def write_files_together(files: Mapping[Path, Writer], *, binary: bool = False) -> list[Path]:
+def write_files_together(files: Mapping[Path, Writer], *, binary: bool = False, option: str = "--out") -> list[Path]:
     """Write files that only make sense together (report.json and reps.csv): every one is written
     in full first, then all are renamed into place; a failure before that leaves none of them."""
     temps: list[tuple[Path, Path]] = []
     try:
         for path, write in files.items():
-            temps.append((Path(path), _write_temp(Path(path), write, binary)))
+            temps.append((Path(path), _write_temp(Path(path), write, binary, option)))
         done: list[Path] = []
         try:
             for path, tmp in temps:
@@ -216,7 +220,7 @@ def write_files_together(files: Mapping[Path, Writer], *, binary: bool = False) 
         except OSError as exc:
             for path in done:  # a rename failing after others succeeded: take those back out
                 path.unlink(missing_ok=True)
-            raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another --out") from None
+            raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another {option}") from None
     finally:
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)
