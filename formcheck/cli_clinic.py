@@ -170,7 +170,7 @@ def register(app) -> None:
 
         from formcheck.history import History, current_sessions
 
-        with clinic_errors(), History(db) as h:
+        with clinic_errors(), History(db, read_only=True) as h:
             sessions = h.sessions(patient=patient, exercise=exercise)
             if not every:
                 sessions = current_sessions(sessions)
@@ -210,9 +210,13 @@ def register(app) -> None:
     ) -> None:
         """Write every rep of the history to a spreadsheet, with machine and clinician counts."""
         from formcheck.history import EXPORT_COLUMNS, History, export_rows
+        from formcheck.io import OutputKind, check_output, csv_starts_with
         from formcheck.sinks import write_csv_atomic
 
-        with clinic_errors(), History(db) as h:
+        # only an earlier export is replaced: never the database, nor any other file
+        ours = OutputKind("formcheck export", "--csv", lambda p: csv_starts_with(p, EXPORT_COLUMNS))
+        with clinic_errors(), History(db, read_only=True) as h:
+            check_output(csv_path, ours, database=h.path)
             rows = export_rows(h, patient=patient, exercise=exercise)
             write_csv_atomic(csv_path, rows, EXPORT_COLUMNS)
         sessions = len({r["session_id"] for r in rows})
@@ -231,6 +235,8 @@ def register(app) -> None:
         from formcheck.batch import rerender_session
         from formcheck.history import History, HistoryError
 
+        with clinic_errors():
+            db = _review_db(report, db)
         with clinic_errors(), History(db) as h:
             session = _find_session(h, report)
             sides = list(session.reps_by_side) or ["both"]
@@ -254,6 +260,34 @@ def register(app) -> None:
             console.print(f"Updated {page}")
 
 
+def _review_db(report: str, db: Optional[Path]) -> Optional[Path]:
+    """The database to review in: the one the batch recorded in the report folder, unless none was."""
+    from formcheck.batch import recorded_db
+    from formcheck.history import HistoryError, default_db_path, missing_database
+    from formcheck.io import same_file
+
+    path = Path(report).expanduser()
+    folder = path.parent if path.is_file() else path
+    recorded = None if report.isdigit() else recorded_db(folder)
+    chosen = db
+    if recorded is not None and not (db is not None and same_file(db, recorded)):
+        if recorded.is_file() and db is None:
+            chosen = recorded
+        elif recorded.is_file():
+            raise HistoryError(f"{report} is in the history database {recorded}, not {db}: leave out --db, "
+                               f"or pass --db {recorded}")
+        elif db is None:
+            raise HistoryError(f"{report} was analysed into the history database {recorded}, which is gone: "
+                               "pass --db with where that database is now")
+    # only a plain `analyze` folder may start a new database (it is imported into it); a session
+    # id or a batch's folder needs the database that already holds it
+    importable = not report.isdigit() and (folder / "report.json").is_file() and not (folder / "report.html").is_file()
+    target = (chosen or default_db_path()).expanduser()
+    if not importable and not target.exists():
+        raise missing_database(target)
+    return chosen
+
+
 def _find_session(history, report: str):
     """A session by id, or by its report folder (a plain `analyze` folder is added to the history)."""
     from formcheck.history import HistoryError
@@ -267,6 +301,11 @@ def _find_session(history, report: str):
     found = history.session_for_dir(folder)
     if found is not None:
         return found
+    if (folder / "report.html").is_file() or (folder / "page.json").is_file():
+        # a batch's folder is never imported as a new session: that would redraw its page and
+        # index from the wrong database
+        raise HistoryError(f"{folder} was written by `formcheck batch`, but {history.path} has no session "
+                           "for it: pass the --db that batch used")
     if (folder / "report.json").is_file():
         return _import_report(history, folder)
     raise HistoryError(f"{folder} holds no formcheck report; give a session id from `formcheck history`")

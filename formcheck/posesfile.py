@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -23,8 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from formcheck import __version__
-from formcheck.errors import InputError, OutputError
-from formcheck.sinks import AtomicOutput, public_permissions
+from formcheck.errors import InputError
+from formcheck.io import atomic_write
+from formcheck.sinks import AtomicOutput
 from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.types import PoseSample
 
@@ -136,32 +136,16 @@ class PosesWriter(AtomicOutput):
         return header
 
     def close(self) -> None:
-        """Write the file: a temp file in the same folder, fsynced, then renamed over `path`."""
+        """Write the file: a temp file in the same folder, fsynced, then renamed over `path` (formcheck.io)."""
         if self._closed:
             return
         self._closed = True
         header_json = json.dumps(self._full_header(), allow_nan=False)
         arrays = self._arrays()
         self._t, self._img, self._world, self._vis = [], [], [], []
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
-        except OSError as exc:
-            raise OutputError(f"cannot write to {parent or '.'} ({exc.strerror or exc}): choose another --output") from None
-        tmp = Path(tmp_name)
-        public_permissions(tmp)
-        try:
-            # A file object, so numpy does not append ".npz" to the name.
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, header=np.array(header_json), **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path} ({exc.strerror or exc}): choose another --output") from None
-        finally:
-            tmp.unlink(missing_ok=True)
+        # a file object, so numpy does not append ".npz" to the name
+        atomic_write(self.path, lambda fh: np.savez_compressed(fh, header=np.array(header_json), **arrays),
+                     binary=True, option="--output")
 
     def abort(self) -> None:
         """Discard everything; nothing is written."""
