@@ -226,9 +226,9 @@ def _bridge_with(change) -> str:
     (lambda d: d["faults"][0].update(above=float("nan")), "faults.0.above"),
     (lambda d: d["rep"].update(rest_range_deg=[float("nan"), float("nan")]), "rep.rest_range_deg"),
     (lambda d: d["rep"].update(max_duration_s=float("inf")), "rep.max_duration_s"),
-    (lambda d: d["target"].update(hold_s=float("inf")), "target.hold_s"),
+    (lambda d: d["faults"][0].update(below=float("-inf")), "faults.0.below"),
     (lambda d: d["rep"].update(peak_limit_deg=float("-inf")), "rep.peak_limit_deg"),
-], ids=["nan fault limit", "nan rest range", "inf duration", "inf hold", "-inf peak limit"])
+], ids=["nan fault limit", "nan rest range", "inf duration", "-inf fault limit", "-inf peak limit"])
 def test_spec_with_a_non_finite_number_is_refused_naming_the_field(tmp_path, tiny_poses, change, field):
     spec = tmp_path / "my_spec.yaml"
     spec.write_text(_bridge_with(change))
