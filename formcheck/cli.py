@@ -129,10 +129,8 @@ def analyze(
         print_summary(report)
     console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
     if report.source.get("ends_early"):
-        raise fail(
-            f"{input} ends early: {report.source.get('frames_decoded')} of {report.source.get('frame_count')} frames "
-            "could be decoded; the report covers those (marked incomplete): the file may be cut short; copy it again"
-        )
+        raise fail(_ends_early_message(input, report.source) + "; the report covers those (marked incomplete): "
+                   "the file may be cut short; copy it again")
     if report.incomplete:
         err_console.print("interrupted: the report covers what was analysed so far (marked incomplete)")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -154,6 +152,14 @@ def poses(
         n = pipeline.save_poses(clip, output, model_path=model, variant=variant.value,
                                 max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None)
     console.print(f"Wrote {esc(output)} ({n['frames']} frames, person seen in {n['detected']:.0%})")
+    if n.get("ends_early"):
+        raise fail(_ends_early_message(clip, n) + "; the poses file covers those and says so: the clip may be cut "
+                   "short; copy it again")
+
+
+def _ends_early_message(path: Path, source: dict) -> str:
+    what = f"{path} was saved from a clip that" if source.get("kind") == "poses" else f"{path}"
+    return f"{what} ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could be decoded"
 
 
 @contextmanager

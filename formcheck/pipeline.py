@@ -58,6 +58,8 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
     if is_poses(path):
         header = read_poses_header(path)
         source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant", "analysis_fps")}}
+        if header.get("ends_early") is True:  # saved from a clip cut short: its analysis says so too
+            source.update({k: header[k] for k in ("frame_count", "frames_decoded", "ends_early")})
         return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None, lambda: source
     from formcheck.estimator import MediaPipePoseEstimator
     from formcheck.models import resolve_model
@@ -176,8 +178,10 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
     if is_poses(path):
         raise InputError(f"{path} is already a poses file")
     check_writable(output.parent)
-    stream, source, estimator, _ = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                    max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
+    stream, source, estimator, final_source = open_pose_stream(
+        path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
+        analysis_fps=analysis_fps,
+    )
     frames = detected = 0
     size = None
     header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant,
@@ -190,6 +194,10 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                 detected += pose.detected
                 size = pose.frame_size_px
             _check_frames(path, frames, detected)
+            short = {k: v for k, v in final_source().items() if k in ("frame_count", "frames_decoded", "ends_early")}
+            if short.get("ends_early"):
+                writer.header.update(short)
     finally:
         _close(stream, estimator)
-    return {"frames": frames, "detected": detected / frames, "frame_size_px": size}
+    return {"frames": frames, "detected": detected / frames, "frame_size_px": size,
+            **(short if short.get("ends_early") else {})}

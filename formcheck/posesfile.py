@@ -285,6 +285,12 @@ def read_poses_header(path: str | os.PathLike) -> dict:
     n = header.get("n_frames")
     if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_FRAMES):
         raise _bad(p, f"header has an impossible n_frames: {n!r}")
+    if "ends_early" in header and not (
+        header["ends_early"] is True
+        and all(isinstance(header.get(k), int) and not isinstance(header.get(k), bool)
+                and 0 <= header[k] <= MAX_FRAMES for k in ("frame_count", "frames_decoded"))
+    ):
+        raise _bad(p, "header's ends_early needs true and whole frame_count and frames_decoded")
     for key in ("fps", "analysis_fps"):
         v = header.get(key)
         if v is not None and not (_finite_number(v) and 0 < v <= MAX_FPS):

@@ -125,6 +125,24 @@ def test_batch_records_a_truncated_clip_as_incomplete_not_analysed(truncated_cli
     assert report["incomplete"] is True and report["notices"][0].startswith("The video ends early")
 
 
+@pytest.mark.model
+def test_poses_saved_from_a_truncated_clip_carry_the_shortfall_into_the_analysis(truncated_clip, tmp_path):
+    poses = tmp_path / "cut.npz"
+    proc = formcheck("poses", str(truncated_clip), "-o", str(poses))
+    one_line_error(proc, 1, "ends early", "of 143 frames", "copy it again")
+    proc = formcheck("analyze", str(poses), "-e", "bridge", "-o", str(tmp_path / "out"), "-q")
+    one_line_error(proc, 1, "saved from a clip that ends early", "of 143 frames")
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["incomplete"] is True and report["notices"][0].startswith("The video ends early")
+
+
+def test_a_poses_header_claiming_a_shortfall_must_say_it_in_numbers(tmp_path):
+    bad = _poses_npz(tmp_path / "p.npz", {**HEADER, "ends_early": "yes", "frame_count": 143}, np.array([0, 100, 200.0]))
+    proc = formcheck("analyze", str(bad), "-e", "bridge", "-o", str(tmp_path / "out"))
+    one_line_error(proc, 1, "not a usable poses file", "ends_early")
+    nothing_written(tmp_path / "out")
+
+
 # --------------------------------------------------------------------------- case 5: user text in the terminal
 
 
