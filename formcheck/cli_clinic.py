@@ -291,9 +291,8 @@ def _import_report(history, folder: Path):
 
     from formcheck.history import HistoryError
     from formcheck.posesfile import sha256_file
-    from formcheck.spec import SpecError, load_spec
-
     from formcheck.report import check_report_dict
+    from formcheck.spec import SpecError, load_spec
 
     def no_constants(name: str):
         raise ValueError(f"{name} is not a number JSON allows")
