@@ -380,7 +380,7 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
             max_side_px=task["max_side_px"], progress=progress, include_series=True, extra_sinks=media,
             analysis_fps=task["analysis_fps"],
         )
-        if report.incomplete:
+        if report.incomplete and not report.source.get("ends_early"):
             raise KeyboardInterrupt  # interrupted in-process: an unfinished clip is never committed
         report_dict = json.loads((staging / "report.json").read_text(encoding="utf-8"))  # as written: NaN is null
         spec_dict = spec.model_dump(mode="json")
@@ -860,8 +860,16 @@ def _commit(plan: _Plan, outcome: dict, out: Path, history: History) -> ClipResu
         )
     except OSError as e:  # the folder could not be moved into place (the row was rolled back)
         return _record_failure(history, plan.job, out, f"cannot publish {final} ({e.strerror or e})", plan)
-    return ClipResult(job, "analysed", sid, final, report["summary"]["reps_by_side"], {}, "",
+    # a clip that decoded short of its own length is kept (its report says so) but not called analysed
+    status, note = ("incomplete", _ends_early_note(report)) if report.get("incomplete") else ("analysed", "")
+    return ClipResult(job, status, sid, final, report["summary"]["reps_by_side"], {}, note,
                       outcome.get("elapsed_s", 0.0))
+
+
+def _ends_early_note(report: dict) -> str:
+    source = report.get("source", {})
+    return (f"ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could be decoded "
+            "(report marked incomplete): the file may be cut short; copy it again")
 
 
 # --- pages that follow the history ------------------------------------------------------------------

@@ -438,6 +438,13 @@ class ExerciseEvaluator:
                 f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
                 "and the person was seldom in that position. Is this the right exercise?"
             )
+        if source and source.get("ends_early"):
+            # the file decoded short of its own frame count: the counts cover only what was read
+            self._notices.insert(0, (
+                f"The video ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could "
+                "be decoded, so reps after that are missing: the file may be cut short; copy it again."
+            ))
+            incomplete = True
         series = FeatureSeries(np.array(self._series_t), {k: np.array(v) for k, v in self._series.items()})
         return SessionReport(
             exercise=self.spec.id,

@@ -25,6 +25,7 @@ from formcheck.errors import InputError
 
 DB_ENV = "FORMCHECK_DB"
 DB_NAME = "history.sqlite3"
+SQLITE_MAX_INT = 2**63 - 1
 BUSY_TIMEOUT_MS = 30_000  # another formcheck writing (a batch, a review): wait for it, do not fail
 
 # Each entry moves the schema from version i to i + 1: statements run in one transaction.
@@ -458,7 +459,8 @@ class History:
 
     @_db_errors
     def session(self, session_id: int) -> SessionRow:
-        rows = self._select("WHERE id = ?", (session_id,))
+        # an id past SQLite's 64-bit integers cannot be stored, so it names no session
+        rows = self._select("WHERE id = ?", (session_id,)) if 0 < session_id <= SQLITE_MAX_INT else []
         if not rows:
             raise HistoryError(f"no session {session_id} in {self.path}; `formcheck history` lists them")
         return rows[0]

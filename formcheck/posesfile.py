@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -32,6 +33,19 @@ FORMAT = "formcheck-poses"
 SCHEMA_VERSION = 1
 ARRAYS = ("timestamp_ms", "image_xyz_px", "world_xyz_m", "visibility")
 _CHUNK = 4096  # frames per preallocated block: ~3.5 MB, a couple of minutes of video
+
+# What a real poses file can hold. Anything past these is a damaged or hostile file, refused
+# with one line before it is inflated or converted (an absurd size overflows int()).
+MAX_FRAME_SIDE_PX = 16384  # 16K video
+MAX_FPS = 1000.0
+MAX_DURATION_MS = 24 * 3600 * 1000.0  # a day
+MAX_FRAMES = 24 * 3600 * 240  # a day at 240 fps
+MAX_HEADER_BYTES = 1 << 20  # the JSON header is a few hundred bytes
+# the most an array member may inflate to per frame: 8-byte floats, the widest a reader accepts,
+# plus room for the .npy header; a zip bomb declares far more than this for its frame count
+_VALUES_PER_FRAME = {"timestamp_ms": 1, "image_xyz_px": NUM_LANDMARKS * 3, "world_xyz_m": NUM_LANDMARKS * 3,
+                     "visibility": NUM_LANDMARKS}
+_NPY_HEADER_BYTES = 4096
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -178,6 +192,28 @@ def is_poses_file(path: str | os.PathLike) -> bool:
         return False
 
 
+def _member_sizes(path: Path) -> dict[str, int]:
+    """Each member's inflated size as the zip directory declares it (read without inflating)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {info.filename: info.file_size for info in zf.infolist()}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise _bad(path, _why(exc)) from None
+
+
+def _check_member_sizes(path: Path, n_frames: int) -> None:
+    """Refuse members that would inflate far past what `n_frames` frames can hold (a zip bomb)."""
+    sizes = _member_sizes(path)
+    for name, per_frame in _VALUES_PER_FRAME.items():
+        size = sizes.get(f"{name}.npy", 0)
+        if size > n_frames * per_frame * 8 + _NPY_HEADER_BYTES:
+            raise _bad(path, f"{name} would inflate to {size / 1e6:.0f} MB, far more than {n_frames} frames hold")
+
+
+def _finite_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _load_header(path: Path) -> dict:
     try:
         is_zip = zipfile.is_zipfile(path)
@@ -185,6 +221,8 @@ def _load_header(path: Path) -> dict:
         raise _bad(path, _why(exc)) from None
     if not is_zip:
         raise _bad(path, "not an .npz (zip) file")
+    if _member_sizes(path).get("header.npy", 0) > MAX_HEADER_BYTES:
+        raise _bad(path, f"header is larger than {MAX_HEADER_BYTES >> 20} MB")
     try:
         with np.load(path, allow_pickle=False) as z:
             if "header" not in z.files:
@@ -225,12 +263,30 @@ def read_poses_header(path: str | os.PathLike) -> dict:
             "upgrade formcheck or save the poses again"
         )
     size = header.get("frame_size_px")
-    if not (isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(v, int | float) and v > 0 for v in size)):
-        raise _bad(p, "header has no valid frame_size_px")
+    if not (isinstance(size, list | tuple) and len(size) == 2
+            and all(_finite_number(v) and 1 <= v <= MAX_FRAME_SIDE_PX for v in size)):
+        raise _bad(p, f"header has no valid frame_size_px: {size!r} (two sizes of 1..{MAX_FRAME_SIDE_PX} px)")
+    n = header.get("n_frames")
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_FRAMES):
+        raise _bad(p, f"header has an impossible n_frames: {n!r}")
+    if "ends_early" in header and not (
+        header["ends_early"] is True
+        and all(isinstance(header.get(k), int) and not isinstance(header.get(k), bool)
+                and 0 <= header[k] <= MAX_FRAMES for k in ("frame_count", "frames_decoded"))
+    ):
+        raise _bad(p, "header's ends_early needs true and whole frame_count and frames_decoded")
+    for key in ("fps", "analysis_fps"):
+        v = header.get(key)
+        if v is not None and not (_finite_number(v) and 0 < v <= MAX_FPS):
+            raise _bad(p, f"header has an impossible {key}: {v!r}")
     return header
 
 
 def _load_arrays(path: Path, header: dict) -> dict[str, np.ndarray]:
+    declared = header.get("n_frames")
+    if declared is None:  # an older header: the timestamps bound the frame count instead
+        declared = min(_member_sizes(path).get("timestamp_ms.npy", 0) // 8, MAX_FRAMES)
+    _check_member_sizes(path, declared)
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ARRAYS if k not in z.files]
@@ -253,7 +309,21 @@ def _load_arrays(path: Path, header: dict) -> dict[str, np.ndarray]:
             raise _bad(path, f"{k} has shape {arrays[k].shape} {arrays[k].dtype}, expected {shape} floats")
     if header.get("n_frames") not in (None, n):
         raise _bad(path, f"header says {header.get('n_frames')} frames, arrays hold {n}")
+    _check_timestamps(path, arrays["timestamp_ms"])
     return arrays
+
+
+def _check_timestamps(path: Path, t: np.ndarray) -> None:
+    """Frame times must be real, in order and within a day: the analysis divides by them."""
+    if not t.size:
+        return
+    if not np.isfinite(t).all():
+        raise _bad(path, "timestamp_ms holds NaN or infinite times")
+    if t.size > 1 and not (np.diff(t) > 0).all():
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise _bad(path, f"timestamp_ms goes backwards or repeats at frame {i + 1} ({t[i]:.1f} -> {t[i + 1]:.1f} ms)")
+    if t[0] < 0 or t[-1] > MAX_DURATION_MS:
+        raise _bad(path, f"timestamp_ms runs from {t[0]:.0f} to {t[-1]:.0f} ms, outside 0 ms .. 24 h")
 
 
 def read_poses(path: str | os.PathLike) -> Iterator[PoseSample]:

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -68,14 +69,30 @@ def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     return atomic_write(path, json_writer(obj), binary=False)
 
 
-def _csv_cell(v):
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(v):
+    """One CSV cell a spreadsheet shows as data: empty for None/NaN, numbers kept, formulas defused.
+
+    Text that starts like a formula (``=1+2``, ``@SUM(..)``, ``-2+3``) gets a leading ``'``; a
+    number, or text that is a plain number such as ``-3.5``, stays a number.
+    """
     if v is None:
         return ""
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
         return ""
-    return v
+    if isinstance(v, bool | int | float):
+        return v
+    text = str(v)
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
 
 
 def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: Sequence[str]) -> Path:
@@ -95,9 +112,9 @@ def csv_writer(rows: list[dict], columns: Sequence[str]):
 
     def write(fh) -> None:
         w = csv.writer(fh)
-        w.writerow(header)
+        w.writerow([csv_cell(k) for k in header])
         for row in rows:
-            w.writerow([_csv_cell(row.get(k)) for k in header])
+            w.writerow([csv_cell(row.get(k)) for k in header])
 
     return write
 

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from formcheck.skeleton import LANDMARK_NAMES, SIDES
 
 MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything this big is a mistake
+# far above any real revision count, and small enough for SQLite's 64-bit integers and for JSON
+MAX_SPEC_VERSION = 1_000_000
 
 # measure name -> (takes a body side, number of landmark points it needs)
 MEASURES: dict[str, tuple[bool, int]] = {
@@ -58,7 +60,8 @@ class UnknownExerciseError(SpecError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinity in a limit makes a rule that can never fire (NaN compares false): refuse it
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Target(_Strict):
@@ -191,7 +194,7 @@ class FaultSpec(_Strict):
 
 class ExerciseSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_SPEC_VERSION)
     title: str
     kind: Literal["reps", "hold"] = "reps"
     sides: Literal["per_side", "bilateral"]
