@@ -276,9 +276,14 @@ def _review_db(report: str, db: Optional[Path]) -> Optional[Path]:
     from formcheck.history import HistoryError, default_db_path, missing_database
     from formcheck.io import same_file
 
+    if report.isdigit():  # a session id, never a path (however long)
+        target = (db or default_db_path()).expanduser()
+        if not target.exists():
+            raise missing_database(target)
+        return db
     path = Path(report).expanduser()
     folder = path.parent if path.is_file() else path
-    recorded = None if report.isdigit() else recorded_db(folder)
+    recorded = recorded_db(folder)
     chosen = db
     if recorded is not None and not (db is not None and same_file(db, recorded)):
         if recorded.is_file() and db is None:
@@ -291,7 +296,7 @@ def _review_db(report: str, db: Optional[Path]) -> Optional[Path]:
                                "pass --db with where that database is now")
     # only a plain `analyze` folder may start a new database (it is imported into it); a session
     # id or a batch's folder needs the database that already holds it
-    importable = not report.isdigit() and (folder / "report.json").is_file() and not (folder / "report.html").is_file()
+    importable = (folder / "report.json").is_file() and not (folder / "report.html").is_file()
     target = (chosen or default_db_path()).expanduser()
     if not importable and not target.exists():
         raise missing_database(target)

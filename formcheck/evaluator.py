@@ -493,9 +493,10 @@ class ExerciseEvaluator:
                     reps.remove(r)
                     side_reps.remove(r)
                     self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "began_before", differs))
-            if len(side_reps) >= 3:
-                typical = float(np.median([r.rom_deg for r in side_reps]))
-                for r in side_reps:
+            whole = [r for r in side_reps if not r.began_before]  # a rep begun before is seen only in part
+            if len(whole) >= 3:
+                typical = float(np.median([r.rom_deg for r in whole]))
+                for r in whole:
                     if r.rom_deg < SET_SMALL_FRACTION * typical:
                         reps.remove(r)
                         self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "small_next_to_set",

@@ -321,7 +321,10 @@ def test_zip_bomb_poses_file_is_refused_from_its_directory(tmp_path, tiny_poses)
 
 @pytest.mark.parametrize("sid", ["99999999999999999999999", "9999999999999999999", "1" * 5000])
 def test_review_of_a_session_id_out_of_range_is_one_line(tmp_path, sid):
+    from formcheck.history import History
+
     db = tmp_path / "h.db"
+    History(db).close()  # a real, empty history: review looks the id up there
     proc = formcheck("review", sid, "--reps", "2", "--db", str(db))
     one_line_error(proc, 1, "no session", "formcheck history")
 
