@@ -13,7 +13,7 @@ from formcheck.phases import RejectedMovement, RepCandidate, RepCounter
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import ExerciseSpec, unit_of
+from formcheck.spec import WORLD_MEASURES, ExerciseSpec, unit_of
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
@@ -138,6 +138,10 @@ class ExerciseEvaluator:
             raise SideOverrideError(f"unknown side {side!r}; valid: {', '.join(SIDES)}")
         self.spec = spec
         self.side_override = side
+        # The same exercise counted from the 3D world landmarks, which a camera in front does not
+        # flatten: its count stands in when the camera turns out not to be side-on.
+        world = world_driver_variant(spec)
+        self._world_twin = ExerciseEvaluator(world, side, smoothing) if world is not None else None
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec)
         sides = (side,) if side else spec.counter_sides
@@ -171,6 +175,8 @@ class ExerciseEvaluator:
 
     # --- the verb ----------------------------------------------------------------------------
     def update(self, pose: PoseSample) -> FrameResult:
+        if self._world_twin is not None:
+            self._world_twin.update(pose)
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
@@ -387,7 +393,20 @@ class ExerciseEvaluator:
 
     # --- the end -----------------------------------------------------------------------------
     def finish(self, source: dict | None = None, incomplete: bool = False) -> SessionReport:
-        """Close open episodes, count a rep that ended the recording at its peak, build the report."""
+        """Close open episodes, count a rep that ended the recording at its peak, build the report.
+
+        Filmed from the wrong side, the image angles are flattened: the count from the 3D landmarks
+        is reported instead, saying so.
+        """
+        report = self._finish(source, incomplete)
+        if self._world_twin is None or not self._view.view_mismatch:
+            return report
+        world = self._world_twin._finish(source, incomplete)
+        note = (f"The camera is not side-on, which flattens the {self.spec.rep.driver} angle in the image: the reps "
+                "were counted from the pose model's 3D landmarks instead (less precise; turn side-on for the best count).")
+        return replace(world, notices=(note, *world.notices))
+
+    def _finish(self, source: dict | None, incomplete: bool) -> SessionReport:
         for trackers in self._trackers.values():
             for tr in trackers:
                 fault = tr.close()
@@ -585,6 +604,16 @@ class ExerciseEvaluator:
         self._notices.append(
             f"Form faults that need the {self.spec.view} view ({', '.join(sorted(dependent))}) were not judged from this camera angle."
         )
+
+
+def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
+    """The spec with its driver measured on the 3D world landmarks, for a side-view exercise whose driver can be."""
+    driver = spec.features[spec.rep.driver]
+    if spec.view != "side" or driver.space == "world" or driver.measure not in WORLD_MEASURES:
+        return None
+    data = spec.model_dump()
+    data["features"][spec.rep.driver]["space"] = "world"
+    return ExerciseSpec.model_validate(data)
 
 
 def describe_rejections(rejected) -> str:

@@ -254,6 +254,19 @@ class RepCounter:
         lim = self.rep.rest_range_deg
         if not may_start:
             return None
+        i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
+        rest_value = lead_in[i_rest][1]
+        if self.excursion(rest_value) <= -self.rep.enter_deg and (lim is None or lim[0] <= rest_value <= lim[1]):
+            # the recording started at rest, nearer it than this first still moment: a rep whose
+            # start was seen (too soon to have settled), and this stillness is its top
+            self._baseline = rest_value
+            after = lead_in[i_rest:]
+            self._start_active(after[-1][0], start_ms=after[0][0])
+            self._frames = self._seen = len(after)
+            for t, v in after:
+                self._series.append((t, self.excursion(v)))
+                self._note_peak(t, self.excursion(v), v)
+            return None
         if not self._rest_in_range():
             edge = lim[1] if self._sign > 0 else lim[0]
             if (self._baseline - edge) * self._sign >= self.rep.min_rom_deg:

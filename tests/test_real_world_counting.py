@@ -89,11 +89,21 @@ def _env() -> dict:
 
 def test_a_rep_under_way_when_the_recording_starts_counts_once_its_top_is_seen():
     frames = bridges(3, lead_s=0.0)
-    t_first_rise = int((0.3 + 0.4) * FPS)  # 0.4 s into the first lift (1 s up)
+    # 0.55 s into the first lift (1 s up): past the spec's rest range by the first usable frame
+    t_first_rise = int((0.3 + 0.55) * FPS)
     report = run(load_spec("bridge").with_target(hold_s=2), stream(frames[t_first_rise:], FPS, noise_px=1.0))
     assert report.summary()["reps_total"] == 3
     assert [r.began_before for r in report.reps] == [True, False, False]
     assert any("starts during a rep" in n for n in report.notices)
+
+
+def test_a_recording_that_starts_just_before_a_lift_counts_it_from_rest():
+    """Too soon to have seen the rest settle, but it was seen: an ordinary rep, not one begun before."""
+    frames = [supine(50.0)] * int(0.35 * FPS) + bridges(3, lead_s=0.0)
+    report = run(load_spec("bridge").with_target(hold_s=2), stream(frames, FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 3
+    assert not any(r.began_before for r in report.reps)
+    assert report.reps[0].rom_deg > 40
 
 
 def test_a_recording_that_starts_on_the_way_down_does_not_count_that_half_rep():
@@ -219,3 +229,21 @@ def test_a_zero_says_what_moved_and_why_it_did_not_count():
     assert quick.summary()["reps_total"] == 0
     assert any(n.startswith("No rep counted: 3 movements did not qualify (too quick") for n in quick.notices), quick.notices
     assert quick.to_dict()["not_counted"][0]["kind"] == "too_quick"
+
+
+# --- 9. filmed from the front ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("exercise", ["mini_squat", "bridge"])
+def test_a_side_view_exercise_filmed_from_the_front_counts_from_the_3d_landmarks(exercise):
+    """From the front the knee (or hip) angle in the image is flattened; the 3D landmarks are not."""
+    from formcheck import synth
+    from test_specs_on_synth import replay
+
+    truth = synth.generate(exercise, reps=4, fault=None, view="front", body_seed=1, fps=20.0, seed=1)
+    report = run(load_spec(exercise).with_target(hold_s=0), replay(truth))
+    assert report.summary()["reps_total"] == 4
+    assert any("counted from the pose model's 3D landmarks" in n for n in report.notices)
+    side_on = synth.generate(exercise, reps=4, fault=None, view="side", body_seed=1, fps=20.0, seed=1)
+    report = run(load_spec(exercise).with_target(hold_s=0), replay(side_on))
+    assert report.summary()["reps_total"] == 4
+    assert not any("3D landmarks" in n for n in report.notices)  # side-on, the image angles count
