@@ -1,8 +1,10 @@
-"""Prone and all-fours exercises: prone hip extension, quadruped hip extension, prone leg abduction.
+"""Prone and all-fours exercises: prone hip extension, quadruped hip extension, prone leg abduction,
+quadruped hip abduction (fire hydrant).
 
-All three are 30 s holds (article 002): each rep is a lift, a long hold with a little drift and
-tremor, and a lowering; one set per side. Lying and all-fours bodies stay planted on the mat by
-their rest pose; only the working leg (and, for a fault, the pelvis) moves.
+The first three are 30 s holds (article 002): each rep is a lift, a long hold with a little drift
+and tremor, and a lowering; one set per side. The fire hydrant is a set of quick lifts. Lying and
+all-fours bodies stay planted on the mat by their rest pose; only the working leg (and, for a
+fault, the pelvis) moves.
 """
 
 from __future__ import annotations
@@ -207,6 +209,72 @@ def _prone_leg_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
     return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
 
 
+# --------------------------------------------------------------------------- quadruped hip abduction
+
+_QHA_ABD_DEG = 45.0  # the bent leg swings out to the side about 45 deg (thigh toward level with the hip)
+_QHA_KNEE_DEG = 90.0  # the knee stays bent at a right angle, the shin parallel to the mat
+_QHA_KNEE_STRAIGHT_DEG = 20.0  # knee_straightens: the knee opens to ~20 deg, the foot kicks out
+_QHA_ROLL_DEG = 26.0  # trunk_tips: the whole body rolls away from the lifted leg, hiking its hip
+
+
+def _quadruped_hip_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
+    """On all fours, seen from behind: one bent leg swings out to the side and back (fire hydrant).
+
+    Hip abduction with the thigh hanging straight down turns it about the trunk's long axis, so
+    the knee rises sideways in the plane a camera behind the body sees; the shin stays back along
+    the mat. The supporting limbs stay vertical.
+    """
+    t = plan.t_s
+    n = t.size
+    rest, _ = posture(body, "quadruped")
+    pitch0 = float(rest.pelvis_pitch_deg[0])
+    pose = rest.broadcast(n)
+    setup = plan.setup()
+    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
+    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    roll = np.zeros(n)
+    keyframed: dict[str, np.ndarray] = {}
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault:  # a fault's size varies less (about +-2%), so it stays clear
+            amp = 1.0 + 0.3 * (amp - 1.0)
+        if plan.fault == "trunk_tips":
+            # + roll moves the right hip anterior (down on all fours): lifting the left leg, the
+            # left hip hikes up and the body rolls onto the right side
+            roll = roll + s * _QHA_ROLL_DEG * amp * (1.0 if side == "left" else -1.0)
+    pose = replace(pose, pelvis_pitch_deg=pitch, pelvis_roll_deg=roll)
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault:
+            amp = 1.0 + 0.3 * (amp - 1.0)
+        abd = s * _QHA_ABD_DEG * amp + _hold_drift(plan, side, 1.5)
+        if plan.fault == "trunk_tips":
+            abd = abd * 0.6  # the roll does part of the lifting
+        knee = _QHA_KNEE_DEG + 0 * t
+        if plan.fault == "knee_straightens":
+            knee = knee - s * (_QHA_KNEE_DEG - _QHA_KNEE_STRAIGHT_DEG) * amp
+        # hip flexion = pelvis pitch keeps the thigh vertical before it swings out
+        pose = pose.with_side(side, hip_flexion_deg=pitch + 0 * t, hip_abduction_deg=abd, knee_flexion_deg=knee,
+                              ankle_dorsiflexion_deg=-60.0 + 20.0 * s)
+        keyframed[f"{side}_hip_abduction_deg"] = abd.copy()
+        keyframed[f"{side}_knee_flexion_deg"] = knee.copy()
+    for side in SIDES:
+        # the supporting hip takes the roll back out, so its thigh stays vertical under the body
+        other_roll = roll * (-1.0 if side == "left" else 1.0)
+        lifted = plan.activation(side) > 1e-6
+        pose = pose.with_side(side, hip_abduction_deg=np.where(lifted, np.asarray(pose.side(side, "hip_abduction_deg")),
+                                                               np.asarray(pose.side(side, "hip_abduction_deg")) + other_roll))
+    # arms: shoulder flexion = chest pitch keeps them vertical; kneeling upright they hang
+    for side in SIDES:
+        pose = pose.with_side(side, shoulder_flexion_deg=pitch * setup, elbow_flexion_deg=5.0 * (1 - setup) + 0 * t)
+    pose = replace(pose, neck_flexion_deg=-20.0 * setup + 5.0 * (1 - setup)
+                   + _sway(t, plan.rng_seed + 5, 2.0, 0.1))
+    fault_side = "working" if plan.fault else None
+    return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
+
+
 # --------------------------------------------------------------------------- registry
 
 PRONE_HIP_EXTENSION = ExerciseProgram(
@@ -270,4 +338,30 @@ PRONE_LEG_ABDUCTION = ExerciseProgram(
     view="side",
 )
 
-PROGRAMS: tuple[ExerciseProgram, ...] = (PRONE_HIP_EXTENSION, QUADRUPED_HIP_EXTENSION, PRONE_LEG_ABDUCTION)
+QUADRUPED_HIP_ABDUCTION = ExerciseProgram(
+    id="quadruped_hip_abduction",
+    title="Quadruped hip abduction (fire hydrant)",
+    posture="quadruped",
+    unilateral=True,
+    faults=(
+        FaultSpec("knee_straightens", "working knee opens from 90 to ~20 deg as the leg swings out",
+                  "{side}_knee_flexion_deg"),
+        FaultSpec("trunk_tips", "the body rolls ~26 deg away from the lifted leg, hiking its hip", "pelvis_roll_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.0, hold_s=0.8, down_s=1.1, pause_s=0.8),
+    motion=_quadruped_hip_abduction_motion,
+    setup_s=1.6,
+    switch_s=2.0,
+    # from behind (at the feet end), a little above hip height: the knee swings out in the image
+    # plane and the shoulders show beyond the hips (the trunk slopes up to them). Not much higher:
+    # seen from above the back, the trunk points along the view and stops looking like all fours
+    front_azimuth_deg=180.0,
+    side_elevation_deg=4.0,
+    oblique_deg=(150.0, 8.0),  # 30 deg off behind, toward the first working side
+    angled_deg=(160.0, 8.0),
+    view="front",
+)
+
+PROGRAMS: tuple[ExerciseProgram, ...] = (PRONE_HIP_EXTENSION, QUADRUPED_HIP_EXTENSION, PRONE_LEG_ABDUCTION,
+                                         QUADRUPED_HIP_ABDUCTION)
