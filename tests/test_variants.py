@@ -48,41 +48,22 @@ def _flagged(report) -> set[str]:
 # --------------------------------------------------------------------------- bird dog
 
 
-def _bird_dog(motion):
-    """The working leg goes back straight to level with the floor; the opposite arm reaches forward."""
-
-    def changed(body, plan):
-        m = motion(body, plan)
-        pose = m.pose
-        pitch = np.asarray(pose.pelvis_pitch_deg)
-        for side in SIDES:
-            s = plan.activation(side)
-            other = "right" if side == "left" else "left"
-            # hip flexion = pelvis pitch hangs the thigh straight down; 90 less points it straight back
-            hip = np.where(s > 1e-6, pitch - 90.0 * s, np.asarray(pose.side(side, "hip_flexion_deg")))
-            knee = np.asarray(pose.side(side, "knee_flexion_deg")) * (1.0 - 0.95 * s)
-            pose = pose.with_side(side, hip_flexion_deg=hip, knee_flexion_deg=knee)
-            pose = pose.with_side(other, shoulder_flexion_deg=np.asarray(pose.side(other, "shoulder_flexion_deg")) + 90.0 * s)
-        return replace(m, pose=pose, keyframed={})
-
-    return changed
-
-
-def test_bird_dog_counts_as_quadruped_hip_extension(monkeypatch):
+def test_bird_dog_counts_as_quadruped_hip_extension():
     """A bird dog (straight leg, opposite arm) swings the thigh through the same hip angle as the
     bent-knee lift, so the quadruped hip extension spec counts it, given its short hold."""
-    bird_dog = _variant(monkeypatch, "quadruped_hip_extension", "bird_dog_variant", _bird_dog)
-    truth, report = _analyse("quadruped_hip_extension", bird_dog, hold_s=2.0, reps=3, side="both")
+    truth, report = _analyse("quadruped_hip_extension", "bird_dog", hold_s=2.0, reps=3, side="both")
     assert report.reps_by_side == {"left": 3, "right": 3} == {k: truth.expected["reps_by_side"][k] for k in SIDES}
 
 
-def test_bird_dog_level_leg_is_thigh_too_high_for_the_bent_knee_spec(monkeypatch):
-    """A bird dog's leg goes level with the floor, 20-30 deg above the line of a trunk that slopes
+def test_bird_dog_level_leg_is_thigh_too_high_for_the_bent_knee_spec_and_fine_for_its_own():
+    """A bird dog's leg goes level with the floor, 15-30 deg above the line of a trunk that slopes
     down to the hips: the bent-knee spec (thigh in line with the body, article 002) rightly calls
-    that too high, so a bird dog is analysed with its own spec, not with this one."""
-    bird_dog = _variant(monkeypatch, "quadruped_hip_extension", "bird_dog_variant", _bird_dog)
-    _, report = _analyse("quadruped_hip_extension", bird_dog, hold_s=2.0, reps=2, side="left")
+    that too high, so the bird dog has its own spec, which judges the thigh against the floor."""
+    _, report = _analyse("quadruped_hip_extension", "bird_dog", hold_s=2.0, reps=2, side="left")
     assert _flagged(report) == {"thigh_too_high"}
+    _, own = _analyse("bird_dog", "bird_dog", reps=2, side="left")
+    assert own.reps_by_side == {"left": 2, "right": 0}
+    assert _flagged(own) == set()
     _, plain = _analyse("quadruped_hip_extension", "quadruped_hip_extension", hold_s=2.0, reps=2, side="left")
     assert _flagged(plain) == set()
 

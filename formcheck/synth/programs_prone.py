@@ -174,6 +174,56 @@ def _quadruped_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
     return Motion(pose, props, keyframed, fault_side)
 
 
+# --------------------------------------------------------------------------- bird dog
+
+_BD_LEG_UP_DEG = 0.0  # the straight leg reaches back level with the floor
+_BD_LEG_HIGH_DEG = 30.0  # leg_too_high: the leg goes ~30 deg above level, the low back arched
+_BD_KNEE_DEG = 5.0  # the reaching leg is straight
+_BD_KNEE_BENT_DEG = 55.0  # knee_bent: the knee stays half bent as the leg reaches back
+_BD_ARM_DEG = 90.0  # the opposite arm reaches forward level with the floor
+
+
+def _bird_dog_motion(body: BodyShape, plan: Plan) -> Motion:
+    """On all fours, side view: one leg reaches straight back and the opposite arm forward, both level."""
+    t = plan.t_s
+    n = t.size
+    rest, _ = posture(body, "quadruped")
+    pitch0 = float(rest.pelvis_pitch_deg[0])
+    pose = rest.broadcast(n)
+    setup = plan.setup()
+    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
+    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    pose = replace(pose, pelvis_pitch_deg=pitch)
+    keyframed: dict[str, np.ndarray] = {}
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault == "leg_too_high":
+            amp = 1.0 + 0.3 * (amp - 1.0)  # a fault's size varies less, so it stays clear
+            above = _BD_LEG_HIGH_DEG * amp
+        else:
+            above = _BD_LEG_UP_DEG - (1 - amp) * 40.0  # a little short of level on a weaker rep
+        # hip flexion = pelvis pitch hangs the thigh straight down; 90 less points it straight back
+        hip = pitch - (90.0 + above) * s + _hold_drift(plan, side, 3.0)
+        top_knee = _BD_KNEE_BENT_DEG if plan.fault == "knee_bent" else _BD_KNEE_DEG
+        knee = 90.0 + (top_knee - 90.0) * s
+        pose = pose.with_side(side, hip_flexion_deg=hip, knee_flexion_deg=knee, ankle_dorsiflexion_deg=-60.0 + 40.0 * s)
+        keyframed[f"{side}_knee_flexion_deg"] = knee.copy()
+    # arms: shoulder flexion = pitch keeps them vertical (kneeling upright they hang); the arm
+    # opposite the working leg reaches forward
+    for side in SIDES:
+        other = "right" if side == "left" else "left"
+        reach = _BD_ARM_DEG * plan.activation(other)
+        pose = pose.with_side(side, shoulder_flexion_deg=pitch * setup + reach,
+                              elbow_flexion_deg=5.0 * (1 - setup) + 0 * t)
+    pose = replace(pose, neck_flexion_deg=-20.0 * setup + 5.0 * (1 - setup)
+                   + _sway(t, plan.rng_seed + 5, 2.0, 0.1))
+    for side in SIDES:
+        keyframed[f"{side}_hip_flexion_deg"] = np.asarray(pose.side(side, "hip_flexion_deg")).copy()
+    fault_side = "working" if plan.fault else None
+    return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
+
+
 # --------------------------------------------------------------------------- prone leg abduction
 
 _PLA_ABD_DEG = 28.0  # the straight leg slides out ~28 deg along the mat
@@ -363,5 +413,24 @@ QUADRUPED_HIP_ABDUCTION = ExerciseProgram(
     view="front",
 )
 
+BIRD_DOG = ExerciseProgram(
+    id="bird_dog",
+    title="Bird dog",
+    posture="quadruped",
+    unilateral=True,
+    faults=(
+        FaultSpec("leg_too_high", "the straight leg goes ~30 deg above level with the floor", "{side}_hip_flexion_deg"),
+        FaultSpec("knee_bent", "the knee stays bent ~55 deg as the leg reaches back", "{side}_knee_flexion_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.2, hold_s=3.0, down_s=1.2, pause_s=1.0),
+    motion=_bird_dog_motion,
+    setup_s=1.6,
+    switch_s=2.0,
+    side_elevation_deg=20.0,  # as for the quadruped hip extension: a camera a little above hip height
+    oblique_deg=(65.0, 25.0),
+    view="side",
+)
+
 PROGRAMS: tuple[ExerciseProgram, ...] = (PRONE_HIP_EXTENSION, QUADRUPED_HIP_EXTENSION, PRONE_LEG_ABDUCTION,
-                                         QUADRUPED_HIP_ABDUCTION)
+                                         QUADRUPED_HIP_ABDUCTION, BIRD_DOG)
