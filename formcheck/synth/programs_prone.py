@@ -264,7 +264,7 @@ def _prone_leg_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
 _QHA_ABD_DEG = 45.0  # the bent leg swings out to the side about 45 deg (thigh toward level with the hip)
 _QHA_KNEE_DEG = 90.0  # the knee stays bent at a right angle, the shin parallel to the mat
 _QHA_KNEE_STRAIGHT_DEG = 20.0  # knee_straightens: the knee opens to ~20 deg, the foot kicks out
-_QHA_ROLL_DEG = 26.0  # trunk_tips: the whole body rolls away from the lifted leg, hiking its hip
+_QHA_ROLL_DEG = 24.0  # trunk_tips: the whole body rolls away from the lifted leg, hiking its hip
 
 
 def _quadruped_hip_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
@@ -299,9 +299,8 @@ def _quadruped_hip_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
         amp = plan.amplitude(side)
         if plan.fault:
             amp = 1.0 + 0.3 * (amp - 1.0)
+        # trunk_tips keeps the same lift: the fault clip differs from the correct one only by the roll
         abd = s * _QHA_ABD_DEG * amp + _hold_drift(plan, side, 1.5)
-        if plan.fault == "trunk_tips":
-            abd = abd * 0.6  # the roll does part of the lifting
         knee = _QHA_KNEE_DEG + 0 * t
         if plan.fault == "knee_straightens":
             knee = knee - s * (_QHA_KNEE_DEG - _QHA_KNEE_STRAIGHT_DEG) * amp
@@ -396,7 +395,7 @@ QUADRUPED_HIP_ABDUCTION = ExerciseProgram(
     faults=(
         FaultSpec("knee_straightens", "working knee opens from 90 to ~20 deg as the leg swings out",
                   "{side}_knee_flexion_deg"),
-        FaultSpec("trunk_tips", "the body rolls ~26 deg away from the lifted leg, hiking its hip", "pelvis_roll_deg"),
+        FaultSpec("trunk_tips", "the body rolls ~24 deg away from the lifted leg, hiking its hip", "pelvis_roll_deg"),
         FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
     ),
     timing=RepTiming(up_s=1.0, hold_s=0.8, down_s=1.1, pause_s=0.8),
