@@ -66,13 +66,19 @@ def test_angled_view_is_a_little_off_the_spec_view_and_raised():
 # --------------------------------------------------------------------------- truth consistency
 
 
+# the fire hydrant swings the thigh out to the side: its sagittal hip angle is taken from a short
+# projection of the thigh, which the sidecar's 1 mm landmarks move by up to a degree
+_SIDEWAYS_THIGH = {"quadruped_hip_abduction"}
+
+
 @pytest.mark.parametrize("exercise, fault", CASES)
 def test_sidecar_angles_recompute_from_its_own_landmarks(exercise, fault):
     truth = generate(exercise, fault=fault, reps=2, fps=15)
     back = Truth.from_json(truth.to_json())
     again = compute_angles(back.landmarks_3d_m)
     for name in ANGLE_NAMES:
-        assert np.nanmax(np.abs(again[name] - back.angles_deg[name])) < 0.5, name
+        tol = 1.0 if exercise in _SIDEWAYS_THIGH and "hip_flexion" in name else 0.5
+        assert np.nanmax(np.abs(again[name] - back.angles_deg[name])) < tol, name
     assert np.max(np.abs(pelvis_drop_m(back.landmarks_3d_m) - back.pelvis_drop_m)) < 2e-3  # landmarks kept to 1 mm
 
 
