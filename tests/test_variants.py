@@ -126,10 +126,11 @@ def _single_leg(free: str, *, knee_up: bool = False):
 @pytest.mark.parametrize("free", SIDES)
 def test_single_leg_bridge_with_the_free_leg_straight_counts_as_a_bridge(monkeypatch, free):
     single = _variant(monkeypatch, "bridge", "single_leg_bridge_variant", _single_leg(free))
-    _, report = _analyse("bridge", single, reps=3)
+    # prescribed as rendered: the synthetic bridge pauses about a second at the top
+    _, report = _analyse("bridge", single, hold_s=0.0, reps=3)
     assert report.reps_by_side == {"both": 3}
     assert _flagged(report) == set()
-    _, low = _analyse("bridge", single, reps=3, fault="hips_low")
+    _, low = _analyse("bridge", single, hold_s=0.0, reps=3, fault="hips_low")
     assert low.reps_by_side == {"both": 3} and _flagged(low) == {"hips_low"}
 
 
@@ -139,7 +140,7 @@ def test_single_leg_bridge_with_the_free_leg_straight_counts_as_a_bridge(monkeyp
     "it needs a measure of the planted leg (e.g. a feature side that takes the more extended leg)"))
 def test_single_leg_bridge_with_the_free_knee_up_is_not_a_fault(monkeypatch):
     single = _variant(monkeypatch, "bridge", "single_leg_bridge_variant", _single_leg("right", knee_up=True))
-    _, report = _analyse("bridge", single, reps=3)
+    _, report = _analyse("bridge", single, hold_s=0.0, reps=3)
     assert report.reps_by_side == {"both": 3}
     assert _flagged(report) == set()
 
@@ -162,10 +163,10 @@ def _alternate(plan):
 
 @pytest.mark.parametrize("rep_s, faults", [(1.4, set()), (0.7, {"too_fast"})], ids=["marching", "knee-drives"])
 def test_marching_counts_each_knee_lift_on_its_own_side(monkeypatch, rep_s, faults):
-    """Marching on the spot (alternate knee lifts, no hold) counts every lift on its own side;
-    quick knee drives count too, and are flagged as too fast for the spec's controlled lift."""
+    """Marching on the spot (alternate knee lifts, prescribed with no hold) counts every lift on its
+    own side; quick knee drives count too, and are flagged as too fast for the spec's controlled lift."""
     march = _variant(monkeypatch, "standing_hip_flexion", "marching_variant", _marching)
-    truth, report = _analyse("standing_hip_flexion", march, reps=6, side="left", rep_s=rep_s)
+    truth, report = _analyse("standing_hip_flexion", march, hold_s=0.0, reps=6, side="left", rep_s=rep_s)
     assert [r.side for r in report.reps] == ["left", "right"] * 3
     assert _flagged(report) == faults
 
