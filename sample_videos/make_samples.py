@@ -28,6 +28,8 @@ FAULTY = {
     "standing_hip_abduction": "trunk_lean",
     "prone_hip_extension": "pelvis_lifts",
     "quadruped_hip_extension": "thigh_too_high",
+    "quadruped_hip_abduction": "trunk_tips",
+    "bird_dog": "leg_too_high",
     "supine_leg_raise": "knee_bent",
     "knee_to_chest": "other_leg_bent",
     "pelvic_tilt": "hips_lift",

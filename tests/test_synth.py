@@ -66,13 +66,19 @@ def test_angled_view_is_a_little_off_the_spec_view_and_raised():
 # --------------------------------------------------------------------------- truth consistency
 
 
+# the fire hydrant swings the thigh out to the side: its sagittal hip angle is taken from a short
+# projection of the thigh, which the sidecar's 1 mm landmarks move by up to a degree
+_SIDEWAYS_THIGH = {"quadruped_hip_abduction"}
+
+
 @pytest.mark.parametrize("exercise, fault", CASES)
 def test_sidecar_angles_recompute_from_its_own_landmarks(exercise, fault):
     truth = generate(exercise, fault=fault, reps=2, fps=15)
     back = Truth.from_json(truth.to_json())
     again = compute_angles(back.landmarks_3d_m)
     for name in ANGLE_NAMES:
-        assert np.nanmax(np.abs(again[name] - back.angles_deg[name])) < 0.5, name
+        tol = 1.0 if exercise in _SIDEWAYS_THIGH and "hip_flexion" in name else 0.5
+        assert np.nanmax(np.abs(again[name] - back.angles_deg[name])) < tol, name
     assert np.max(np.abs(pelvis_drop_m(back.landmarks_3d_m) - back.pelvis_drop_m)) < 2e-3  # landmarks kept to 1 mm
 
 
@@ -399,6 +405,52 @@ def test_views_record_camera_side_and_facing():
     assert (custom.view.azimuth_deg, custom.view.elevation_deg) == (135, 25)
     for t in (side, lying, front, custom):
         assert t.in_frame.mean() > 0.98
+
+
+def _peak_frame(truth, rep_index=0) -> int:
+    return int(round(truth.reps[rep_index].peak_s * truth.fps))
+
+
+def _deg(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(np.dot(u, v) / np.linalg.norm(u) / np.linalg.norm(v), -1, 1))))
+
+
+def test_fire_hydrant_is_filmed_from_behind_and_swings_the_bent_knee_out_to_the_side():
+    from formcheck.skeleton import Landmark as L
+
+    truth = generate("quadruped_hip_abduction", reps=1, side="left", view="front", fps=10)
+    assert truth.view.azimuth_deg == 180.0  # its "front" view stands behind the body
+    lm = truth.landmarks_3d_m[_peak_frame(truth)]
+    down = np.array([0.0, -1.0, 0.0])
+    thigh = lm[L.LEFT_KNEE] - lm[L.LEFT_HIP]
+    assert 40.0 < _deg(thigh, down) < 50.0  # swung out ~45 deg
+    assert abs(thigh[0]) < 0.02, "out to the side, not back or forward"
+    assert _deg(lm[L.RIGHT_KNEE] - lm[L.RIGHT_HIP], down) < 3.0, "the supporting thigh stays under the hip"
+    assert abs(truth.angles_deg["left_knee_flexion_deg"][_peak_frame(truth)] - 90.0) < 1.0
+    hips = lm[L.RIGHT_HIP] - lm[L.LEFT_HIP]
+    assert abs(90.0 - _deg(hips, down)) < 1.0, "the pelvis stays level"
+    tipped = generate("quadruped_hip_abduction", reps=1, side="left", fault="trunk_tips", view="front", fps=10)
+    lm = tipped.landmarks_3d_m[_peak_frame(tipped)]
+    # the working (left) hip hikes up: the line from the right hip to the left one points up ~24 deg
+    assert 20.0 < 90.0 - _deg(lm[L.LEFT_HIP] - lm[L.RIGHT_HIP], -down) < 28.0
+    # within a few degrees: the body rolls about its sloping trunk, the hip turns back about the floor's axis
+    assert _deg(lm[L.RIGHT_KNEE] - lm[L.RIGHT_HIP], down) < 6.0, "the supporting thigh still stands under the hip"
+
+
+@pytest.mark.parametrize("fault, above_level", [(None, (-8.0, 3.0)), ("leg_too_high", (25.0, 35.0))])
+def test_bird_dog_reaches_a_straight_leg_back_and_the_opposite_arm_forward(fault, above_level):
+    from formcheck.skeleton import Landmark as L
+
+    truth = generate("bird_dog", reps=1, side="left", fault=fault, fps=10)
+    k = _peak_frame(truth)
+    lm = truth.landmarks_3d_m[k]
+    thigh = lm[L.LEFT_KNEE] - lm[L.LEFT_HIP]
+    rise = float(np.degrees(np.arctan2(thigh[1], abs(thigh[0]))))  # above level with the floor (y up)
+    assert above_level[0] < rise < above_level[1]
+    assert truth.angles_deg["left_knee_flexion_deg"][k] < 8.0
+    arm = lm[L.RIGHT_WRIST] - lm[L.RIGHT_SHOULDER]
+    assert arm[0] > 0.9 * np.linalg.norm(arm), "the opposite arm reaches forward, toward the head"
+    assert truth.angles_deg["right_knee_flexion_deg"][k] > 80.0, "the supporting knee stays on the mat"
 
 
 def test_generate_needs_neither_opencv_nor_mediapipe():

@@ -69,13 +69,13 @@ def _resolve_view(program: ExerciseProgram, view, near: str) -> tuple[float, flo
         if view == "side":
             return 90.0 * sign, program.side_elevation_deg
         if view == "front":
-            return 0.0, program.side_elevation_deg
+            return program.front_azimuth_deg, program.side_elevation_deg
         if view == "oblique":
             return program.oblique_deg[0] * sign, program.oblique_deg[1]
         if view == "angled":
             if program.angled_deg is not None:
                 return program.angled_deg[0] * sign, program.angled_deg[1]
-            az = 90.0 - ANGLED_OFF_DEG if program.view == "side" else ANGLED_OFF_DEG
+            az = 90.0 - ANGLED_OFF_DEG if program.view == "side" else abs(program.front_azimuth_deg - ANGLED_OFF_DEG)
             return az * sign, max(program.side_elevation_deg, ANGLED_ELEVATION_DEG)
         raise ValueError(f"unknown view {view!r}; valid: {', '.join(VIEWS)} or (azimuth_deg, elevation_deg)")
     try:

@@ -158,6 +158,9 @@ class ExerciseProgram:
     side_elevation_deg: float = 5.0
     oblique_deg: tuple[float, float] = (45.0, 15.0)  # (azimuth toward the near side, elevation)
     view: str = "side"  # the view its spec asks for: "side" or "front" (what the tests and samples use)
+    # where the "front" view stands: 0 = the body's front (or feet end when lying), 180 = behind it
+    # (on all fours the head end hides the hips, so the fire hydrant is filmed from behind)
+    front_azimuth_deg: float = 0.0
     # the "oblique" view is outside what the spec accepts (e.g. standing 45 deg off side-on): the
     # analysis must say so and judge only the faults that need no angle
     oblique_outside_spec: bool = False

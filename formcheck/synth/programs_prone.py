@@ -1,8 +1,10 @@
-"""Prone and all-fours exercises: prone hip extension, quadruped hip extension, prone leg abduction.
+"""Prone and all-fours exercises: prone hip extension, quadruped hip extension, prone leg abduction,
+quadruped hip abduction (fire hydrant).
 
-All three are 30 s holds (article 002): each rep is a lift, a long hold with a little drift and
-tremor, and a lowering; one set per side. Lying and all-fours bodies stay planted on the mat by
-their rest pose; only the working leg (and, for a fault, the pelvis) moves.
+The first three are 30 s holds (article 002): each rep is a lift, a long hold with a little drift
+and tremor, and a lowering; one set per side. The fire hydrant is a set of quick lifts. Lying and
+all-fours bodies stay planted on the mat by their rest pose; only the working leg (and, for a
+fault, the pelvis) moves.
 """
 
 from __future__ import annotations
@@ -172,6 +174,56 @@ def _quadruped_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
     return Motion(pose, props, keyframed, fault_side)
 
 
+# --------------------------------------------------------------------------- bird dog
+
+_BD_LEG_UP_DEG = 0.0  # the straight leg reaches back level with the floor
+_BD_LEG_HIGH_DEG = 30.0  # leg_too_high: the leg goes ~30 deg above level, the low back arched
+_BD_KNEE_DEG = 5.0  # the reaching leg is straight
+_BD_KNEE_BENT_DEG = 55.0  # knee_bent: the knee stays half bent as the leg reaches back
+_BD_ARM_DEG = 90.0  # the opposite arm reaches forward level with the floor
+
+
+def _bird_dog_motion(body: BodyShape, plan: Plan) -> Motion:
+    """On all fours, side view: one leg reaches straight back and the opposite arm forward, both level."""
+    t = plan.t_s
+    n = t.size
+    rest, _ = posture(body, "quadruped")
+    pitch0 = float(rest.pelvis_pitch_deg[0])
+    pose = rest.broadcast(n)
+    setup = plan.setup()
+    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
+    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    pose = replace(pose, pelvis_pitch_deg=pitch)
+    keyframed: dict[str, np.ndarray] = {}
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault == "leg_too_high":
+            amp = 1.0 + 0.3 * (amp - 1.0)  # a fault's size varies less, so it stays clear
+            above = _BD_LEG_HIGH_DEG * amp
+        else:
+            above = _BD_LEG_UP_DEG - (1 - amp) * 40.0  # a little short of level on a weaker rep
+        # hip flexion = pelvis pitch hangs the thigh straight down; 90 less points it straight back
+        hip = pitch - (90.0 + above) * s + _hold_drift(plan, side, 3.0)
+        top_knee = _BD_KNEE_BENT_DEG if plan.fault == "knee_bent" else _BD_KNEE_DEG
+        knee = 90.0 + (top_knee - 90.0) * s
+        pose = pose.with_side(side, hip_flexion_deg=hip, knee_flexion_deg=knee, ankle_dorsiflexion_deg=-60.0 + 40.0 * s)
+        keyframed[f"{side}_knee_flexion_deg"] = knee.copy()
+    # arms: shoulder flexion = pitch keeps them vertical (kneeling upright they hang); the arm
+    # opposite the working leg reaches forward
+    for side in SIDES:
+        other = "right" if side == "left" else "left"
+        reach = _BD_ARM_DEG * plan.activation(other)
+        pose = pose.with_side(side, shoulder_flexion_deg=pitch * setup + reach,
+                              elbow_flexion_deg=5.0 * (1 - setup) + 0 * t)
+    pose = replace(pose, neck_flexion_deg=-20.0 * setup + 5.0 * (1 - setup)
+                   + _sway(t, plan.rng_seed + 5, 2.0, 0.1))
+    for side in SIDES:
+        keyframed[f"{side}_hip_flexion_deg"] = np.asarray(pose.side(side, "hip_flexion_deg")).copy()
+    fault_side = "working" if plan.fault else None
+    return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
+
+
 # --------------------------------------------------------------------------- prone leg abduction
 
 _PLA_ABD_DEG = 28.0  # the straight leg slides out ~28 deg along the mat
@@ -203,6 +255,71 @@ def _prone_leg_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
         keyframed[f"{side}_hip_abduction_deg"] = abd.copy()
         keyframed[f"{side}_hip_flexion_deg"] = np.asarray(lift, float).copy()
         keyframed[f"{side}_knee_flexion_deg"] = knee.copy()
+    fault_side = "working" if plan.fault else None
+    return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
+
+
+# --------------------------------------------------------------------------- quadruped hip abduction
+
+_QHA_ABD_DEG = 45.0  # the bent leg swings out to the side about 45 deg (thigh toward level with the hip)
+_QHA_KNEE_DEG = 90.0  # the knee stays bent at a right angle, the shin parallel to the mat
+_QHA_KNEE_STRAIGHT_DEG = 20.0  # knee_straightens: the knee opens to ~20 deg, the foot kicks out
+_QHA_ROLL_DEG = 24.0  # trunk_tips: the whole body rolls away from the lifted leg, hiking its hip
+
+
+def _quadruped_hip_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
+    """On all fours, seen from behind: one bent leg swings out to the side and back (fire hydrant).
+
+    Hip abduction with the thigh hanging straight down turns it about the trunk's long axis, so
+    the knee rises sideways in the plane a camera behind the body sees; the shin stays back along
+    the mat. The supporting limbs stay vertical.
+    """
+    t = plan.t_s
+    n = t.size
+    rest, _ = posture(body, "quadruped")
+    pitch0 = float(rest.pelvis_pitch_deg[0])
+    pose = rest.broadcast(n)
+    setup = plan.setup()
+    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
+    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    roll = np.zeros(n)
+    keyframed: dict[str, np.ndarray] = {}
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault:  # a fault's size varies less (about +-2%), so it stays clear
+            amp = 1.0 + 0.3 * (amp - 1.0)
+        if plan.fault == "trunk_tips":
+            # + roll moves the right hip anterior (down on all fours): lifting the left leg, the
+            # left hip hikes up and the body rolls onto the right side
+            roll = roll + s * _QHA_ROLL_DEG * amp * (1.0 if side == "left" else -1.0)
+    pose = replace(pose, pelvis_pitch_deg=pitch, pelvis_roll_deg=roll)
+    for side in SIDES:
+        s = plan.activation(side)
+        amp = plan.amplitude(side)
+        if plan.fault:
+            amp = 1.0 + 0.3 * (amp - 1.0)
+        # trunk_tips keeps the same lift: the fault clip differs from the correct one only by the roll
+        abd = s * _QHA_ABD_DEG * amp + _hold_drift(plan, side, 1.5)
+        knee = _QHA_KNEE_DEG + 0 * t
+        if plan.fault == "knee_straightens":
+            knee = knee - s * (_QHA_KNEE_DEG - _QHA_KNEE_STRAIGHT_DEG) * amp
+        # hip flexion = pelvis pitch keeps the thigh vertical before it swings out
+        pose = pose.with_side(side, hip_flexion_deg=pitch + 0 * t, hip_abduction_deg=abd, knee_flexion_deg=knee,
+                              ankle_dorsiflexion_deg=-60.0 + 20.0 * s)
+        keyframed[f"{side}_hip_abduction_deg"] = abd.copy()
+        keyframed[f"{side}_knee_flexion_deg"] = knee.copy()
+    for side in SIDES:
+        # the supporting hip takes the roll back out, so its thigh stays vertical under the body
+        other_roll = roll * (-1.0 if side == "left" else 1.0)
+        lifted = plan.activation(side) > 1e-6
+        pose = pose.with_side(side, hip_abduction_deg=np.where(lifted, np.asarray(pose.side(side, "hip_abduction_deg")),
+                                                               np.asarray(pose.side(side, "hip_abduction_deg")) + other_roll))
+    # arms: shoulder flexion = chest pitch keeps them vertical; kneeling upright they hang
+    for side in SIDES:
+        pose = pose.with_side(side, shoulder_flexion_deg=pitch * setup, elbow_flexion_deg=5.0 * (1 - setup) + 0 * t)
+    pose = replace(pose, neck_flexion_deg=-20.0 * setup + 5.0 * (1 - setup)
+                   + _sway(t, plan.rng_seed + 5, 2.0, 0.1))
     fault_side = "working" if plan.fault else None
     return Motion(pose, _mat_props(body, pose), keyframed, fault_side)
 
@@ -270,4 +387,49 @@ PRONE_LEG_ABDUCTION = ExerciseProgram(
     view="side",
 )
 
-PROGRAMS: tuple[ExerciseProgram, ...] = (PRONE_HIP_EXTENSION, QUADRUPED_HIP_EXTENSION, PRONE_LEG_ABDUCTION)
+QUADRUPED_HIP_ABDUCTION = ExerciseProgram(
+    id="quadruped_hip_abduction",
+    title="Quadruped hip abduction (fire hydrant)",
+    posture="quadruped",
+    unilateral=True,
+    faults=(
+        FaultSpec("knee_straightens", "working knee opens from 90 to ~20 deg as the leg swings out",
+                  "{side}_knee_flexion_deg"),
+        FaultSpec("trunk_tips", "the body rolls ~24 deg away from the lifted leg, hiking its hip", "pelvis_roll_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.0, hold_s=0.8, down_s=1.1, pause_s=0.8),
+    motion=_quadruped_hip_abduction_motion,
+    setup_s=1.6,
+    switch_s=2.0,
+    # from behind (at the feet end), a little above hip height: the knee swings out in the image
+    # plane and the shoulders show beyond the hips (the trunk slopes up to them). Not much higher:
+    # seen from above the back, the trunk points along the view and stops looking like all fours
+    front_azimuth_deg=180.0,
+    side_elevation_deg=4.0,
+    oblique_deg=(150.0, 8.0),  # 30 deg off behind, toward the first working side
+    angled_deg=(160.0, 8.0),
+    view="front",
+)
+
+BIRD_DOG = ExerciseProgram(
+    id="bird_dog",
+    title="Bird dog",
+    posture="quadruped",
+    unilateral=True,
+    faults=(
+        FaultSpec("leg_too_high", "the straight leg goes ~30 deg above level with the floor", "{side}_hip_flexion_deg"),
+        FaultSpec("knee_bent", "the knee stays bent ~55 deg as the leg reaches back", "{side}_knee_flexion_deg"),
+        FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
+    ),
+    timing=RepTiming(up_s=1.2, hold_s=3.0, down_s=1.2, pause_s=1.0),
+    motion=_bird_dog_motion,
+    setup_s=1.6,
+    switch_s=2.0,
+    side_elevation_deg=20.0,  # as for the quadruped hip extension: a camera a little above hip height
+    oblique_deg=(65.0, 25.0),
+    view="side",
+)
+
+PROGRAMS: tuple[ExerciseProgram, ...] = (PRONE_HIP_EXTENSION, QUADRUPED_HIP_EXTENSION, PRONE_LEG_ABDUCTION,
+                                         QUADRUPED_HIP_ABDUCTION, BIRD_DOG)
