@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from cli_checks import nothing_written, one_line_error
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,18 +38,8 @@ def formcheck(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           env={**os.environ, **(env or {})})
 
 
-def one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
-    assert proc.returncode == code, (proc.returncode, proc.stdout[-1500:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w.lower() in lines[0].lower(), lines[0]
-    return lines[0]
 
 
-def nothing_written(out: Path) -> None:
-    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], sorted(out.rglob("*"))
 
 
 def session_ids(db: Path) -> list[int]:

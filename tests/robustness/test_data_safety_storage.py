@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import cli_checks
+
 from clinic_helpers import bridge_poses, nobody_poses
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,13 +60,7 @@ def formcheck(*args: str, env: dict | None = None, prelude: str = "", cwd: Path 
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *words: str, code: int = 1) -> str:
-    assert proc.returncode == code, (proc.returncode, proc.stdout[-1000:], proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w.lower() in lines[0].lower(), lines[0]
-    return lines[0]
+    return cli_checks.one_line_error(proc, code, *words)
 
 
 def digest(path: Path) -> str:

@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 import pytest
 
+from cli_checks import nothing_written, one_line_error
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_videos"
 BRIDGE = SAMPLES / "bridge_correct.mp4"  # 3 bridges, side view, 480x360, 10 fps
@@ -37,18 +39,8 @@ def formcheck(*args: str, env: dict | None = None, prelude: str = "") -> subproc
                           env={**os.environ, **(env or {})})
 
 
-def one_line_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> str:
-    assert proc.returncode == code, (proc.returncode, proc.stderr[-2000:])
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stderr
-    for w in words:
-        assert w.lower() in lines[0].lower(), lines[0]
-    return lines[0]
 
 
-def nothing_written(out: Path) -> None:
-    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()], sorted(out.rglob("*"))
 
 
 def report_of(out: Path) -> dict:
