@@ -43,6 +43,8 @@ _SOFT_DEG = 8.0
 _UP = np.array([0.0, -1.0, 0.0])  # MediaPipe world landmarks: y points down
 TRACKER_WINDOW_S = 2.0  # postures change rarely: judge on the last two seconds
 GUESS_MIN_CONFIDENCE = 0.5  # below this the tracker says "unknown" rather than name a posture
+RULE_OUT_CONFIDENCE = 0.7  # the gate turns a frame away only on a posture this sure ...
+PLAUSIBLE_SCORE = 0.1  # ... and only when the spec's posture scores below this
 
 
 @dataclass(frozen=True)
@@ -231,43 +233,68 @@ def classify_pose(pose: PoseSample) -> PostureGuess:
     return classify(cues(pose)) if pose.detected else UNKNOWN
 
 
+def _ranked(mean: dict[str, float]) -> PostureGuess:
+    ranked = tuple(sorted(mean.items(), key=lambda kv: -kv[1]))
+    best, conf = ranked[0]
+    return PostureGuess(best if conf >= GUESS_MIN_CONFIDENCE else "unknown", conf, ranked)
+
+
+def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True) -> bool:
+    """Does ``guess`` say the body is surely not in ``posture`` (a spec's posture)?
+
+    The upright postures are not told apart here (a squat passes through sitting; upright
+    against lying is the trunk's business). ``camera_level=False`` (a spec filmed from high up)
+    does not tell the lying postures apart either: a camera raised past 45 deg tilts the body's
+    left-right and front-back axes past each other, so lying on the front looks like side-lying.
+    """
+    if posture not in POSTURES or guess.posture not in POSTURES or guess.posture == posture:
+        return False
+    if guess.confidence < RULE_OUT_CONFIDENCE or guess.score(posture) >= PLAUSIBLE_SCORE:
+        return False
+    if guess.posture in UPRIGHT and posture in UPRIGHT:
+        return False
+    return camera_level or not (guess.posture in LYING and posture in LYING)
+
+
 class PostureTracker:
-    """Smooths per-frame posture scores over the last seconds: postures change rarely."""
+    """Smooths per-frame posture scores over the last seconds: postures change rarely.
+
+    ``guess`` is the posture now; ``overall()`` the one the whole stream was mostly in.
+    """
 
     def __init__(self, window_s: float = TRACKER_WINDOW_S):
         self._window_ms = window_s * 1000
         self._recent: deque[tuple[float, dict[str, float]]] = deque()
+        self._totals = dict.fromkeys(POSTURES, 0.0)
+        self._frames = 0
         self.guess = UNKNOWN
+
+    def overall(self) -> PostureGuess:
+        if not self._frames:
+            return UNKNOWN
+        return _ranked({p: v / self._frames for p, v in self._totals.items()})
 
     def update(self, pose: PoseSample) -> PostureGuess:
         t = pose.timestamp_ms
         frame = classify_pose(pose)
         if frame.posture != "unknown":
             self._recent.append((t, dict(frame.scores)))
+            self._frames += 1
+            for p, v in frame.scores:
+                self._totals[p] += v
         while self._recent and t - self._recent[0][0] > self._window_ms:
             self._recent.popleft()
         if not self._recent:
             self.guess = UNKNOWN
             return self.guess
-        mean = {p: float(np.mean([s.get(p, 0.0) for _, s in self._recent])) for p in POSTURES}
-        ranked = tuple(sorted(mean.items(), key=lambda kv: -kv[1]))
-        best, conf = ranked[0]
-        self.guess = PostureGuess(best if conf >= GUESS_MIN_CONFIDENCE else "unknown", conf, ranked)
+        n = len(self._recent)
+        self.guess = _ranked({p: sum(s.get(p, 0.0) for _, s in self._recent) / n for p in POSTURES})
         return self.guess
 
 
 def clip_posture(poses) -> PostureGuess:
-    """The posture a whole clip is mostly in: the mean of its frames' scores."""
-    totals = {p: 0.0 for p in POSTURES}
-    n = 0
+    """The posture a whole stream of poses is mostly in."""
+    tracker = PostureTracker()
     for pose in poses:
-        g = classify_pose(pose)
-        if g.posture == "unknown":
-            continue
-        n += 1
-        for p, s in g.scores:
-            totals[p] += s
-    if not n:
-        return UNKNOWN
-    ranked = tuple(sorted(((p, v / n) for p, v in totals.items()), key=lambda kv: -kv[1]))
-    return PostureGuess(ranked[0][0], ranked[0][1], ranked)
+        tracker.update(pose)
+    return tracker.overall()
