@@ -33,9 +33,9 @@ PLAIN_NAMES = {  # for sentences: "This looks like side-lying, not lying on your
     "sitting": "sitting",
     "kneeling": "kneeling",
     "supine": "lying on your back",
-    "prone": "lying on your front",
+    "prone": "lying face down",
     "side_lying": "side-lying",
-    "quadruped": "on all fours",
+    "quadruped": "kneeling on all fours",
 }
 SEEN_MIN = 0.3  # landmarks below this visibility are not used (MediaPipe places hidden limbs loosely)
 UPRIGHT_MID_DEG = 50.0  # trunk inclination halfway between upright (a squat leans ~45) and lying (a bridge top ~55-60)
