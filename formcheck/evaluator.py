@@ -203,6 +203,11 @@ class ExerciseEvaluator:
             notices=notices,
         )
 
+    @property
+    def view_mismatch(self) -> bool:
+        """The camera has been seen to be at the wrong angle for this spec."""
+        return self._view.view_mismatch
+
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in self._counters}
         for r in self._reps:
