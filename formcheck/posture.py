@@ -126,6 +126,11 @@ def cues(pose: PoseSample) -> PostureCues:
     lateral_vertical = lat3 if np.isfinite(lat3) else lat2
 
     front_up, chest_up = _front_up(w, trunk, lateral)
+    if not np.isfinite(front_up):
+        # no 3D estimate: the face in the image (y down), as the camera sees up
+        face2 = img[L.NOSE] - _mid(img, L.LEFT_EAR, L.RIGHT_EAR)
+        n2 = float(np.linalg.norm(face2))
+        front_up = float(-face2[1] / n2) if np.isfinite(n2) and n2 > 1e-6 else np.nan
 
     thigh = [float(np.linalg.norm(w[k] - w[h])) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
     thigh_m = np.nanmedian(thigh) if np.isfinite(thigh).any() else np.nan
@@ -200,8 +205,8 @@ def classify(c: PostureCues) -> PostureGuess:
     # legs out of view (framed head to thighs): standing or sitting, as far as the thighs say
     stand = c.standing_leg if np.isfinite(c.standing_leg) else 1.0 - level
     knee = _n(c.knee_down, 0.0)
-    # a leg straight down under the hips is standing on it, however far the trunk leans (a hinge)
-    upright = max(trunk_up * (1.0 - knees_up), stand)
+    # a leg seen straight down under the hips is standing on it, however far the trunk leans (a hinge)
+    upright = max(trunk_up * (1.0 - knees_up), _n(c.standing_leg, 0.0))
     lying = 1.0 - upright
     # side-lying: the left-right axis more vertical than the chest's normal (a comparison, so a
     # camera raised up to 45 deg, which tilts both, does not turn lying on the back into it)
