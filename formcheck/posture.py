@@ -42,7 +42,9 @@ UPRIGHT_MID_DEG = 50.0  # trunk inclination halfway between upright (a squat lea
 _SOFT_DEG = 8.0
 _UP = np.array([0.0, -1.0, 0.0])  # MediaPipe world landmarks: y points down
 TRACKER_WINDOW_S = 2.0  # postures change rarely: judge on the last two seconds
-GUESS_MIN_CONFIDENCE = 0.5  # below this the tracker says "unknown" rather than name a posture
+SURE_AFTER_S = 1.0  # a posture seen for less than this is not yet sure (confidence scaled down)
+UNCLEAR_SCORE = 0.1  # a frame where every posture scores low is unclear, not sure of the best
+GUESS_MIN_CONFIDENCE = 0.4  # below this the tracker says "unknown" rather than name a posture
 RULE_OUT_CONFIDENCE = 0.7  # the gate turns a frame away only on a posture this sure ...
 PLAUSIBLE_SCORE = 0.1  # ... and only when the spec's posture scores below this
 
@@ -217,17 +219,19 @@ def classify(c: PostureCues) -> PostureGuess:
     face_up = max(_sig(_n(c.front_up, 0.0) / 0.2), knees_up)
     hands_down = _sig((_n(c.wrists_below_shoulders, 0.0) - 0.5) / 0.12)
     on_all_fours = knee * hands_down
+    along = _sig((0.35 - _n(c.knees_below_hips, 0.0)) / 0.1)
     scores = {
         "standing": upright * stand,
         "sitting": upright * (1 - stand) * level * (1 - knee),
         "kneeling": upright * (1 - stand) * knee,
         "supine": lying * (1 - side) * face_up,
-        "prone": lying * (1 - side) * (1 - face_up) * (1 - on_all_fours),
+        # lying face down, the thighs lie along the body (a plank too); a deep squat's are under it
+        "prone": lying * (1 - side) * (1 - face_up) * (1 - on_all_fours) * along,
         "quadruped": lying * (1 - side) * (1 - face_up) * on_all_fours,
         "side_lying": lying * side,
     }
-    total = sum(scores.values())
-    if total <= 1e-9:
+    total = sum(scores.values()) + UNCLEAR_SCORE
+    if total <= UNCLEAR_SCORE + 1e-9:
         return UNKNOWN
     ranked = tuple(sorted(((k, v / total) for k, v in scores.items()), key=lambda kv: -kv[1]))
     return PostureGuess(ranked[0][0], ranked[0][1], ranked)
@@ -293,7 +297,9 @@ class PostureTracker:
             self.guess = UNKNOWN
             return self.guess
         n = len(self._recent)
-        self.guess = _ranked({p: sum(s.get(p, 0.0) for _, s in self._recent) / n for p in POSTURES})
+        # sure only after a second of evidence: a moment of an odd reading is not a posture
+        sure = min(1.0, (self._recent[-1][0] - self._recent[0][0]) / (SURE_AFTER_S * 1000))
+        self.guess = _ranked({p: sure * sum(s.get(p, 0.0) for _, s in self._recent) / n for p in POSTURES})
         return self.guess
 
 

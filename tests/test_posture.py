@@ -230,3 +230,18 @@ def test_recognise_real_rehab_clips():
         pytest.skip("no cached poses of the real clips: run python benchmarks/real_clips.py once")
     right = [recognise(_cached_poses(r), CATALOGUE).exercise == r["formcheck_exercise"] for r in rows]
     assert sum(right) >= 0.8 * len(rows), f"{sum(right)} of {len(rows)}"
+
+
+def test_tracker_is_sure_only_after_a_second():
+    """A clip that starts in an odd position (the bottom of a deep squat, leaning far forward)
+    must not have its first frames turned away on a guess made from a moment."""
+    from formcheck.posture import RULE_OUT_CONFIDENCE
+
+    poses = [p for p in _poses("prone_hip_extension") if p.detected]
+    tracker = PostureTracker()
+    for p in poses[:3]:  # 0.2-0.3 s at 10 fps
+        tracker.update(p)
+    assert tracker.guess.confidence < RULE_OUT_CONFIDENCE
+    for p in poses[3:20]:
+        tracker.update(p)
+    assert tracker.guess.posture == "prone" and tracker.guess.confidence >= RULE_OUT_CONFIDENCE
