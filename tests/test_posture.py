@@ -216,6 +216,7 @@ def _cached_poses(row: dict):
     return list(read_poses(path))
 
 
+@pytest.mark.clips
 @pytest.mark.skipif(not CLIPS.is_dir(), reason="../shared/clips is absent: the real clips are not shipped")
 @pytest.mark.parametrize("row", _catalog_rows(), ids=lambda r: r["file"][:-4])
 def test_posture_of_real_clips(row):
@@ -223,6 +224,7 @@ def test_posture_of_real_clips(row):
     assert guess.posture == load_spec(row["formcheck_exercise"]).posture, guess.scores[:3]
 
 
+@pytest.mark.clips
 @pytest.mark.skipif(not CLIPS.is_dir(), reason="../shared/clips is absent: the real clips are not shipped")
 def test_recognise_real_rehab_clips():
     rows = [r for r in _catalog_rows() if (POSES_CACHE / f"{r['file']}.a15.npz").is_file()]
