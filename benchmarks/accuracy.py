@@ -83,6 +83,10 @@ def make_clip(job: tuple) -> dict:
         spec = spec.with_target(hold_s=TARGET_HOLD_S)
     truth = synth.generate(exercise, reps=1 if hold else reps, side=side, fault=fault, view=view_arg, body_seed=body,
                            fps=fps, seed=body, hold_s=HOLD_S if hold else None)
+    if not hold and spec.target.hold_s:
+        # reps pause about a second at the top: prescribed so (a hold short of the prescription is a
+        # short_hold fault, which would otherwise be flagged on every rep of these clips)
+        spec = spec.with_target(hold_s=round(0.8 * min(r.hold_s for r in truth.reps), 1))
     if not video.exists():
         synth.render_clip(truth, video)
     if not poses.exists():

@@ -1,11 +1,12 @@
-"""Counts on the hand-counted real clips in ../shared/clips against catalog.csv.
+"""Counts on the hand-counted real clips in ../shared/clips, planned from catalog.csv.
 
-Each clip goes through the full model once (poses cached in benchmarks/.cache/poses), then is
-analysed with the specs that match its movement; negatives (upper-body clips, other movements)
-must count 0. Prints a Markdown table and the exact-count rate, analysed at the default analysis
-rate, and whether every frame gives the same counts and faults.
+Every clip whose `formcheck_exercise` names a spec is analysed with that spec and the clip's
+`hold_s` as the prescription, as a clinician would; every clip is also analysed with two specs of
+other postures, which must count 0 (negatives). Beside formcheck, a naive counter written here
+(the spec's driver angle, raw, two fixed thresholds, no smoothing or gating) counts the same
+poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
-    python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 10]
+    python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -13,31 +14,37 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache" / "poses"
 
-# clip -> [(spec, expected count or None for the catalog count)]
-PLAN: dict[str, list[tuple[str, int | None]]] = {
-    "sebitzu_hip_thrust.mp4": [("bridge", None), ("standing_hip_extension", 0), ("mini_squat", 0)],
-    "randy_cable_standing_hip_abduction.mp4": [("standing_hip_abduction", None)],
-    "rohit_squat_side.mp4": [("mini_squat", None), ("bridge", 0)],
-    "kanat_partial_squat_side.mp4": [("mini_squat", None)],
-    "yuyoujiang_squat.mp4": [("mini_squat", None)],
-    "formfit_squat.mp4": [("mini_squat", None)],
-    "sagor_squat.mp4": [("mini_squat", None)],
-    "rjsong_squat2.mp4": [("mini_squat", None)],
-    "postop_squat.mp4": [("mini_squat", None)],
-    "frailty_chair_stand_test.mp4": [("mini_squat", None), ("bridge", 0)],
-    "kanat_standing_hamstring_curl.mp4": [("standing_hip_extension", 0)],
-    "orthosense_shoulder_abd1.mp4": [("bridge", 0), ("mini_squat", 0), ("standing_hip_extension", 0)],
-    "wissem_bicep_curl_outdoor.mp4": [("bridge", 0), ("mini_squat", 0)],
-    "rjsong_pushup_front2.mp4": [("bridge", 0), ("mini_squat", 0)],
+# Two specs of other postures per posture: the ones a clinician could pick by mistake and that a
+# posture gate must tell apart (side-lying from supine, quadruped from supine, lying from upright).
+NEGATIVES = {
+    "standing": ("bridge", "clamshell"),
+    "sitting": ("bridge", "clamshell"),
+    "kneeling": ("bridge", "clamshell"),
+    "supine": ("clamshell", "quadruped_hip_extension"),
+    "side_lying": ("bridge", "quadruped_hip_extension"),
+    "quadruped": ("bridge", "clamshell"),
+    "prone": ("bridge", "clamshell"),
+    "any": ("bridge", "clamshell"),
 }
 
 
+@dataclass(frozen=True)
+class Count:
+    total: int
+    left: int
+    right: int
+
+
 def poses_for(clip: Path, analysis_fps: float | None) -> Path:
+    """The clip's poses, from the cache or from one run of the full model."""
     from formcheck.pipeline import save_poses
 
     out = CACHE / (f"{clip.name}.npz" if analysis_fps is None else f"{clip.name}.a{analysis_fps:g}.npz")
@@ -47,55 +54,129 @@ def poses_for(clip: Path, analysis_fps: float | None) -> Path:
     return out
 
 
-def analyse(poses: Path, spec_id: str):
+def formcheck_count(poses: list, spec) -> tuple[Count, list[str]]:
     from formcheck.evaluator import ExerciseEvaluator
-    from formcheck.posesfile import read_poses
-    from formcheck.spec import load_spec
 
-    ev = ExerciseEvaluator(load_spec(spec_id))
-    for pose in read_poses(poses):
+    ev = ExerciseEvaluator(spec)
+    for pose in poses:
         ev.update(pose)
     report = ev.finish()
-    return report.reps_by_side, sorted({f.id for f in report.faults})
+    by_side = report.reps_by_side
+    total = sum(by_side.values())
+    return Count(total, by_side.get("left", 0), by_side.get("right", 0)), sorted({f.id for f in report.faults})
+
+
+def naive_count(poses: list, spec) -> Count:
+    """One angle, two fixed thresholds: the spec's driver, raw, per side; no smoothing or gating.
+
+    The thresholds are the spec's own enter and exit excursions from the clip's rest level (the
+    10th percentile toward rest of the whole clip), fixed for the clip.
+    """
+    from formcheck.features import FeatureExtractor, feature_value
+
+    fx = FeatureExtractor(spec)
+    sides = ("left", "right") if spec.sides == "per_side" else ("both",)
+    series = {s: [] for s in sides}
+    for pose in poses:
+        ff = fx.update(pose)
+        for s in sides:
+            series[s].append(feature_value(ff, spec.rep.driver, s))
+    sign = 1.0 if spec.rep.direction == "increase" else -1.0
+    counts = {}
+    for s, values in series.items():
+        v = sign * np.asarray(values, float)
+        v = v[np.isfinite(v)]
+        if v.size == 0:
+            counts[s] = 0
+            continue
+        rest = float(np.percentile(v, 10))
+        enter, leave = rest + spec.rep.enter_deg, rest + spec.rep.exit_deg
+        n, up = 0, False
+        for x in v:
+            if not up and x >= enter:
+                up = True
+            elif up and x <= leave:
+                up, n = False, n + 1
+        counts[s] = n
+    return Count(sum(counts.values()), counts.get("left", 0), counts.get("right", 0))
+
+
+def _int(s: str) -> int | None:
+    return int(s) if s.strip() else None
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "clips")
     from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "clips")
     ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS)
+    ap.add_argument("--only", nargs="*", help="clip file names to run (default: every clip in the catalog)")
     args = ap.parse_args()
     if not (args.clips / "catalog.csv").is_file():
         print(f"no clips at {args.clips}: nothing to measure")
         return 0
-    catalog = {r["file"]: r for r in csv.DictReader(open(args.clips / "catalog.csv", newline=""))}
-    rate = f"{args.analysis_fps:g} fps"
-    print(f"| clip | fps | view | spec | counted at {rate} | truth | confidence | exact | at every frame |")
+    from formcheck.posesfile import read_poses
+    from formcheck.spec import load_spec
+
+    rows = list(csv.DictReader(open(args.clips / "catalog.csv", newline="", encoding="utf-8")))
+    if args.only:
+        rows = [r for r in rows if r["file"] in set(args.only)]
+    print("| clip | spec | hold s | conf. | truth L/R | formcheck L/R | naive L/R | exact | negatives (spec: count) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    exact = exact_every = total = same = 0
-    for name, plan in PLAN.items():
-        row = catalog.get(name)
-        if row is None or not (args.clips / name).is_file():
+    tally = {"sure": [], "unsure": []}  # (truth, formcheck, naive, sides_ok or None)
+    negative_misses = []
+    for row in rows:
+        clip = args.clips / row["file"]
+        if not clip.is_file():
             continue
-        sampled = poses_for(args.clips / name, args.analysis_fps)
-        every = poses_for(args.clips / name, None)
-        for spec_id, expected in plan:
-            by_side, faults = analyse(sampled, spec_id)
-            got = sum(by_side.values())
-            want = int(row["reps"]) if expected is None else expected
-            conf = row["confidence"] if expected is None else "negative"
-            every_by_side, every_faults = analyse(every, spec_id)
-            identical = (by_side, faults) == (every_by_side, every_faults)
-            total += 1
-            exact += got == want
-            exact_every += sum(every_by_side.values()) == want
-            same += identical
-            differs = "" if identical else f"differs: {sum(every_by_side.values())} reps, faults {', '.join(every_faults) or 'none'} (here {', '.join(faults) or 'none'})"
-            print(f"| {name} | {row['fps']} | {row['view']} | {spec_id} | {got} | {want} | {conf} | "
-                  f"{'yes' if got == want else 'no'} | {differs or 'same'} |")
-    print(f"\nexact counts at {rate}: {exact}/{total} ({exact / max(total, 1):.0%}); at every frame: {exact_every}/{total}; "
-          f"counts per side and faults identical: {same}/{total}")
+        poses = list(read_poses(poses_for(clip, args.analysis_fps or None)))
+        name = row["formcheck_exercise"]
+        spec = load_spec(name) if name != "none" else None
+        posture = spec.posture if spec else "standing"
+        negatives = []
+        for other in NEGATIVES[posture]:
+            got, _ = formcheck_count(poses, load_spec(other))
+            negatives.append(f"{other}: {got.total}")
+            if got.total:
+                negative_misses.append(f"{row['file']} as {other}: {got.total}")
+        if spec is None:
+            print(f"| {row['file']} | none | | | | | | | {'; '.join(negatives)} |")
+            continue
+        hold = float(row["hold_s"]) if row["hold_s"].strip() else None
+        spec = spec.with_target(hold_s=hold)
+        truth = int(row["reps"])
+        left, right = _int(row["reps_left"]), _int(row["reps_right"])
+        fc, _ = formcheck_count(poses, spec)
+        nv = naive_count(poses, spec)
+        # sides right: no rep went to the wrong leg (per-side errors add up to the total's error)
+        sides_ok = None if left is None or right is None else abs(fc.left - left) + abs(fc.right - right) == abs(fc.total - truth)
+        tally.setdefault(row["confidence"], []).append((truth, fc.total, nv.total, sides_ok))
+        truth_s = f"{truth}" + (f" ({left}/{right})" if left is not None else "")
+        fc_s = f"{fc.total}" + (f" ({fc.left}/{fc.right})" if spec.sides == "per_side" else "")
+        nv_s = f"{nv.total}" + (f" ({nv.left}/{nv.right})" if spec.sides == "per_side" else "")
+        exact = "yes" if fc.total == truth else "no"
+        if sides_ok is False:
+            exact += " (sides wrong)"
+        print(f"| {row['file']} | {name} | {hold if hold is not None else ''} | {row['confidence']} | "
+              f"{truth_s} | {fc_s} | {nv_s} | {exact} | {'; '.join(negatives)} |")
+    print()
+    everything = [t for rows_ in tally.values() for t in rows_]
+    for label, items in (("sure", tally.get("sure", [])), ("unsure", tally.get("unsure", [])), ("all", everything)):
+        if not items:
+            continue
+        truth = np.array([t[0] for t in items])
+        for who, col in (("formcheck", 1), ("naive", 2)):
+            got = np.array([t[col] for t in items])
+            err = np.abs(got - truth)
+            print(f"{label:6s} {who:9s}: exact {np.mean(err == 0):.0%} ({int(np.sum(err == 0))}/{len(items)}), "
+                  f"within one {np.mean(err <= 1):.0%}, mean abs error {err.sum() / max(truth.sum(), 1):.0%} of the true count")
+        sided = [t[3] for t in items if t[3] is not None]
+        if sided:
+            print(f"{label:6s} formcheck: sides right on {sum(sided)}/{len(sided)} one-sided clips")
+    worse = [t for t in everything if abs(t[1] - t[0]) > abs(t[2] - t[0])]
+    print(f"clips where formcheck is further from the truth than the naive counter: {len(worse)}")
+    print(f"negatives counted as reps: {len(negative_misses)}" + (f" ({'; '.join(negative_misses)})" if negative_misses else ""))
     return 0
 
 

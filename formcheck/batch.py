@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -26,14 +26,21 @@ from typing import Protocol
 from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.history import History, SessionRow, current_sessions, utc_now
+from formcheck.io import OutputKind, check_output, head_contains
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 POSES_SUFFIXES = (".npz",)
 MANIFEST_COLUMNS = ("clip", "exercise", "side", "patient", "date", "reps", "hold_s")
 VIDEO_MODES = ("embed", "file", "none")
 STAGING = ".staging"
+PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 LOCK_NAME = ".formcheck-batch.lock"
 PROGRESS_EVERY_S = 0.25  # workers report frame progress at most this often
+
+
+# an index.html formcheck wrote names formcheck (newer pages also say so in a generator tag)
+INDEX_KIND = OutputKind("formcheck batch", "--out", lambda p: head_contains(p, '<meta name="generator" content="formcheck">')
+                        or head_contains(p, "<title>formcheck: "))
 
 
 class ManifestError(InputError):
@@ -280,11 +287,18 @@ class _Plan:
     is_poses: bool
 
 
-def _slug(path: Path, exercise: str, run_key: str) -> str:
+def _slug(path: Path, exercise: str, run_key: str, *, by_path: bool = False) -> str:
+    """The report folder's name: the clip's name made safe, the exercise and a key. When making
+    the name safe changed it (``a b`` and ``a_b``), or ``by_path`` (two clips with one name), the
+    key also covers the original name or path, so two clips never share a folder."""
     import re
 
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.name.split(".")[0]).strip("._") or "clip"
-    return f"{stem[:60]}-{exercise}-{run_key[:8]}"
+    original = path.name.split(".")[0]
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", original).strip("._") or "clip"
+    key = run_key
+    if by_path or stem != original:
+        key = hashlib.sha256(f"{run_key}\0{path if by_path else original}".encode()).hexdigest()
+    return f"{stem[:60]}-{exercise}-{key[:8]}"
 
 
 class _Models:
@@ -366,16 +380,17 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
             max_side_px=task["max_side_px"], progress=progress, include_series=True, extra_sinks=media,
             analysis_fps=task["analysis_fps"],
         )
-        if report.incomplete:
+        if report.incomplete and not report.source.get("ends_early"):
             raise KeyboardInterrupt  # interrupted in-process: an unfinished clip is never committed
         report_dict = json.loads((staging / "report.json").read_text(encoding="utf-8"))  # as written: NaN is null
         spec_dict = spec.model_dump(mode="json")
         meta = ClipMeta(
             clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
             session_date=task["date"], extra=task["extra"], analysed_at=utc_now(), report_dir=task["final"],
-            formcheck_version=__version__,
+            formcheck_version=__version__, history_db=task["history_db"],
         )
-        write_json_atomic(staging / "page.json", {"video": task["video"]})
+        # the page's settings, and which database holds this session (so `review` finds it)
+        write_json_atomic(staging / PAGE_JSON, {"video": task["video"], "history_db": task["history_db"]})
         write_clip_report(staging, report=report_dict, spec=spec_dict, meta=meta, video=task["video"])
         return {"ok": True, "report": report_dict, "spec": spec_dict, "elapsed_s": time.monotonic() - t0}
     except (InputError, SpecError, ModelError, SideOverrideError) as e:
@@ -610,15 +625,105 @@ def _locked(out_dir: Path) -> Iterator[None]:
         fh.close()
 
 
-def _publish(staging: Path, final: Path) -> None:
-    """Move a finished clip folder into place, replacing an older one whole."""
+@dataclass
+class _Published:
+    """A clip folder moved into place, with the older one kept aside until the commit is done."""
+
+    final: Path
+    trash: Path | None
+    staging: Path
+
+    def undo(self) -> None:
+        """The commit failed: take the new folder back out and put the older one back."""
+        if self.final.exists():
+            os.replace(self.final, self.staging)
+        if self.trash is not None:
+            os.replace(self.trash, self.final)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def finish(self) -> None:
+        if self.trash is not None:
+            shutil.rmtree(self.trash, ignore_errors=True)
+
+
+def _publish(staging: Path, final: Path) -> _Published:
+    """Move a finished clip folder into place, replacing an older one whole (kept until ``finish``)."""
     trash = None
     if final.exists():
         trash = final.parent / STAGING / f"old-{final.name}-{uuid.uuid4().hex[:8]}"
         os.replace(final, trash)
-    os.replace(staging, final)
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if trash is not None:
+            os.replace(trash, final)
+        raise
+    return _Published(final, trash, staging)
+
+
+def _record_and_publish(history: History, staging: Path, final: Path, **row) -> int:
+    """The commit point of one clip: its row is written, its folder moved into place, then the row
+    committed; if anything fails, neither stays (no folder without its row, no row without its folder)."""
+    published: list[_Published] = []
+    try:
+        sid = history.record(**row, report_dir=str(final),
+                             before_commit=lambda: published.append(_publish(staging, final)))
+    except BaseException:
+        for p in published:
+            try:
+                p.undo()
+            except OSError:  # cannot even move it back: the row is not there, so the next run replaces it
+                pass
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    for p in published:
+        p.finish()
+    return sid
+
+
+def _own_folder(plan: _Plan, slugs: dict[str, Path], out: Path, history: History) -> _Plan:
+    """The plan with a report folder no other clip has (in this run, or in the history)."""
+    owner = slugs.get(plan.slug)
+    if owner is None:
+        there = history.session_for_dir(out / plan.slug)
+        owner = Path(there.clip_path) if there is not None else None
+    if owner is not None and owner != plan.job.path:
+        plan = replace(plan, slug=_slug(plan.job.path, plan.job.exercise, plan.run_key, by_path=True))
+    slugs[plan.slug] = plan.job.path
+    return plan
+
+
+def _copy_session(plan: _Plan, row: SessionRow, out: Path, history: History,
+                  same_clip: Sequence[SessionRow] = ()) -> ClipResult:
+    """Publish a finished analysis of the same content and settings into this --out, as this clip's
+    session: its folder copied and a row of its own (no model time). The reviews of this clip's
+    earlier sessions (``same_clip``) come along; another file's do not."""
+    from formcheck.sinks import write_json_atomic
+
+    job = plan.job
+    staging, final = out / STAGING / plan.slug, out / plan.slug
+    try:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(row.report_dir, staging)
+        page = json.loads((staging / PAGE_JSON).read_text(encoding="utf-8")) if (staging / PAGE_JSON).is_file() else {}
+        write_json_atomic(staging / PAGE_JSON, {**page, "history_db": str(history.path.resolve())})
+    except (OSError, ValueError, InputError) as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else _one_line(e)
+        return _record_failure(history, job, out, f"cannot copy the finished report {row.report_dir} ({detail})", plan)
+    sid = _record_and_publish(
+        history, staging, final, run_key=row.run_key, status="done", clip_path=str(job.path),
+        clip_sha256=row.clip_sha256, exercise=row.exercise, spec_version=row.spec_version,
+        spec_sha256=row.spec_sha256, spec=history.spec(row.id), model=row.model, patient=job.patient,
+        session_date=job.session_date, side=job.side or "", extra=job.extra, report=history.report(row.id),
+        elapsed_s=row.elapsed_s, analysed_at=row.analysed_at,
+    )
+    reviews = {(r.reviewed_at, r.side, r.reps, r.note, r.reviewer): r for s in same_clip for r in s.reviews}
+    for _, r in sorted(reviews.items(), key=lambda kv: (kv[0][0], kv[1].id)):  # in the order they were made
+        history.add_review(sid, side=r.side, reps=r.reps, note=r.note, reviewer=r.reviewer, reviewed_at=r.reviewed_at)
+    session = history.session(sid)
+    rerender_session(history, session)  # the page names its new folder, session and database
+    return _skip_result(plan, session)
 
 
 def _skip_result(plan: _Plan, row: SessionRow) -> ClipResult:
@@ -636,6 +741,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
         raise ManifestError(f"unknown video mode {options.video!r}; valid: {', '.join(VIDEO_MODES)}")
     t0 = time.monotonic()
     out = options.out_dir.expanduser().resolve()
+    check_output(out / "index.html", INDEX_KIND, database=history.path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -645,53 +751,64 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
         staging_root = out / STAGING
         shutil.rmtree(staging_root, ignore_errors=True)  # what a killed batch left half-done
         staging_root.mkdir()
-        models = _Models(options)
-        if any(j.path.suffix.lower() not in POSES_SUFFIXES for j in jobs):
-            models.video()  # a missing model stops the batch before it starts, not clip by clip
-        plans: dict[int, _Plan] = {}
-        todo: list[tuple[int, dict]] = []
-        for key, job in enumerate(jobs):
-            try:
-                plan = _plan(key, job, options, models)
-            except (InputError, SpecError, SideOverrideError) as e:
-                results[key] = _record_failure(history, job, out, _one_line(e))
-                continue
-            except OSError as e:
-                results[key] = _record_failure(history, job, out, f"cannot read {job.path} ({e.strerror or e})")
-                continue
-            existing = None if options.force else history.find_done(plan.run_key)
-            if existing is not None and (Path(existing.report_dir) / "report.html").is_file():
-                results[key] = _skip_result(plan, existing)
-                continue
-            plans[key] = plan
-            todo.append((key, _task(plan, options, out)))
-        if observer is not None:
-            observer.planned(len(jobs), len(todo))
-            for key, result in results.items():
-                observer.clip_finished(key, result)
-
-        def on_outcome(key: int, outcome: dict) -> None:
-            plan = plans[key]
-            results[key] = _commit(plan, outcome, out, history)
-            refresh_index(history, out)
+        try:
+            models = _Models(options)
+            if any(j.path.suffix.lower() not in POSES_SUFFIXES for j in jobs):
+                models.video()  # a missing model stops the batch before it starts, not clip by clip
+            plans: dict[int, _Plan] = {}
+            todo: list[tuple[int, dict]] = []
+            slugs: dict[str, Path] = {}  # report folder name -> the clip that has it in this run
+            for key, job in enumerate(jobs):
+                try:
+                    plan = _plan(key, job, options, models)
+                except (InputError, SpecError, SideOverrideError) as e:
+                    results[key] = _record_failure(history, job, out, _one_line(e))
+                    continue
+                except OSError as e:
+                    results[key] = _record_failure(history, job, out, f"cannot read {job.path} ({e.strerror or e})")
+                    continue
+                plan = _own_folder(plan, slugs, out, history)
+                done = [] if options.force else [
+                    s for s in history.done_sessions(plan.run_key) if (Path(s.report_dir) / "report.html").is_file()]
+                mine = [s for s in done if s.clip_path == str(job.path) and Path(s.report_dir).parent == out]
+                if mine:
+                    results[key] = _skip_result(plan, mine[0])
+                    continue
+                if done:  # analysed before, reported elsewhere (another --out, or the same content under another name)
+                    same_clip = [s for s in done if s.clip_path == str(job.path)]
+                    results[key] = _copy_session(plan, (same_clip or done)[0], out, history, same_clip)
+                    continue
+                plans[key] = plan
+                todo.append((key, _task(plan, options, out, history)))
             if observer is not None:
-                observer.clip_finished(key, results[key])
+                observer.planned(len(jobs), len(todo))
+                for key, result in results.items():
+                    observer.clip_finished(key, result)
 
-        if options.dask_address and todo:
-            _run_on_dask(todo, options.dask_address, on_outcome)
-        elif options.workers <= 1 or len(todo) <= 1:
-            _run_in_process(todo, observer, on_outcome)
-        else:
-            _run_in_pool(todo, min(options.workers, len(todo)), observer, on_outcome)
-        index = refresh_index(history, out)
-        shutil.rmtree(staging_root, ignore_errors=True)
+            def on_outcome(key: int, outcome: dict) -> None:
+                plan = plans[key]
+                results[key] = _commit(plan, outcome, out, history)
+                refresh_index(history, out)
+                if observer is not None:
+                    observer.clip_finished(key, results[key])
+
+            if options.dask_address and todo:
+                _run_on_dask(todo, options.dask_address, on_outcome)
+            elif options.workers <= 1 or len(todo) <= 1:
+                _run_in_process(todo, observer, on_outcome)
+            else:
+                _run_in_pool(todo, min(options.workers, len(todo)), observer, on_outcome)
+            index = refresh_index(history, out)
+        finally:
+            shutil.rmtree(staging_root, ignore_errors=True)  # also when the database or the disk failed
     ordered = tuple(results[k] for k in sorted(results))
     return BatchSummary(ordered, index, time.monotonic() - t0)
 
 
-def _task(plan: _Plan, options: BatchOptions, out: Path) -> dict:
+def _task(plan: _Plan, options: BatchOptions, out: Path, history: History) -> dict:
     job = plan.job
     return {
+        "history_db": str(history.path.resolve()),
         "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
         "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
         "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
@@ -725,27 +842,34 @@ def _record_failure(history: History, job: ClipJob, out: Path, error: str, plan:
 
 
 def _commit(plan: _Plan, outcome: dict, out: Path, history: History) -> ClipResult:
-    """The commit point of one clip: its folder moved into place, then its session recorded."""
+    """Publish one analysed clip: its folder and its session row together, or a recorded failure."""
     staging = out / STAGING / plan.slug
     if not outcome.get("ok"):
         shutil.rmtree(staging, ignore_errors=True)
         return _record_failure(history, plan.job, out, outcome.get("error", "unknown error"), plan, outcome.get("elapsed_s"))
     final = out / plan.slug
-    try:
-        _publish(staging, final)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        return _record_failure(history, plan.job, out, f"cannot publish {final} ({e.strerror or e})", plan)
     job = plan.job
     report = outcome["report"]
-    sid = history.record(
-        run_key=plan.run_key, status="done", clip_path=str(job.path), clip_sha256=plan.clip_sha256,
-        exercise=job.exercise, spec_version=plan.spec_version, spec_sha256=plan.spec_sha256, spec=outcome["spec"],
-        model=plan.model, patient=job.patient, session_date=job.session_date, side=job.side or "", extra=job.extra,
-        report=report, report_dir=str(final), elapsed_s=round(outcome.get("elapsed_s", 0.0), 3),
-    )
-    return ClipResult(job, "analysed", sid, final, report["summary"]["reps_by_side"], {}, "",
+    try:
+        sid = _record_and_publish(
+            history, staging, final, run_key=plan.run_key, status="done", clip_path=str(job.path),
+            clip_sha256=plan.clip_sha256, exercise=job.exercise, spec_version=plan.spec_version,
+            spec_sha256=plan.spec_sha256, spec=outcome["spec"], model=plan.model, patient=job.patient,
+            session_date=job.session_date, side=job.side or "", extra=job.extra, report=report,
+            elapsed_s=round(outcome.get("elapsed_s", 0.0), 3),
+        )
+    except OSError as e:  # the folder could not be moved into place (the row was rolled back)
+        return _record_failure(history, plan.job, out, f"cannot publish {final} ({e.strerror or e})", plan)
+    # a clip that decoded short of its own length is kept (its report says so) but not called analysed
+    status, note = ("incomplete", _ends_early_note(report)) if report.get("incomplete") else ("analysed", "")
+    return ClipResult(job, status, sid, final, report["summary"]["reps_by_side"], {}, note,
                       outcome.get("elapsed_s", 0.0))
+
+
+def _ends_early_note(report: dict) -> str:
+    source = report.get("source", {})
+    return (f"ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could be decoded "
+            "(report marked incomplete): the file may be cut short; copy it again")
 
 
 # --- pages that follow the history ------------------------------------------------------------------
@@ -763,22 +887,36 @@ def refresh_index(history: History, out_dir: Path) -> Path:
     return write_index(out, entries)
 
 
+def recorded_db(folder: Path) -> Path | None:
+    """The history database a batch recorded this report folder in (None: not a batch folder, or
+    written before formcheck recorded it)."""
+    try:
+        recorded = json.loads((Path(folder) / PAGE_JSON).read_text(encoding="utf-8")).get("history_db")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(recorded) if isinstance(recorded, str) and recorded else None
+
+
 def rerender_session(history: History, session: SessionRow) -> Path | None:
     """Redraw a session's report.html (after a review) and its folder's index; None if it is gone."""
     from formcheck.htmlreport import ClipMeta, write_clip_report
+    from formcheck.io import same_file
 
     folder = Path(session.report_dir)
     if not (folder / "report.html").is_file():
         return None  # only pages formcheck batch wrote are redrawn
+    recorded = recorded_db(folder)
+    if recorded is not None and not same_file(recorded, history.path):
+        return None  # another database's page: never redrawn (or its index cut) from this one
     try:
-        video = json.loads((folder / "page.json").read_text()).get("video", "embed")
-    except (OSError, ValueError):
+        video = json.loads((folder / PAGE_JSON).read_text()).get("video", "embed")
+    except (OSError, ValueError, AttributeError):
         video = "embed"
     meta = ClipMeta(
         clip_path=session.clip_path, clip_sha256=session.clip_sha256, model=session.model, patient=session.patient,
         session_date=session.session_date, extra=session.extra, analysed_at=session.analysed_at,
         elapsed_s=session.elapsed_s, session_id=session.id, report_dir=str(folder),
-        formcheck_version=session.formcheck_version,
+        formcheck_version=session.formcheck_version, history_db=str(history.path.resolve()),
     )
     spec = history.spec(session.id)
     if spec is None:

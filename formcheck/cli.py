@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from formcheck import __version__
@@ -45,8 +46,17 @@ class Side(str, Enum):
     right = "right"
 
 
+def esc(text) -> str:
+    """Text from the user or their files (a name, note, path, spec title), shown literally.
+
+    Everything such text reaches the terminal through goes through here: Rich would otherwise read
+    "Doe [ward b]" as a style and drop it, and raise MarkupError on "[/]".
+    """
+    return escape(str(text))
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {esc(message)}", soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -94,7 +104,7 @@ def analyze(
     exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`), a spec file, or auto (name the likely exercise).")],
     side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
     reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
-    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; a hold exercise counts holds of at least this.")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder [default: formcheck-out/<clip name>].")] = None,
     annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
@@ -124,8 +134,11 @@ def analyze(
     if not quiet:
         print_summary(report)
         if hint:
-            console.print(f"[yellow]{hint}[/]")
-    console.print(f"Wrote {out_dir}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
+            console.print(f"[yellow]{esc(hint)}[/]")
+    console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
+    if report.source.get("ends_early"):
+        raise fail(_ends_early_message(input, report.source) + "; the report covers those (marked incomplete): "
+                   "the file may be cut short; copy it again")
     if report.incomplete:
         err_console.print("interrupted: the report covers what was analysed so far (marked incomplete)")
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -142,7 +155,7 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
             poses, source, rec = pipeline.recognise_clip(input, model_path=model, variant=variant.value,
                                                          max_side_px=max_side or None, progress=progress,
                                                          analysis_fps=analysis_fps or None)
-        console.print(f"Looks like: {rec.title} ({rec.exercise}), confidence {rec.confidence:.2f}")
+        console.print(f"Looks like: {esc(rec.title)} ({rec.exercise}), confidence {rec.confidence:.2f}")
         spec, evaluator = pipeline.build_evaluator(rec.exercise, side.value if side else None, reps=reps, hold_s=hold)
         source = {**source, "exercise_auto": {"exercise": rec.exercise, "confidence": rec.confidence,
                                               "posture": rec.posture.posture, "posture_confidence": round(rec.posture.confidence, 2)}}
@@ -158,7 +171,7 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
             report = pipeline.analyze_poses(poses, source, evaluator, out_dir)
     if not quiet:
         print_summary(report)
-    console.print(f"Wrote {out_dir}/report.json, reps.csv" + (", annotated.mp4" if annotate else ""))
+    console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate else ""))
 
 
 @app.command()
@@ -176,7 +189,15 @@ def poses(
     with user_errors(), _progress(False) as progress:
         n = pipeline.save_poses(clip, output, model_path=model, variant=variant.value,
                                 max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None)
-    console.print(f"Wrote {output} ({n['frames']} frames, person seen in {n['detected']:.0%})")
+    console.print(f"Wrote {esc(output)} ({n['frames']} frames, person seen in {n['detected']:.0%})")
+    if n.get("ends_early"):
+        raise fail(_ends_early_message(clip, n) + "; the poses file covers those and says so: the clip may be cut "
+                   "short; copy it again")
+
+
+def _ends_early_message(path: Path, source: dict) -> str:
+    what = f"{path} was saved from a clip that" if source.get("kind") == "poses" else f"{path}"
+    return f"{what} ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could be decoded"
 
 
 @contextmanager
@@ -209,7 +230,7 @@ def print_summary(report) -> None:
     s = d["summary"]
     target = s["target_reps_per_side"]
     by_side = "  ".join(f"{k}: {v}/{target}" for k, v in s["reps_by_side"].items())
-    console.print(f"[bold]{d['exercise_title']}[/]  reps {s['reps_total']}  ({by_side})")
+    console.print(f"[bold]{esc(d['exercise_title'])}[/]  reps {s['reps_total']}  ({by_side})")
     if d["reps"]:
         peak_names = list(d["reps"][0]["peak_deg"])
         t = Table(show_edge=False, header_style="bold", pad_edge=False)
@@ -219,29 +240,37 @@ def print_summary(report) -> None:
         units = d.get("units", {})
         for n in peak_names + ["range"]:
             t.add_column(_with_unit(n, units.get(n, "deg")), justify="right")
-        t.add_column("hold s", justify="right")
+        hold_target = s["target_hold_s"]
+        t.add_column(f"hold s (of {hold_target:g})" if hold_target else "hold s", justify="right")
         t.add_column("faults", overflow="fold")
         for r in d["reps"]:
             end = f"{r['end_s']:.1f}" + ("" if r["complete"] else "*")
+            start = ("^" if r.get("began_before_recording") else "") + f"{r['start_s']:.1f}"
             t.add_row(
-                str(r["index"] + 1), r["side"], f"{r['start_s']:.1f}-{end}",
+                str(r["index"] + 1), r["side"], f"{start}-{end}",
                 *[_fmt(r["peak_deg"].get(n)) for n in peak_names], _fmt(r["rom_deg"]), f"{r['hold_s']:.1f}",
-                ", ".join(r["faults"]) or "-",
+                esc(", ".join(r["faults"]) or "-"),
             )
         console.print(t)
         console.print("[dim]values at each rep's peak; range = movement from the rest position[/]")
         if any(not r["complete"] for r in d["reps"]):
             console.print("[dim]* the recording ended during this rep (counted: it reached its peak)[/]")
+        if any(r.get("began_before_recording") for r in d["reps"]):
+            console.print("[dim]^ the recording started during this rep, or in the held position[/]")
+    if d["reps"] and d.get("not_counted"):
+        n = len(d["not_counted"])
+        reasons = "; ".join(dict.fromkeys(m["reason"] for m in d["not_counted"]))
+        console.print(f"[dim]{n} other movement{'s' if n != 1 else ''} did not count: {escape(reasons)}[/]")
     if d["faults"]:
         console.print("[bold]Form faults[/]")
         for f in d["faults"]:
-            console.print(f"  {f['start_s']:5.1f}s  [red]{f['cue']}[/]  [dim]{f['id']} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
+            console.print(f"  {f['start_s']:5.1f}s  [red]{esc(f['cue'])}[/]  [dim]{esc(f['id'])} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
     for n in d["notices"]:
-        console.print(f"[yellow]note:[/] {n}")
+        console.print(f"[yellow]note:[/] {esc(n)}")
     q = d["quality"]
     console.print(
         f"[dim]{q['frames']} frames, {q['duration_s']:.1f} s; person seen in {q['detected_fraction']:.0%}, "
-        f"key joints unseen {q['driver_unseen_fraction']:.0%} of frames. {d['disclaimer']}[/]"
+        f"key joints unseen {q['driver_unseen_fraction']:.0%} of frames. {esc(d['disclaimer'])}[/]"
     )
 
 
@@ -300,7 +329,7 @@ def synth(
             task = bar.add_task("render", total=None)
             path = synthesis.render_clip(truth, output, noise=noise,
                                          progress=lambda done, total: bar.update(task, completed=done, total=total))
-    console.print(f"Wrote {path} and {path.with_suffix('.json')}: expected {truth.expected}")
+    console.print(f"Wrote {esc(path)} and {esc(path.with_suffix('.json'))}: expected {truth.expected}")
 
 
 # --- exercises and specs ---------------------------------------------------------------------------
@@ -331,7 +360,7 @@ def exercises(
     for h in header:
         t.add_column(h, no_wrap=h == "id")
     for r in rows:
-        t.add_row(*r)
+        t.add_row(*map(esc, r))
     console.print(t)
 
 
@@ -344,10 +373,10 @@ def spec_check(files: Annotated[list[Path], typer.Argument(help="Spec YAML files
     for f in files:
         try:
             s = load_spec(f)
-            console.print(f"[green]ok[/]   {f}  ({s.id} v{s.version})")
+            console.print(f"[green]ok[/]   {esc(f)}  ({s.id} v{s.version})")
         except SpecError as e:
             bad += 1
-            err_console.print(f"[red]bad[/]  {e}", soft_wrap=True)
+            err_console.print(f"[red]bad[/]  {esc(e)}", soft_wrap=True)
     if bad:
         raise typer.Exit(EXIT_ERROR)
 
@@ -375,7 +404,7 @@ def model_fetch(
         task = bar.add_task(f"pose model ({variant.value})", total=None)
         path = fetch_model(variant.value, source=source.value, force=force,
                            progress=lambda done, total: bar.update(task, completed=done, total=total))
-    console.print(f"Model ready: {path}")
+    console.print(f"Model ready: {esc(path)}")
 
 
 @model_app.command("path")
@@ -387,7 +416,7 @@ def model_path(
     from formcheck.models import resolve_model
 
     with user_errors():
-        console.print(str(resolve_model(variant.value, model)))
+        console.print(esc(resolve_model(variant.value, model)))
 
 
 @model_app.command("info")
@@ -398,7 +427,7 @@ def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose mod
     with user_errors():
         info = model_info(variant.value)
     for k, v in info.items():
-        console.print(f"{k}: {v}")
+        console.print(f"{k}: {esc(v)}")
 
 
 # commands that live in their own modules (they import what they need from here)

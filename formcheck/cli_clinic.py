@@ -55,7 +55,9 @@ class _BatchBar:
         self.progress.update(self.overall, total=total, description=f"clips{note}")
 
     def clip_started(self, key: int, name: str) -> None:
-        self.tasks[key] = self.progress.add_task(f"  {name}", total=None)
+        from formcheck.cli import esc
+
+        self.tasks[key] = self.progress.add_task(f"  {esc(name)}", total=None)
 
     def clip_progress(self, key: int, done: int, total: int | None) -> None:
         if key in self.tasks:
@@ -67,14 +69,16 @@ class _BatchBar:
             self.progress.remove_task(task)
         self.progress.advance(self.overall)
         if result.status == "failed":
-            self.console.print(f"[red]failed[/] {result.job.path.name}: {result.error}", soft_wrap=True)
+            from formcheck.cli import esc
+
+            self.console.print(f"[red]failed[/] {esc(result.job.path.name)}: {esc(result.error)}", soft_wrap=True)
 
 
 def register(app) -> None:
     """Add the clinician commands to the formcheck app."""
     import typer
 
-    from formcheck.cli import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, fail, user_errors
+    from formcheck.cli import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, esc, fail, user_errors
 
     @contextmanager
     def clinic_errors():
@@ -124,7 +128,7 @@ def register(app) -> None:
                 patient=patient, session_date=date, reps=reps, hold_s=hold,
             )
             for note in notes:
-                err_console.print(f"[yellow]note:[/] {note}", soft_wrap=True)
+                err_console.print(f"[yellow]note:[/] {esc(note)}", soft_wrap=True)
             options = BatchOptions(out_dir=out, workers=workers, model_path=model, variant=variant.value,
                                    max_side_px=max_side or None, video=video.value, force=force,
                                    analysis_fps=analysis_fps or None, dask_address=dask)
@@ -139,20 +143,26 @@ def register(app) -> None:
                 t.add_column(col, justify="right" if col in ("reps", "time s") else "left", overflow="fold")
             for r in summary.results:
                 status = {"analysed": "[green]analysed[/]", "skipped": "[dim]skipped[/]",
-                          "failed": "[red]failed[/]"}[r.status]
-                t.add_row(r.job.path.name, r.job.exercise, r.job.patient or "-", status, _counts(r.reps_by_side),
-                          f"{r.elapsed_s:.1f}" if r.status == "analysed" else "-")
+                          "failed": "[red]failed[/]", "incomplete": "[yellow]incomplete[/]"}[r.status]
+                t.add_row(esc(r.job.path.name), esc(r.job.exercise), esc(r.job.patient or "-"), status, _counts(r.reps_by_side),
+                          f"{r.elapsed_s:.1f}" if r.status in ("analysed", "incomplete") else "-")
             console.print(t)
         failed = [r for r in summary.results if r.status == "failed"]
         if failed:
             err_console.print(f"[bold red]{len(failed)} clip(s) failed[/] (recorded in the history; rerun to retry):")
             for r in failed:
-                err_console.print(f"  {r.job.origin or r.job.path}: {r.error}", soft_wrap=True)
+                err_console.print(f"  {esc(r.job.origin or r.job.path)}: {esc(r.error)}", soft_wrap=True)
+        short = [r for r in summary.results if r.status == "incomplete"]
+        if short:
+            err_console.print(f"[bold yellow]{len(short)} clip(s) end early[/] (kept, marked incomplete):")
+            for r in short:
+                err_console.print(f"  {esc(r.job.origin or r.job.path)}: {esc(r.error)}", soft_wrap=True)
         console.print(
             f"{summary.count('analysed')} analysed, {summary.count('skipped')} skipped (already done), "
-            f"{len(failed)} failed in {summary.elapsed_s:.1f} s. Index: {summary.index_path}", soft_wrap=True,
+            + (f"{len(short)} incomplete, " if short else "")
+            + f"{len(failed)} failed in {summary.elapsed_s:.1f} s. Index: {esc(summary.index_path)}", soft_wrap=True,
         )
-        if failed:
+        if failed or short:
             raise typer.Exit(EXIT_ERROR)
 
     @app.command()
@@ -170,7 +180,7 @@ def register(app) -> None:
 
         from formcheck.history import History, current_sessions
 
-        with clinic_errors(), History(db) as h:
+        with clinic_errors(), History(db, read_only=True) as h:
             sessions = h.sessions(patient=patient, exercise=exercise)
             if not every:
                 sessions = current_sessions(sessions)
@@ -186,16 +196,16 @@ def register(app) -> None:
             t.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
         for s in sessions:
             if s.status != "done":
-                t.add_row(str(s.id), s.session_date or "-", s.patient or "-", s.clip_name, s.exercise,
-                          "[red]failed[/]", "-", f"[red]{s.error}[/]")
+                t.add_row(str(s.id), esc(s.session_date or "-"), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
+                          "[red]failed[/]", "-", f"[red]{esc(s.error)}[/]")
                 continue
             reviews = s.clinician_counts
             clin = ", ".join(
-                (f"{r.reps}" if side == "both" else f"{side[0].upper()} {r.reps}") + f" ({r.reviewer})"
+                (f"{r.reps}" if side == "both" else f"{side[0].upper()} {r.reps}") + f" ({esc(r.reviewer)})"
                 for side, r in reviews.items()
             ) or "-"
-            f = ", ".join(f"{k} x{n}" for k, n in faults.get(s.id, {}).items()) or "-"
-            t.add_row(str(s.id), s.session_date or "-", s.patient or "-", s.clip_name, s.exercise,
+            f = esc(", ".join(f"{k} x{n}" for k, n in faults.get(s.id, {}).items()) or "-")
+            t.add_row(str(s.id), esc(s.session_date or "-"), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
                       _counts(s.reps_by_side), f"[green]{clin}[/]" if reviews else clin, f)
         console.print(t)
         console.print(f"[dim]{len(sessions)} sessions; machine = formcheck's count, clinician = the latest review "
@@ -210,13 +220,17 @@ def register(app) -> None:
     ) -> None:
         """Write every rep of the history to a spreadsheet, with machine and clinician counts."""
         from formcheck.history import EXPORT_COLUMNS, History, export_rows
+        from formcheck.io import OutputKind, check_output, csv_starts_with
         from formcheck.sinks import write_csv_atomic
 
-        with clinic_errors(), History(db) as h:
+        # only an earlier export is replaced: never the database, nor any other file
+        ours = OutputKind("formcheck export", "--csv", lambda p: csv_starts_with(p, EXPORT_COLUMNS))
+        with clinic_errors(), History(db, read_only=True) as h:
+            check_output(csv_path, ours, database=h.path)
             rows = export_rows(h, patient=patient, exercise=exercise)
             write_csv_atomic(csv_path, rows, EXPORT_COLUMNS)
         sessions = len({r["session_id"] for r in rows})
-        console.print(f"Wrote {csv_path} ({len(rows)} rows from {sessions} sessions)")
+        console.print(f"Wrote {esc(csv_path)} ({len(rows)} rows from {sessions} sessions)")
 
     @app.command()
     def review(
@@ -231,6 +245,8 @@ def register(app) -> None:
         from formcheck.batch import rerender_session
         from formcheck.history import History, HistoryError
 
+        with clinic_errors():
+            db = _review_db(report, db)
         with clinic_errors(), History(db) as h:
             session = _find_session(h, report)
             sides = list(session.reps_by_side) or ["both"]
@@ -247,11 +263,44 @@ def register(app) -> None:
             page = rerender_session(h, session)
         machine = session.reps_by_side.get(chosen, 0)
         console.print(
-            f"Session {session.id} ({session.clip_name}, {session.exercise}), {chosen}: machine {machine}, "
-            f"clinician {stored.reps} (by {stored.reviewer}, {stored.reviewed_at})", soft_wrap=True,
+            f"Session {session.id} ({esc(session.clip_name)}, {esc(session.exercise)}), {chosen}: machine {machine}, "
+            f"clinician {stored.reps} (by {esc(stored.reviewer)}, {stored.reviewed_at})", soft_wrap=True,
         )
         if page is not None:
-            console.print(f"Updated {page}")
+            console.print(f"Updated {esc(page)}")
+
+
+def _review_db(report: str, db: Optional[Path]) -> Optional[Path]:
+    """The database to review in: the one the batch recorded in the report folder, unless none was."""
+    from formcheck.batch import recorded_db
+    from formcheck.history import HistoryError, default_db_path, missing_database
+    from formcheck.io import same_file
+
+    if report.isdigit():  # a session id, never a path (however long)
+        target = (db or default_db_path()).expanduser()
+        if not target.exists():
+            raise missing_database(target)
+        return db
+    path = Path(report).expanduser()
+    folder = path.parent if path.is_file() else path
+    recorded = recorded_db(folder)
+    chosen = db
+    if recorded is not None and not (db is not None and same_file(db, recorded)):
+        if recorded.is_file() and db is None:
+            chosen = recorded
+        elif recorded.is_file():
+            raise HistoryError(f"{report} is in the history database {recorded}, not {db}: leave out --db, "
+                               f"or pass --db {recorded}")
+        elif db is None:
+            raise HistoryError(f"{report} was analysed into the history database {recorded}, which is gone: "
+                               "pass --db with where that database is now")
+    # only a plain `analyze` folder may start a new database (it is imported into it); a session
+    # id or a batch's folder needs the database that already holds it
+    importable = (folder / "report.json").is_file() and not (folder / "report.html").is_file()
+    target = (chosen or default_db_path()).expanduser()
+    if not importable and not target.exists():
+        raise missing_database(target)
+    return chosen
 
 
 def _find_session(history, report: str):
@@ -259,6 +308,8 @@ def _find_session(history, report: str):
     from formcheck.history import HistoryError
 
     if report.isdigit():
+        if len(report) > 19:  # past any SQLite id (and Python's int() digit limit)
+            raise HistoryError(f"no session {report[:20]}... in {history.path}; `formcheck history` lists them")
         return history.session(int(report))
     path = Path(report).expanduser()
     folder = path.parent if path.is_file() else path
@@ -267,6 +318,11 @@ def _find_session(history, report: str):
     found = history.session_for_dir(folder)
     if found is not None:
         return found
+    if (folder / "report.html").is_file() or (folder / "page.json").is_file():
+        # a batch's folder is never imported as a new session: that would redraw its page and
+        # index from the wrong database
+        raise HistoryError(f"{folder} was written by `formcheck batch`, but {history.path} has no session "
+                           "for it: pass the --db that batch used")
     if (folder / "report.json").is_file():
         return _import_report(history, folder)
     raise HistoryError(f"{folder} holds no formcheck report; give a session id from `formcheck history`")
@@ -279,15 +335,21 @@ def _import_report(history, folder: Path):
 
     from formcheck.history import HistoryError
     from formcheck.posesfile import sha256_file
+    from formcheck.report import check_report_dict
     from formcheck.spec import SpecError, load_spec
+
+    def no_constants(name: str):
+        raise ValueError(f"{name} is not a number JSON allows")
 
     raw = (folder / "report.json").read_bytes()
     try:
-        report = json.loads(raw)
-        exercise = report["exercise"]
-        source = report.get("source", {})
-    except (ValueError, KeyError, AttributeError):
-        raise HistoryError(f"{folder / 'report.json'} is not a formcheck report") from None
+        report = check_report_dict(json.loads(raw, parse_constant=no_constants))
+    except (ValueError, RecursionError) as e:
+        raise HistoryError(
+            f"{folder / 'report.json'} is not a formcheck report ({e}): review a folder `formcheck analyze` wrote"
+        ) from None
+    exercise = report["exercise"]
+    source = report.get("source", {})
     run_key = "imported:" + hashlib.sha256(raw).hexdigest()
     existing = history.find_done(run_key)
     if existing is not None:

@@ -8,7 +8,7 @@ import typer
 
 def register(app) -> None:
     """Add the live command to the formcheck app."""
-    from formcheck.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, fail, user_errors
+    from formcheck.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, esc, fail, user_errors
 
     @app.command()
     def live(
@@ -65,11 +65,11 @@ def register(app) -> None:
             if not quiet:
                 from formcheck.speech import Speaker
 
-                speaker = Speaker(on_notice=lambda msg: err_console.print(f"[yellow]note:[/] {msg}", soft_wrap=True))
+                speaker = Speaker(on_notice=lambda msg: err_console.print(f"[yellow]note:[/] {esc(msg)}", soft_wrap=True))
             source_info.update(model_variant=estimator.variant, model=estimator.model_path.name)
             what = f"camera {camera}" if source is None else f"{source} (played as a camera)"
             titles = ", ".join(s.title for s in specs)
-            console.print(f"[bold]formcheck live[/]: {titles} from {what}")
+            console.print(f"[bold]formcheck live[/]: {esc(titles)} from {esc(what)}")
             if not no_window:
                 console.print("[dim]keys: q/Esc quit, space pause, r start again, n next; Ctrl-C ends and saves[/]")
             window = None if no_window else LiveWindow(f"formcheck live: {specs[0].title}" if len(specs) == 1 else "formcheck live")
@@ -122,21 +122,23 @@ def _load_model(model: str):
 
 
 def _print_event(console):
+    from formcheck.cli import esc
+
     styles = {"rep": "green", "fault": "red", "notice": "yellow", "done": "bold green", "exercise": "bold"}
 
     def show(kind: str, text: str) -> None:
         style = styles.get(kind, "dim")
-        console.print(f"  [{style}]{text}[/]", soft_wrap=True)
+        console.print(f"  [{style}]{esc(text)}[/]", soft_wrap=True)
 
     return show
 
 
 def _print_outcome(outcome, console) -> None:
-    from formcheck.cli import print_summary
+    from formcheck.cli import esc, print_summary
 
     for run in outcome.runs:
         if run.report is None:
-            console.print(f"[dim]{run.spec.title}: counting never started, nothing saved[/]")
+            console.print(f"[dim]{esc(run.spec.title)}: counting never started, nothing saved[/]")
             continue
         print_summary(run.report)
         live = run.report.source.get("live", {})
@@ -149,4 +151,4 @@ def _print_outcome(outcome, console) -> None:
             + "[/]"
         )
         if run.out_dir is not None:
-            console.print(f"Wrote {run.out_dir}/report.json, reps.csv")
+            console.print(f"Wrote {esc(run.out_dir)}/report.json, reps.csv")

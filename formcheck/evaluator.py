@@ -9,12 +9,12 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.phases import RepCandidate, RepCounter
+from formcheck.phases import RejectedMovement, RepCandidate, RepCounter
 from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import ExerciseSpec, unit_of
+from formcheck.spec import WORLD_MEASURES, ExerciseSpec, unit_of
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
@@ -22,7 +22,18 @@ POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing thro
 PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is not echoing it
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
-HOLD_TOLERANCE = 0.9  # a hold exercise counts a hold of at least 90% of its target time
+HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held long enough
+SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
+# Judged against the set, at the end: a rep under a third of its side's typical range is a settling
+# movement or the model echoing the working leg, not a rep ...
+SET_SMALL_FRACTION = 1 / 3
+# ... while cycles that fell short of the spec's minimum range count when they are the whole set
+# (at least this many, of a like size): a patient who can only lift a little is told "higher", not 0.
+SMALL_SET_MIN = 2
+# A rep the recording started in is seen only in part: it counts when its top is where the set's
+# other reps peak (every angle within half their typical range); elsewhere it was a different
+# position (sitting with the legs out before a butterfly), not a rep of this set.
+BEGUN_PEAK_TOLERANCE = 0.5
 VIEW_DECISION_S = 3.0  # look this long before judging the camera view
 VIEW_JUDGE_EVERY_S = 1.0  # then judge again at this pace, not every frame
 VIEW_WINDOW = 900  # judge on the latest samples (30 s at 30 fps): memory and time stay flat on long clips
@@ -128,6 +139,10 @@ class ExerciseEvaluator:
             raise SideOverrideError(f"unknown side {side!r}; valid: {', '.join(SIDES)}")
         self.spec = spec
         self.side_override = side
+        # The same exercise counted from the 3D world landmarks, which a camera in front does not
+        # flatten: its count stands in when the camera turns out not to be side-on.
+        world = world_driver_variant(spec)
+        self._world_twin = ExerciseEvaluator(world, side, smoothing) if world is not None else None
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec)
         sides = (side,) if side else spec.counter_sides
@@ -146,6 +161,9 @@ class ExerciseEvaluator:
         self._faults: list[Fault] = []
         self._unattached: list[Fault] = []
         self._notices: list[str] = []
+        self._rejected: list[RejectedMovement] = []
+        self._small: list[tuple[RejectedMovement, RepEvent]] = []  # full cycles short of min_rom, judged at the end
+        self._largest_excursion = -np.inf  # of any counter while usable: says how far from a rep a 0 was
         self._not_judged: tuple[str, ...] = ()
         self._series_t: list[float] = []
         self._series: dict[str, list[float]] = {}
@@ -158,6 +176,8 @@ class ExerciseEvaluator:
 
     # --- the verb ----------------------------------------------------------------------------
     def update(self, pose: PoseSample) -> FrameResult:
+        if self._world_twin is not None:
+            self._world_twin.update(pose)
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
@@ -176,6 +196,10 @@ class ExerciseEvaluator:
             states[side] = st
             if st.completed is not None:
                 self._pending.append(st.completed)
+            if usable and np.isfinite(st.excursion_deg):
+                self._largest_excursion = max(self._largest_excursion, st.excursion_deg)
+            if counter.rejected:
+                self._take_rejected(counter)
         leader = self._leading_side(states)
         for side, trackers in self._trackers.items():
             if not ff.detected:
@@ -243,6 +267,9 @@ class ExerciseEvaluator:
             if self._settled:
                 # the lapse was the person leaving the posture (sitting up to turn over, getting
                 # up): a "rep" that ended during it was that movement, not the exercise
+                for c in self._pending:
+                    if c.end_ms >= self._posture_bad_since:
+                        self._rejected.append(RejectedMovement(c.side, c.start_ms, c.end_ms, c.rom_deg, "left_posture"))
                 self._pending = [c for c in self._pending if c.end_ms < self._posture_bad_since]
             self._settled = False
             self._posture_ok_since = None
@@ -267,6 +294,9 @@ class ExerciseEvaluator:
             others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)]
             if any(c.rom_deg > cand.rom_deg for c in others):
                 continue  # the other leg moved more: this was the model echoing it
+            if self._began_inside_a_larger_rep(cand):
+                self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "echo"))
+                continue
             for s in self._parked_counters(cand):
                 self._counters[s].cancel()
             if any(self._counters[s].active for s in self._counters if s != cand.side):
@@ -274,7 +304,17 @@ class ExerciseEvaluator:
                 continue
             accepted.append(cand)
         self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) for c2 in accepted)]
-        return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms) if self._counts_as_rep(c)]
+        return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms)]
+
+    def _began_inside_a_larger_rep(self, cand: RepCandidate) -> bool:
+        """Began while another leg was in a rep at least twice its size: that leg's return overshooting.
+
+        Only one leg works at a time; a real next rep of the other leg (marching, alternating
+        sides) is about as large as the one it follows.
+        """
+        others = [*self._reps, *self._pending]
+        return any(o.side != cand.side and o.start_ms <= cand.start_ms <= o.end_ms and o.rom_deg >= 2 * cand.rom_deg
+                   for o in others if o is not cand)
 
     def _parked_counters(self, cand: RepCandidate) -> list[str]:
         """Other legs "in a rep" since well before this one began, and by less than it moved.
@@ -292,10 +332,25 @@ class ExerciseEvaluator:
                 out.append(side)
         return out
 
-    def _counts_as_rep(self, cand: RepCandidate) -> bool:
-        return self.spec.kind != "hold" or cand.hold_s >= HOLD_TOLERANCE * self.spec.target.hold_s
+    def _short_hold(self, cand: RepCandidate, index: int) -> Fault | None:
+        """Every movement cycle is a rep; one held shorter than prescribed says so, with the numbers."""
+        target_s = self.spec.target.hold_s
+        if target_s <= 0 or not cand.complete or cand.hold_s >= HOLD_TOLERANCE * target_s:
+            return None
+        return Fault(id=SHORT_HOLD_ID, cue=f"Hold it for {target_s:g} s: that one was {_seconds(cand.hold_s)}",
+                     scope="rep", side=cand.side, start_ms=cand.start_ms, end_ms=cand.end_ms,
+                     value=cand.hold_s, limit=target_s, rep_index=index)
 
-    def _to_event(self, cand: RepCandidate) -> RepEvent:
+    def _take_rejected(self, counter: RepCounter) -> None:
+        """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
+        for r in counter.rejected:
+            self._rejected.append(r)
+            if r.candidate is not None:
+                self._small.append((r, self._to_event(r.candidate, record=False)))
+        counter.rejected.clear()
+
+    def _to_event(self, cand: RepCandidate, record: bool = True) -> RepEvent:
+        """The rep with its peak values and faults; ``record`` False: judged, but not (yet) counted."""
         index = len(self._reps)
         frames = [f for f in self._history if cand.start_ms <= f.timestamp_ms <= cand.end_ms]
         peak_frame = next((f for f in frames if f.timestamp_ms == cand.peak_ms), None)
@@ -311,11 +366,15 @@ class ExerciseEvaluator:
             f = rep_fault(rule, cand.side, frames, cand.peak_ms, measures, (cand.start_ms, cand.end_ms), index)
             if f is not None:
                 faults.append(f)
-                self._faults.append(f)
-        for f in list(self._unattached):
-            if f.side == cand.side and f.start_ms <= cand.end_ms and f.end_ms >= cand.start_ms:
-                faults.append(f)
-                self._unattached.remove(f)
+        short = self._short_hold(cand, index)
+        if short is not None:
+            faults.append(short)
+        if record:
+            self._faults.extend(faults)
+            for f in list(self._unattached):
+                if f.side == cand.side and f.start_ms <= cand.end_ms and f.end_ms >= cand.start_ms:
+                    faults.append(f)
+                    self._unattached.remove(f)
         event = RepEvent(
             index=index,
             side=cand.side,
@@ -328,8 +387,10 @@ class ExerciseEvaluator:
             confidence=cand.seen_fraction,
             faults=tuple(faults),
             complete=cand.complete,
+            began_before=cand.began_before,
         )
-        self._reps.append(event)
+        if record:
+            self._reps.append(event)
         return event
 
     def _add_fault(self, fault: Fault) -> None:
@@ -338,7 +399,20 @@ class ExerciseEvaluator:
 
     # --- the end -----------------------------------------------------------------------------
     def finish(self, source: dict | None = None, incomplete: bool = False) -> SessionReport:
-        """Close open episodes, count a rep that ended the recording at its peak, build the report."""
+        """Close open episodes, count a rep that ended the recording at its peak, build the report.
+
+        Filmed from the wrong side, the image angles are flattened: the count from the 3D landmarks
+        is reported instead, saying so.
+        """
+        report = self._finish(source, incomplete)
+        if self._world_twin is None or not self._view.view_mismatch:
+            return report
+        world = self._world_twin._finish(source, incomplete)
+        note = (f"The camera is not side-on, which flattens the {self.spec.rep.driver} angle in the image: the reps "
+                "were counted from the pose model's 3D landmarks instead (less precise; turn side-on for the best count).")
+        return replace(world, notices=(note, *world.notices))
+
+    def _finish(self, source: dict | None, incomplete: bool) -> SessionReport:
         for trackers in self._trackers.values():
             for tr in trackers:
                 fault = tr.close()
@@ -354,9 +428,15 @@ class ExerciseEvaluator:
                 self._pending.append(cand)
         self._resolve_pending()
         for cand in self._pending:  # nothing is active any more
-            if self._counts_as_rep(cand):
-                self._to_event(cand)
+            self._to_event(cand)
         self._pending = []
+        for counter in self._counters.values():
+            self._take_rejected(counter)
+        self._judge_against_the_set()
+        self._say_why_nothing_counted()
+        if any(r.began_before for r in self._reps):
+            self._notices.append("The recording starts during a rep or in the held position: that rep is counted "
+                                 "from the first frame (marked in the rep table). Start recording before you begin.")
         self._notices.extend(self._view.finish())
         if self._view.view_mismatch:
             self._drop_view_dependent_faults()
@@ -383,6 +463,13 @@ class ExerciseEvaluator:
             self._notices.append("Nobody was seen in this recording: check that the whole body is in view.")
         elif self._detected and (self._posture_bad > 0.8 * self._detected or (not self._reps and self._posture_differs(seen))):
             self._notices.append(self._posture_notice(seen))
+        if source and source.get("ends_early"):
+            # the file decoded short of its own frame count: the counts cover only what was read
+            self._notices.insert(0, (
+                f"The video ends early: {source.get('frames_decoded')} of {source.get('frame_count')} frames could "
+                "be decoded, so reps after that are missing: the file may be cut short; copy it again."
+            ))
+            incomplete = True
         series = FeatureSeries(np.array(self._series_t), {k: np.array(v) for k, v in self._series.items()})
         return SessionReport(
             exercise=self.spec.id,
@@ -394,6 +481,7 @@ class ExerciseEvaluator:
             source=source or {},
             reps=tuple(sorted(self._reps, key=lambda r: r.end_ms)),
             faults=tuple(sorted(self._faults, key=lambda f: f.start_ms)),
+            rejected=tuple(sorted(self._rejected, key=lambda r: r.start_ms)),
             notices=tuple(dict.fromkeys(self._notices)),
             quality=quality,
             incomplete=incomplete,
@@ -413,6 +501,85 @@ class ExerciseEvaluator:
                     f"{PLAIN_NAMES[self.spec.posture]} ({self.spec.title}): is this the right exercise?")
         return (f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
                 "and the person was seldom in that position. Is this the right exercise?")
+
+    def _judge_against_the_set(self) -> None:
+        """Sizes judged against the whole set, per side: tiny stray reps go, a set of small lifts counts.
+
+        Then the reps are numbered in time order again (and their faults with them).
+        """
+        reps = list(self._reps)
+        rep_faults = {id(r): [f for f in r.faults if f.scope == "rep"] for r in reps}
+        for side in self._counters:
+            counted = [r.rom_deg for r in reps if r.side == side]
+            small = [(rej, ev) for rej, ev in self._small if rej.side == side
+                     and not any(_overlap(ev, r) for r in reps if r.side != side)]  # not an echo of another leg
+            if small and len(small) >= SMALL_SET_MIN:
+                typical = float(np.median([ev.rom_deg for _, ev in small]))
+                alike = all(0.5 * typical <= ev.rom_deg <= 2 * typical for _, ev in small)
+                if alike and (not counted or float(np.median(counted)) <= 2 * typical):
+                    for rej, ev in small:
+                        reps.append(ev)
+                        rep_faults[id(ev)] = list(ev.faults)
+                        self._rejected.remove(rej)
+            side_reps = [r for r in reps if r.side == side]
+            for r in [r for r in side_reps if r.began_before]:
+                others = [o for o in side_reps if o is not r]
+                differs = self._different_position(r, others)
+                if differs is not None:
+                    reps.remove(r)
+                    side_reps.remove(r)
+                    self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "began_before", differs))
+            whole = [r for r in side_reps if not r.began_before]  # a rep begun before is seen only in part
+            if len(whole) >= 3:
+                typical = float(np.median([r.rom_deg for r in whole]))
+                for r in whole:
+                    if r.rom_deg < SET_SMALL_FRACTION * typical:
+                        reps.remove(r)
+                        self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "small_next_to_set",
+                                                               f"{r.rom_deg:.0f} against a typical {typical:.0f}"))
+        reps.sort(key=lambda r: r.end_ms)
+        renumbered, faults = [], [f for f in self._faults if f.scope != "rep"]
+        for i, r in enumerate(reps):
+            own = [replace(f, rep_index=i) for f in rep_faults[id(r)]]
+            others = [f for f in r.faults if f.scope != "rep"]
+            renumbered.append(replace(r, index=i, faults=tuple(own + others)))
+            faults.extend(own)
+        self._reps, self._faults = renumbered, faults
+
+    def _different_position(self, rep: RepEvent, others: list[RepEvent]) -> str | None:
+        """Is this rep's top somewhere else than the other reps' tops? Says where, or None.
+
+        Every measure in the driver's unit is compared (the driver alone cannot tell legs stretched
+        out from knees dropped open), against half the set's typical range.
+        """
+        if not others:
+            return None
+        unit = unit_of(self.spec.features[self.spec.rep.driver].measure)
+        tolerance = BEGUN_PEAK_TOLERANCE * float(np.median([o.rom_deg for o in others]))
+        for name, fs in self.spec.features.items():
+            if unit_of(fs.measure) != unit:
+                continue
+            seen = [o.peak_values.get(name, np.nan) for o in others]
+            seen = [v for v in seen if np.isfinite(v)]
+            value = rep.peak_values.get(name, np.nan)
+            if seen and np.isfinite(value) and abs(value - float(np.median(seen))) > tolerance:
+                return f"its {name} at {value:.0f}, the set's reps at {np.median(seen):.0f}"
+        return None
+
+    def _say_why_nothing_counted(self) -> None:
+        """Never a bare 0: say what moved and why it did not count, or how far it was from a rep."""
+        if self._reps or not self._detected:
+            return
+        if self._rejected:
+            n = len(self._rejected)
+            self._notices.append(f"No rep counted: {n} movement{'s' if n != 1 else ''} did not qualify "
+                                 f"({describe_rejections(self._rejected)}).")
+        elif np.isfinite(self._largest_excursion):
+            unit = unit_of(self.spec.features[self.spec.rep.driver].measure)
+            self._notices.append(
+                f"No rep counted: the {self.spec.rep.driver} moved at most {max(self._largest_excursion, 0):.0f} {unit} "
+                f"from its rest position; a rep starts at {self.spec.rep.enter_deg:g} and needs {self.spec.rep.min_rom_deg:g}."
+            )
 
     def _say_what_was_not_judged(self) -> None:
         """A fault whose landmarks stayed hidden during the reps was not checked: say so, don't imply "no fault"."""
@@ -456,6 +623,34 @@ class ExerciseEvaluator:
         )
 
 
-def _overlap(a: RepCandidate, b: RepCandidate) -> bool:
+def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
+    """The spec with its driver measured on the 3D world landmarks, for a side-view exercise whose driver can be."""
+    driver = spec.features[spec.rep.driver]
+    if spec.view != "side" or driver.space == "world" or driver.measure not in WORLD_MEASURES:
+        return None
+    data = spec.model_dump()
+    data["features"][spec.rep.driver]["space"] = "world"
+    return ExerciseSpec.model_validate(data)
+
+
+def describe_rejections(rejected) -> str:
+    """Movements that did not count, grouped by why: "too small (largest 9.5 of the 12 needed) x3; ..."."""
+    from formcheck.phases import REJECTION_KINDS
+
+    parts = []
+    for kind in dict.fromkeys(r.kind for r in rejected):
+        of_kind = [r for r in rejected if r.kind == kind]
+        largest = max(of_kind, key=lambda r: r.rom_deg if np.isfinite(r.rom_deg) else -np.inf)
+        detail = f" ({'largest ' if len(of_kind) > 1 and kind == 'too_small' else ''}{largest.detail})" if largest.detail else ""
+        parts.append(f"{REJECTION_KINDS[kind]}{detail}" + (f" x{len(of_kind)}" if len(of_kind) > 1 else ""))
+    return "; ".join(parts)
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
+
+
+def _overlap(a, b) -> bool:
+    """Two reps (candidates or events) that share more than half of the shorter one's time."""
     inter = min(a.end_ms, b.end_ms) - max(a.start_ms, b.start_ms)
     return inter > 0.5 * min(a.end_ms - a.start_ms, b.end_ms - b.start_ms)

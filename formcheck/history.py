@@ -11,10 +11,11 @@ the same clip makes a new session; the latest review of each side wins, and all 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +25,7 @@ from formcheck.errors import InputError
 
 DB_ENV = "FORMCHECK_DB"
 DB_NAME = "history.sqlite3"
+SQLITE_MAX_INT = 2**63 - 1
 BUSY_TIMEOUT_MS = 30_000  # another formcheck writing (a batch, a review): wait for it, do not fail
 
 # Each entry moves the schema from version i to i + 1: statements run in one transaction.
@@ -104,6 +106,13 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def _newer(version: int) -> HistoryError:
+    return HistoryError(
+        f"the history database was written by a newer formcheck (schema {version}, this one "
+        f"knows {SCHEMA_VERSION}): upgrade formcheck or choose another --db"
+    )
+
+
 def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
     """Bring the schema forward to ``target``, one transaction per step; returns the version."""
     while True:
@@ -111,10 +120,7 @@ def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
-                raise HistoryError(
-                    f"the history database was written by a newer formcheck (schema {version}, this one "
-                    f"knows {SCHEMA_VERSION}): upgrade formcheck or choose another --db"
-                )
+                raise _newer(version)
             if version >= target:
                 conn.execute("COMMIT")
                 return version
@@ -210,11 +216,55 @@ def _row_to_session(row: sqlite3.Row, reviews: Sequence[Review] = ()) -> Session
     )
 
 
-class History:
-    """The history database; open with ``History(path)`` (created and migrated as needed)."""
+def database_error(path: Path, exc: sqlite3.Error) -> HistoryError:
+    """One line for an SQLite failure: which file, what happened, what to do."""
+    text = str(exc).strip() or type(exc).__name__
+    low = text.lower()
+    if "full" in low:
+        why = "free some space on its disk, then run the command again"
+    elif "readonly" in low or "read-only" in low:
+        why = "it cannot be written here; use a writable copy with --db"
+    elif "locked" in low or "busy" in low:
+        why = "another formcheck is using it; try again when it has finished"
+    elif "malformed" in low or "not a database" in low or "corrupt" in low:
+        why = "it is damaged; restore it from a backup, or choose another --db"
+    else:
+        why = "check the file and its disk, or choose another --db"
+    return HistoryError(f"the history database {path} failed ({text}): {why}")
 
-    def __init__(self, path: str | os.PathLike | None = None):
+
+def _db_errors(method):
+    """Any SQLite failure inside ``method`` becomes a one-line HistoryError naming the file."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise database_error(self.path, exc) from None
+
+    return wrapper
+
+
+def missing_database(path: Path) -> HistoryError:
+    return HistoryError(f"no history database at {path}: run `formcheck batch` first, or pass --db")
+
+
+class History:
+    """The history database; open with ``History(path)`` (created and migrated as needed).
+
+    ``read_only=True`` (history, export): the file must exist and is opened read-only, so nothing
+    is created, migrated or changed; an older schema is upgraded in a copy in memory.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, read_only: bool = False):
         self.path = Path(path).expanduser() if path is not None else default_db_path()
+        self.read_only = read_only
+        if read_only:
+            self._conn = self._open_read_only()
+            return
+        if (error := self._not_sqlite()) is not None:
+            raise error
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -222,6 +272,7 @@ class History:
             raise HistoryError(f"cannot open the history database {self.path} ({exc}): choose another --db") from None
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._check_ours(self._conn)
             self._conn.execute("PRAGMA foreign_keys = ON")
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()
             if mode and str(mode[0]).lower() != "wal":
@@ -232,6 +283,67 @@ class History:
             raise HistoryError(f"{self.path} is not a usable formcheck history database ({exc}): choose another --db") from None
         except BaseException:
             self._conn.close()
+            raise
+
+    def _check_ours(self, conn: sqlite3.Connection) -> int:
+        """The schema version; refuses another program's SQLite file (never adds our tables to it)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if (version == 0 and tables) or (version > 0 and "sessions" not in tables):
+            raise HistoryError(f"{self.path} is not a formcheck history database: pass the --db that "
+                               "`formcheck batch` wrote, or a new file name")
+        return version
+
+    def _not_sqlite(self) -> HistoryError | None:
+        from formcheck.io import is_sqlite
+
+        if self.path.is_file() and self.path.stat().st_size > 0 and not is_sqlite(self.path):
+            return HistoryError(f"{self.path} is not a formcheck history database (not an SQLite file): "
+                                "pass the --db that `formcheck batch` wrote")
+        return None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.is_file():
+            raise missing_database(self.path)
+        if (error := self._not_sqlite()) is not None:
+            raise error
+        uri = self.path.resolve().as_uri() + "?mode=ro"
+        conn = None
+        try:
+            try:
+                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                conn.execute("PRAGMA user_version").fetchone()
+            except sqlite3.OperationalError as exc:
+                if conn is not None:
+                    conn.close()
+                    conn = None
+                if "unable to open" not in str(exc):
+                    raise
+                # a WAL database on a read-only filesystem: nobody can be writing it there, and
+                # SQLite cannot make its shared-memory file, so read the file as it stands
+                conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            version = self._check_ours(conn)
+            if version == 0:
+                raise HistoryError(f"{self.path} is an empty database, not a formcheck history: pass the "
+                                   "--db that `formcheck batch` wrote")
+            if version > SCHEMA_VERSION:
+                raise _newer(version)
+            if version < SCHEMA_VERSION:
+                # an older formcheck's database: upgrade a copy in memory, leave the file as it is
+                memory = sqlite3.connect(":memory:", isolation_level=None)
+                conn.backup(memory)
+                conn.close()
+                conn = memory
+                migrate(conn)
+            return conn
+        except sqlite3.Error as exc:
+            if conn is not None:
+                conn.close()
+            raise database_error(self.path, exc) from None
+        except BaseException:
+            if conn is not None:
+                conn.close()
             raise
 
     def close(self) -> None:
@@ -245,25 +357,35 @@ class History:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise HistoryError(f"{self.path} was opened read-only")  # a bug, not a user error
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # SQLite may have rolled back already (a full disk)
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     @property
+    @_db_errors
     def schema_version(self) -> int:
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
 
     # --- writing ---------------------------------------------------------------------------
+    @_db_errors
     def record(self, *, run_key: str, status: str, clip_path: str, clip_sha256: str, exercise: str,
                spec_version: int | None, spec_sha256: str, spec: dict | None, model: str, patient: str = "",
                session_date: str = "", side: str = "", extra: dict | None = None, report: dict | None = None,
                report_dir: str = "", elapsed_s: float | None = None, error: str = "",
-               analysed_at: str | None = None) -> int:
-        """Store one analysis (status 'done', with its report) or a failed attempt; returns its id."""
+               analysed_at: str | None = None, before_commit: Callable[[], None] | None = None) -> int:
+        """Store one analysis (status 'done', with its report) or a failed attempt; returns its id.
+
+        ``before_commit`` runs after the row is written and before it is committed (batch moves the
+        report folder into place there): if it raises, the row is rolled back; if the commit then
+        fails, the caller undoes what it did, so a folder and its row are published together.
+        """
         from formcheck import __version__
 
         summary = (report or {}).get("summary", {})
@@ -283,8 +405,11 @@ class History:
         marks = ", ".join(f":{k}" for k in values)
         with self._transaction() as conn:
             cur = conn.execute(f"INSERT INTO sessions ({cols}) VALUES ({marks})", values)
+            if before_commit is not None:
+                before_commit()
             return int(cur.lastrowid)
 
+    @_db_errors
     def add_review(self, session_id: int, *, side: str, reps: int, note: str, reviewer: str,
                    reviewed_at: str | None = None) -> Review:
         """Store a clinician's count for one side; the machine count stays as it was."""
@@ -321,23 +446,33 @@ class History:
         reviews = self._reviews_for([r[0] for r in rows])
         return [_row_to_session(r, reviews[r[0]]) for r in rows]
 
+    @_db_errors
     def find_done(self, run_key: str) -> SessionRow | None:
         """The latest finished analysis with this key, if any."""
         rows = self._select("WHERE run_key = ? AND status = 'done'", (run_key,), order="id DESC LIMIT 1")
         return rows[0] if rows else None
 
+    @_db_errors
+    def done_sessions(self, run_key: str) -> list[SessionRow]:
+        """Every finished analysis with this key (the same clip content and settings), latest first."""
+        return self._select("WHERE run_key = ? AND status = 'done'", (run_key,), order="id DESC")
+
+    @_db_errors
     def session(self, session_id: int) -> SessionRow:
-        rows = self._select("WHERE id = ?", (session_id,))
+        # an id past SQLite's 64-bit integers cannot be stored, so it names no session
+        rows = self._select("WHERE id = ?", (session_id,)) if 0 < session_id <= SQLITE_MAX_INT else []
         if not rows:
             raise HistoryError(f"no session {session_id} in {self.path}; `formcheck history` lists them")
         return rows[0]
 
+    @_db_errors
     def session_for_dir(self, report_dir: str | os.PathLike) -> SessionRow | None:
         """The latest finished analysis whose report is in this folder."""
         rows = self._select("WHERE report_dir = ? AND status = 'done'", (str(Path(report_dir).resolve()),),
                             order="id DESC LIMIT 1")
         return rows[0] if rows else None
 
+    @_db_errors
     def sessions(self, *, patient: str | None = None, exercise: str | None = None,
                  status: str | None = None, under_dir: str | os.PathLike | None = None) -> list[SessionRow]:
         """Sessions by patient, date and time of analysis."""
@@ -358,26 +493,29 @@ class History:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         return self._select(clause, params, order="patient, session_date, analysed_at, id")
 
+    @_db_errors
     def report(self, session_id: int) -> dict:
         row = self._conn.execute("SELECT report_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None or row[0] is None:
             raise HistoryError(f"session {session_id} has no report")
         return json.loads(row[0])
 
+    @_db_errors
     def spec(self, session_id: int) -> dict | None:
         row = self._conn.execute("SELECT spec_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
 
 def current_sessions(sessions: Sequence[SessionRow], *, keep=lambda s: True) -> list[SessionRow]:
-    """The latest finished session of each analysis key, and each clip's latest failure when
-    nothing finished after it (older attempts stay in the database, out of the way)."""
-    done: dict[str, SessionRow] = {}
+    """The latest finished session of each clip file and analysis key, and each clip's latest
+    failure when nothing finished after it (older attempts stay in the database, out of the way).
+    Two files with the same content are two sessions."""
+    done: dict[tuple, SessionRow] = {}
     failed: dict[tuple, SessionRow] = {}
     for s in sorted(sessions, key=lambda s: s.id):
         if s.status == "done":
             if keep(s):
-                done[s.run_key] = s
+                done[(s.run_key, s.clip_path)] = s
         else:
             failed[(s.clip_path, s.exercise)] = s
     last_done: dict[tuple, int] = {}

@@ -43,6 +43,7 @@ class ClipMeta:
     session_id: int | None = None
     report_dir: str = ""  # where the page lives once published (for the review command)
     formcheck_version: str = ""
+    history_db: str = ""  # the database the session is in (the review command names it)
 
 
 # --- numbers ---------------------------------------------------------------------------------------
@@ -290,7 +291,8 @@ def clip_page_html(*, report: dict, spec: dict, meta: ClipMeta, reviews=(), fold
         counts=_counts_view(report, latest), reviews=list(reviews), chart=chart_svg(report, spec),
         rep_rows=rep_rows, peak_names=peak_names, driver=driver, fault_cues=fault_cues, units=report.get("units", {}),
         symmetry=symmetry(report, spec), video_src=video_src, video_note=video_note,
-        review_target=_shell_quote(review_target), disclaimer=DISCLAIMER, clip_name=Path(meta.clip_path).name,
+        review_target=_shell_quote(review_target),
+        review_db=_shell_quote(meta.history_db) if meta.history_db else "", disclaimer=DISCLAIMER, clip_name=Path(meta.clip_path).name,
     )
 
 

@@ -788,27 +788,12 @@ def run_live(
 
 def write_png(path: Path, image_rgb: np.ndarray) -> Path:
     """Save an RGB image as PNG, atomically."""
-    import tempfile
-
     from formcheck.errors import OutputError
-    from formcheck.sinks import public_permissions
+    from formcheck.io import atomic_write
     from formcheck.sources import load_cv2
 
     cv2 = load_cv2()
     ok, data = cv2.imencode(".png", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise OutputError(f"cannot encode {path} as PNG")
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data.tobytes())
-            public_permissions(tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc})") from None
-    return path
+    return atomic_write(Path(path), lambda fh: fh.write(data.tobytes()), binary=True)

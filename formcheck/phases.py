@@ -6,6 +6,15 @@ counts, and jitter around any single value never does: entering needs ``enter_de
 excursion, leaving needs the value to come back within ``exit_deg`` (or most of the way), each
 held for ``min_dwell_s``. Losing the person or the posture for longer than ``max_gap_s`` drops
 the rep in progress, so no rep is invented across a gap.
+
+Recordings start wherever the person pressed record. A rep already under way in the first frames
+is counted once the rest position is seen, if its working half was seen: for a lift, its top was
+reached inside the recording (the value still moved toward it after the first frame) or it was
+held there; for a squat (``effort: back``), the way back up; a recording that starts
+in the position itself (a stretch already held, beyond where the spec says rest can be) counts
+that hold from the first frame. Both are marked as having begun before the recording.
+Movements that leave rest but do not qualify are kept as ``RejectedMovement`` with the reason,
+so a report never shows a bare 0.
 """
 
 from __future__ import annotations
@@ -20,6 +29,9 @@ from formcheck.spec import RepSpec
 BASELINE_WINDOW_S = 3.0  # how far back the rest position is looked for
 MAX_GAP_S = 1.0  # longer without a usable value: start afresh
 REST_SETTLE_S = 0.2  # the driver must have been still at rest this long before a rep can start
+# A rep that began before the recording counts when held at least this long in the frames seen
+# (a stretch already held); a mere lowering from the top in the first frames is not a rep.
+BEGUN_HOLD_MIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +47,45 @@ class RepCandidate:
     hold_s: float
     seen_fraction: float
     complete: bool = True  # False: the recording ended while the rep was at its peak
+    began_before: bool = False  # True: under way (or held) when the recording started
+
+
+# Why a movement that left rest did not count; the report groups them by kind.
+REJECTION_KINDS = {
+    "too_small": "too small",
+    "small_next_to_set": "much smaller than the set's other reps (settling, or the model echoing the working leg)",
+    "echo": "began while the other leg was in a rep twice its size (that leg's movement, echoed)",
+    "too_quick": "too quick",
+    "peak_not_reached": "did not reach the position",
+    "began_before": "began before the recording, and was not seen as a rep of this set",
+    "ended_before_back": "the recording ended before it came back down",
+    "too_long": "held longer than a rep lasts: taken as a new position",
+    "out_of_sight": "the leg was out of sight or out of position for too long",
+    "left_posture": "ended while leaving the exercise position",
+}
+
+
+@dataclass(frozen=True)
+class RejectedMovement:
+    """A movement that left rest but did not count, and why (for the report: never a bare 0)."""
+
+    side: str
+    start_ms: float
+    end_ms: float
+    rom_deg: float
+    kind: str  # a REJECTION_KINDS key
+    detail: str = ""  # the numbers, e.g. "9.5 of the 12 needed"
+    # a complete cycle that fell short only in size: counted after all if the whole set is that small
+    candidate: RepCandidate | None = None
+
+    @property
+    def reason(self) -> str:
+        return REJECTION_KINDS[self.kind] + (f" ({self.detail})" if self.detail else "")
+
+    def to_dict(self) -> dict:
+        return {"side": self.side, "start_s": round(self.start_ms / 1000, 3), "end_s": round(self.end_ms / 1000, 3),
+                "rom_deg": round(float(self.rom_deg), 1) if np.isfinite(self.rom_deg) else None,
+                "kind": self.kind, "reason": self.reason}
 
 
 @dataclass(frozen=True)
@@ -52,6 +103,11 @@ class RepCounter:
         self.rep = rep
         self.side = side
         self._sign = 1.0 if rep.direction == "increase" else -1.0
+        self.rejected: list[RejectedMovement] = []  # drained by the evaluator
+        # samples seen before the first rest: a rep the recording started in the middle of
+        self._lead_in: list[tuple[float, float]] | None = []
+        self._began_before = False
+        self._began_in_position = False
         self.reset()
 
     # --- state -------------------------------------------------------------------------------
@@ -72,6 +128,7 @@ class RepCounter:
         self._held_peak = -np.inf
         self._hold_run_s = 0.0
         self._baseline = np.nan
+        self._began_before = False
 
     @property
     def active(self) -> bool:
@@ -94,9 +151,15 @@ class RepCounter:
     def excursion(self, value: float) -> float:
         return (value - self._baseline) * self._sign if np.isfinite(self._baseline) else np.nan
 
-    def cancel(self) -> None:
-        """Drop the rep in progress (another side is the one moving, or it lasted too long) and re-baseline."""
+    def cancel(self, kind: str | None = None, detail: str = "") -> None:
+        """Drop the rep in progress (another side is the one moving, or it lasted too long) and re-baseline.
+
+        With a rejection ``kind`` the dropped movement is kept as rejected (an echo of another leg is not).
+        """
+        if kind is not None and self._active and self._series:
+            self._reject(self._series[-1][0], kind, detail)
         self._active = False
+        self._began_before = False
         self._settled = False
         self._quiet_run_ms = None
         self._rest.clear()
@@ -113,6 +176,8 @@ class RepCounter:
             self._seen += seen
         if not seen:
             if self._last_usable_ms is not None and t_ms - self._last_usable_ms > MAX_GAP_S * 1000:
+                if self._active and self._series:
+                    self._reject(self._series[-1][0], "out_of_sight")
                 self.reset()
             return CounterState(self.phase, np.nan, 0.0)
         dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
@@ -133,6 +198,16 @@ class RepCounter:
             self._settled = self._settled or t_ms - self._quiet_run_ms >= REST_SETTLE_S * 1000
         else:
             self._quiet_run_ms = None
+        if self._lead_in is not None:
+            self._lead_in.append((t_ms, value))
+            still_from = self._still_since(self._lead_in)
+            if still_from is None:
+                return CounterState(self.phase, e, 0.0)  # no rep starts before the first still moment
+            lead_in, self._lead_in = self._lead_in, None
+            completed = self._first_rest(lead_in, still_from, may_start)
+            if completed is not None or self._active:
+                return CounterState(self.phase, self.excursion(value), 0.0, completed)
+            e = self.excursion(value)
         if e >= self.rep.enter_deg and self._settled and self._rest_in_range() and may_start:
             if self._pending_since is None:
                 self._pending_since = t_ms
@@ -150,9 +225,83 @@ class RepCounter:
         lim = self.rep.rest_range_deg
         return lim is None or lim[0] <= self._baseline <= lim[1]
 
-    def _start_active(self, t_ms: float) -> None:
+    def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
+        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap."""
+        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        t_last = samples[-1][0]
+        lo = hi = samples[-1][1]
+        for t, v in reversed(samples):
+            lo, hi = min(lo, v), max(hi, v)
+            if hi - lo > tol:
+                return None
+            if t_last - t >= REST_SETTLE_S * 1000:
+                return t
+        return None
+
+    def _first_rest(self, lead_in: list[tuple[float, float]], still_from: float, may_start: bool) -> RepCandidate | None:
+        """The first still moment of the recording: was the person mid-rep, or in position, before it?
+
+        Still where the spec says rest cannot be, past it on the rep's side: the recording started
+        in the position (a stretch already held); that hold runs from the first frame, measured
+        from the edge of the rest range. Still at rest: the frames before may be the end of a rep
+        that was under way when the recording started.
+        """
+        still = [v for t, v in lead_in if t >= still_from]
+        self._baseline = float(np.median(still))
+        self._rest.clear()
+        self._rest.extend((t, v) for t, v in lead_in if t >= still_from)
+        self._settled = True
+        lim = self.rep.rest_range_deg
+        if not may_start:
+            return None
+        i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
+        rest_value = lead_in[i_rest][1]
+        if self.excursion(rest_value) <= -self.rep.enter_deg and (lim is None or lim[0] <= rest_value <= lim[1]):
+            # the recording started at rest, nearer it than this first still moment: a rep whose
+            # start was seen (too soon to have settled), and this stillness is its top
+            self._baseline = rest_value
+            after = lead_in[i_rest:]
+            self._start_active(after[-1][0], start_ms=after[0][0])
+            self._frames = self._seen = len(after)
+            for t, v in after:
+                self._series.append((t, self.excursion(v)))
+                self._note_peak(t, self.excursion(v), v)
+            return None
+        if not self._rest_in_range():
+            edge = lim[1] if self._sign > 0 else lim[0]
+            if (self._baseline - edge) * self._sign >= self.rep.min_rom_deg:
+                self._baseline = edge
+                self._begin_before_recording(lead_in)
+            return None
+        moving = [(t, v) for t, v in lead_in if t < still_from]
+        if len(moving) < 2 or self.excursion(moving[0][1]) < self.rep.enter_deg:
+            return None  # the recording started at rest (or barely off it)
+        self._begin_before_recording(moving, in_position=False)
+        completed = self._complete(end_ms=still_from, complete=True)
+        self._active = False
+        self._began_before = False
+        self._series = []
+        return completed
+
+    def _begin_before_recording(self, samples: list[tuple[float, float]], in_position: bool = True) -> None:
+        """A rep in progress since the first frame: its samples so far, against the current baseline.
+
+        ``in_position``: the recording started still in the position (a held stretch), not moving.
+        """
+        self._start_active(samples[-1][0], start_ms=samples[0][0])
+        self._began_before = True
+        self._began_in_position = in_position
+        self._frames = self._seen = len(samples)
+        for t, v in samples:
+            self._series.append((t, self.excursion(v)))
+            self._note_peak(t, self.excursion(v), v)
+
+    def _start_active(self, t_ms: float, start_ms: float | None = None) -> None:
+        """Enter the active phase at ``t_ms``; the rep began at ``start_ms`` (default: when rest was last left)."""
         self._active = True
-        self._series_start = self._last_quiet_ms if self._last_quiet_ms is not None else t_ms
+        if start_ms is None:
+            start_ms = self._last_quiet_ms if self._last_quiet_ms is not None else t_ms
+        self._series_start = start_ms
         self._series = []
         self._peak = (t_ms, -np.inf, np.nan)
         self._held.clear()
@@ -187,7 +336,7 @@ class RepCounter:
         self._hold_run_s = self._hold_run_s + dt_s if e >= self._hold_level() else 0.0
         if t_ms - self._series_start > self.rep.max_duration_s * 1000:
             # held far too long for a rep: a new position, not a rep; it becomes the new rest
-            self.cancel()
+            self.cancel("too_long", f"over {self.rep.max_duration_s:g} s")
             return CounterState(self.phase, np.nan, 0.0)
         completed = None
         if e <= self._exit_threshold():
@@ -196,6 +345,7 @@ class RepCounter:
             if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:
                 completed = self._complete(end_ms=self._pending_since, complete=True)
                 self._active = False
+                self._began_before = False
                 self._rest.clear()
                 self._rest.append((t_ms, value))
                 self._baseline = value
@@ -207,14 +357,23 @@ class RepCounter:
             self._pending_since = None
         return CounterState(self.phase, e, self._hold_run_s, completed)
 
+    def _reject(self, end_ms: float, kind: str, detail: str = "", candidate: RepCandidate | None = None) -> None:
+        self.rejected.append(RejectedMovement(self.side, self._series_start, end_ms, float(self._peak[1]), kind,
+                                              detail, candidate))
+
     def _complete(self, end_ms: float, complete: bool) -> RepCandidate | None:
         peak_t, peak_e, peak_v = self._peak
         duration_s = (end_ms - self._series_start) / 1000
-        if peak_e < self.rep.min_rom_deg or duration_s < self.rep.min_duration_s:
+        if duration_s < self.rep.min_duration_s:
+            self._reject(end_ms, "too_quick", f"{duration_s:.1f} s, under {self.rep.min_duration_s:g} s")
             return None
         if self.rep.peak_limit_deg is not None and (peak_v - self.rep.peak_limit_deg) * self._sign < 0:
+            self._reject(end_ms, "peak_not_reached", f"{peak_v:.0f} against {self.rep.peak_limit_deg:g}")
             return None
-        return RepCandidate(
+        if self._began_before and not self._work_seen():
+            self._reject(end_ms, "began_before")
+            return None
+        cand = RepCandidate(
             side=self.side,
             start_ms=self._series_start,
             peak_ms=peak_t,
@@ -224,7 +383,26 @@ class RepCounter:
             hold_s=self._hold_time_s(),
             seen_fraction=self._seen / max(self._frames, 1),
             complete=complete,
+            began_before=self._began_before,
         )
+        if peak_e < self.rep.min_rom_deg:
+            self._reject(end_ms, "too_small", f"{peak_e:.1f} of the {self.rep.min_rom_deg:g} needed", candidate=cand)
+            return None
+        return cand
+
+    def _work_seen(self) -> bool:
+        """A rep that began before the recording: was its working half seen?
+
+        Out (a lift): it still rose to its top, or held it, in the frames seen. Back (a squat):
+        its return to rest, which a completed rep has by definition.
+        """
+        if self.rep.effort == "back":
+            return True
+        first_e = self._series[0][1] if self._series else np.nan
+        rose = self._peak[1] - first_e >= self.rep.enter_deg - self.rep.exit_deg and self._peak[0] > self._series[0][0]
+        # held: only a recording that started still in the position; moving back to rest from the
+        # first frame is getting into position, however long it lingered on the way
+        return bool(rose or (self._began_in_position and self._hold_time_s() >= BEGUN_HOLD_MIN_S))
 
     def _hold_time_s(self) -> float:
         """Total time the driver spent within the hold band of this rep's held peak."""
@@ -236,17 +414,31 @@ class RepCounter:
         return float(np.sum(np.diff(t)[near]) / 1000)
 
     def finish(self, max_active_s: float) -> RepCandidate | None:
-        """At the end of the recording: a rep cut off at its peak still counts, marked incomplete.
+        """At the end of the recording: a rep cut off after its top still counts, marked incomplete.
 
         Only if it has been active no longer than ``max_active_s`` (about a rep's usual length):
-        a value parked past the threshold for the rest of the clip is a position, not a rep.
+        a value parked past the threshold for the rest of the clip is a position, not a rep; and
+        only if its top was inside the recording (it was on its way back) or, for a lift, it was
+        held there: a recording that ends on the way up has not shown a rep (nor, for a squat, one
+        that ends at the bottom: its work is the way back up).
         """
         if not self._active or not self._series:
             return None
         end_ms = self._series[-1][0]
         if end_ms - self._series_start > max_active_s * 1000:
+            self._reject(end_ms, "too_long", "still in position when the recording ended")
+            self._active = False
+            return None
+        held = self.rep.effort == "out" and self._hold_time_s() >= BEGUN_HOLD_MIN_S
+        if not (self._came_back() or held):
+            self._reject(end_ms, "ended_before_back")
             self._active = False
             return None
         cand = self._complete(end_ms=end_ms, complete=False)
         self._active = False
         return cand
+
+    def _came_back(self) -> bool:
+        """Past its top and on the way back by at least the hysteresis gap: the top was inside the recording."""
+        last_e = self._series[-1][1]
+        return bool(self._peak[1] - last_e >= self.rep.enter_deg - self.rep.exit_deg)

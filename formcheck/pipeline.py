@@ -47,20 +47,24 @@ def _frames_done(frames: Iterable, total: int | None, progress: Progress | None)
 
 def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_side_px: int | None,
                      progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS):
-    """(stream of (frame, pose), source description, estimator to close or None).
+    """(stream of (frame, pose), source description, estimator to close or None, final source).
 
     Video is decoded ahead in a thread and sampled at ``analysis_fps`` (None: every frame), and
-    the model runs in another; close the stream before the estimator.
+    the model runs in another; close the stream before the estimator. ``final source()``, called
+    once the stream has ended, is the description with ``frames_decoded`` and, for a file that
+    decoded well short of its container's frame count, ``ends_early: true``.
     """
     from formcheck.posesfile import read_poses, read_poses_header
 
     if is_poses(path):
         header = read_poses_header(path)
         source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant", "analysis_fps")}}
-        return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None
+        if header.get("ends_early") is True:  # saved from a clip cut short: its analysis says so too
+            source.update({k: header[k] for k in ("frame_count", "frames_decoded", "ends_early")})
+        return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None, lambda: source
     from formcheck.estimator import MediaPipePoseEstimator
     from formcheck.models import resolve_model
-    from formcheck.sources import prefetched, probe_video, video_frames
+    from formcheck.sources import DecodeCount, ends_early, prefetched, probe_video, video_frames
 
     info = probe_video(path)
     model = resolve_model(variant, model_path)
@@ -71,11 +75,19 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
         "model_variant": variant, "model": model.name,
         "analysis_fps": None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
     }
-    frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps), name="formcheck-decode")
+    decoded = DecodeCount()
+    frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps, count=decoded),
+                        name="formcheck-decode")
+
+    def final_source() -> dict:
+        # only a decoder that reached the end by itself says the file is short (Ctrl-C stops it early)
+        short = decoded.ended and ends_early(info.frame_count, decoded.frames)
+        return {**source, "frames_decoded": decoded.frames, **({"ends_early": True} if short else {})}
+
     # the model runs in a thread of its own too: the caller's evaluator and sinks then work on the
     # other core instead of between inferences, where they would also cool the model's caches
     poses = prefetched(estimate(_frames_done(frames, info.frame_count, progress), estimator), name="formcheck-model")
-    return poses, source, estimator
+    return poses, source, estimator, final_source
 
 
 def analysed_fps(source: dict) -> float:
@@ -104,6 +116,32 @@ def check_writable(out_dir: Path) -> None:
             pass
     except OSError as e:
         raise OutputError(f"cannot write to {out_dir} ({e.strerror or e}): choose another --out") from None
+
+
+def _is_report_json(path: Path) -> bool:
+    import json
+
+    try:
+        if path.stat().st_size > 512 * 1024 * 1024:
+            return False
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(d, dict) and "schema_version" in d and "summary" in d and "exercise" in d
+
+
+def _check_report_outputs(path: Path, out_dir: Path, annotate: bool) -> None:
+    """The files analyze writes may replace only an earlier report (and never the input)."""
+    from formcheck.io import OutputKind, check_output, csv_starts_with
+    from formcheck.report import REP_CSV_COLUMNS
+
+    report = out_dir / "report.json"
+    check_output(report, OutputKind("formcheck analyze", "--out", _is_report_json), inputs=[path])
+    check_output(out_dir / "reps.csv", OutputKind("formcheck analyze", "--out",
+                                                  lambda p: csv_starts_with(p, REP_CSV_COLUMNS)), inputs=[path])
+    if annotate:  # a video is known as ours by the report written beside it
+        check_output(out_dir / "annotated.mp4", OutputKind("formcheck analyze", "--out",
+                                                           lambda p: _is_report_json(report)), inputs=[path])
 
 
 def _check_frames(path: Path, frames: int, detected: int) -> None:
@@ -135,27 +173,36 @@ def analyze(
     ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known;
     ``keep(pose)`` sees every raw pose (for a suggestion afterwards).
     """
+    from formcheck.io import missing_folders, remove_if_empty
     from formcheck.sinks import AnnotatedVideoSink, ReportFilesSink
 
     if not path.exists():
         raise InputError(f"no such file: {path}")
     if annotate and is_poses(path):
         raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
-    check_writable(out_dir)
-    stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                 max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
-    if keep is not None:
-        stream = _tapped(stream, keep)
+    _check_report_outputs(path, out_dir, annotate)
+    created = missing_folders(out_dir)
     try:
-        sinks = [ReportFilesSink(out_dir, include_series=include_series)]
-        if extra_sinks is not None:
-            sinks.extend(extra_sinks(source))
-        if annotate:
-            # one image per analysed frame, played at the rate they were analysed
-            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
-        return run_session(stream, evaluator, sinks, source=source, check=_someone_seen(path))
-    finally:
-        _close(stream, estimator)
+        check_writable(out_dir)
+        stream, source, estimator, final_source = open_pose_stream(
+            path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
+            analysis_fps=analysis_fps,
+        )
+        if keep is not None:
+            stream = _tapped(stream, keep)
+        try:
+            sinks = [ReportFilesSink(out_dir, include_series=include_series)]
+            if extra_sinks is not None:
+                sinks.extend(extra_sinks(source))
+            if annotate:
+                # one image per analysed frame, played at the rate they were analysed
+                sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
+            return run_session(stream, evaluator, sinks, source=final_source, check=_someone_seen(path))
+        finally:
+            _close(stream, estimator)
+    except BaseException:
+        remove_if_empty(created)  # a failed analysis leaves no empty --out folder behind
+        raise
 
 
 def _tapped(stream, keep: Callable[[PoseSample], None]) -> Iterator:
@@ -175,13 +222,15 @@ def recognise_clip(path: Path, *, model_path: Path | None = None, variant: str =
 
     if not path.exists():
         raise InputError(f"no such file: {path}")
-    stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                 max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
+    stream, _, estimator, final_source = open_pose_stream(path, model_path=model_path, variant=variant,
+                                                          max_side_px=max_side_px, progress=progress,
+                                                          analysis_fps=analysis_fps)
     try:
         poses = [pose for _, pose in stream]
     finally:
         _close(stream, estimator)
     _check_frames(path, len(poses), sum(p.detected for p in poses))
+    source = final_source() if callable(final_source) else final_source
     recognition = recognise(poses, _catalogue())
     if recognition.exercise is None:
         raise InputError(f"could not tell which exercise {path.name} shows: name it with --exercise (see `formcheck exercises`)")
@@ -210,27 +259,41 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                max_side_px: int | None = 960, progress: Progress | None = None,
                analysis_fps: float | None = DEFAULT_ANALYSIS_FPS) -> dict:
     """Run the model over a clip (sampled at ``analysis_fps``) and save its landmarks; returns frame counts."""
-    from formcheck.posesfile import PosesWriter
+    from formcheck.io import OutputKind, check_output, missing_folders, remove_if_empty
+    from formcheck.posesfile import PosesWriter, is_poses_file
 
     if not path.exists():
         raise InputError(f"no such file: {path}")
     if is_poses(path):
         raise InputError(f"{path} is already a poses file")
-    check_writable(output.parent)
-    stream, source, estimator = open_pose_stream(path, model_path=model_path, variant=variant,
-                                                 max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps)
-    frames = detected = 0
-    size = None
-    header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant,
-              "analysis_fps": source["analysis_fps"]}
+    # never the clip itself, and only an earlier poses file is replaced
+    check_output(output, OutputKind("formcheck poses", "--output", is_poses_file), inputs=[path])
+    created = missing_folders(output.parent)
     try:
-        with PosesWriter(output, header) as writer:
-            for _, pose in stream:
-                writer.update(pose)
-                frames += 1
-                detected += pose.detected
-                size = pose.frame_size_px
-            _check_frames(path, frames, detected)
-    finally:
-        _close(stream, estimator)
-    return {"frames": frames, "detected": detected / frames, "frame_size_px": size}
+        check_writable(output.parent)
+        stream, source, estimator, final_source = open_pose_stream(
+            path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
+            analysis_fps=analysis_fps,
+        )
+        frames = detected = 0
+        size = None
+        header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant,
+                  "analysis_fps": source["analysis_fps"]}
+        try:
+            with PosesWriter(output, header) as writer:
+                for _, pose in stream:
+                    writer.update(pose)
+                    frames += 1
+                    detected += pose.detected
+                    size = pose.frame_size_px
+                _check_frames(path, frames, detected)
+                short = {k: v for k, v in final_source().items() if k in ("frame_count", "frames_decoded", "ends_early")}
+                if short.get("ends_early"):
+                    writer.header.update(short)
+        finally:
+            _close(stream, estimator)
+    except BaseException:
+        remove_if_empty(created)
+        raise
+    return {"frames": frames, "detected": detected / frames, "frame_size_px": size,
+            **(short if short.get("ends_early") else {})}

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from formcheck import __version__
-from formcheck.errors import InputError, OutputError
-from formcheck.sinks import AtomicOutput, public_permissions
+from formcheck.errors import InputError
+from formcheck.io import atomic_write
+from formcheck.sinks import AtomicOutput
 from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.types import PoseSample
 
@@ -32,6 +33,19 @@ FORMAT = "formcheck-poses"
 SCHEMA_VERSION = 1
 ARRAYS = ("timestamp_ms", "image_xyz_px", "world_xyz_m", "visibility")
 _CHUNK = 4096  # frames per preallocated block: ~3.5 MB, a couple of minutes of video
+
+# What a real poses file can hold. Anything past these is a damaged or hostile file, refused
+# with one line before it is inflated or converted (an absurd size overflows int()).
+MAX_FRAME_SIDE_PX = 16384  # 16K video
+MAX_FPS = 1000.0
+MAX_DURATION_MS = 24 * 3600 * 1000.0  # a day
+MAX_FRAMES = 24 * 3600 * 240  # a day at 240 fps
+MAX_HEADER_BYTES = 1 << 20  # the JSON header is a few hundred bytes
+# the most an array member may inflate to per frame: 8-byte floats, the widest a reader accepts,
+# plus room for the .npy header; a zip bomb declares far more than this for its frame count
+_VALUES_PER_FRAME = {"timestamp_ms": 1, "image_xyz_px": NUM_LANDMARKS * 3, "world_xyz_m": NUM_LANDMARKS * 3,
+                     "visibility": NUM_LANDMARKS}
+_NPY_HEADER_BYTES = 4096
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -136,32 +150,16 @@ class PosesWriter(AtomicOutput):
         return header
 
     def close(self) -> None:
-        """Write the file: a temp file in the same folder, fsynced, then renamed over `path`."""
+        """Write the file: a temp file in the same folder, fsynced, then renamed over `path` (formcheck.io)."""
         if self._closed:
             return
         self._closed = True
         header_json = json.dumps(self._full_header(), allow_nan=False)
         arrays = self._arrays()
         self._t, self._img, self._world, self._vis = [], [], [], []
-        parent = self.path.parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=parent)
-        except OSError as exc:
-            raise OutputError(f"cannot write to {parent or '.'} ({exc.strerror or exc}): choose another --output") from None
-        tmp = Path(tmp_name)
-        public_permissions(tmp)
-        try:
-            # A file object, so numpy does not append ".npz" to the name.
-            with os.fdopen(fd, "wb") as fh:
-                np.savez_compressed(fh, header=np.array(header_json), **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            raise OutputError(f"cannot write {self.path} ({exc.strerror or exc}): choose another --output") from None
-        finally:
-            tmp.unlink(missing_ok=True)
+        # a file object, so numpy does not append ".npz" to the name
+        atomic_write(self.path, lambda fh: np.savez_compressed(fh, header=np.array(header_json), **arrays),
+                     binary=True, option="--output")
 
     def abort(self) -> None:
         """Discard everything; nothing is written."""
@@ -194,6 +192,28 @@ def is_poses_file(path: str | os.PathLike) -> bool:
         return False
 
 
+def _member_sizes(path: Path) -> dict[str, int]:
+    """Each member's inflated size as the zip directory declares it (read without inflating)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {info.filename: info.file_size for info in zf.infolist()}
+    except (OSError, zipfile.BadZipFile, ValueError) as exc:
+        raise _bad(path, _why(exc)) from None
+
+
+def _check_member_sizes(path: Path, n_frames: int) -> None:
+    """Refuse members that would inflate far past what `n_frames` frames can hold (a zip bomb)."""
+    sizes = _member_sizes(path)
+    for name, per_frame in _VALUES_PER_FRAME.items():
+        size = sizes.get(f"{name}.npy", 0)
+        if size > n_frames * per_frame * 8 + _NPY_HEADER_BYTES:
+            raise _bad(path, f"{name} would inflate to {size / 1e6:.0f} MB, far more than {n_frames} frames hold")
+
+
+def _finite_number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _load_header(path: Path) -> dict:
     try:
         is_zip = zipfile.is_zipfile(path)
@@ -201,6 +221,8 @@ def _load_header(path: Path) -> dict:
         raise _bad(path, _why(exc)) from None
     if not is_zip:
         raise _bad(path, "not an .npz (zip) file")
+    if _member_sizes(path).get("header.npy", 0) > MAX_HEADER_BYTES:
+        raise _bad(path, f"header is larger than {MAX_HEADER_BYTES >> 20} MB")
     try:
         with np.load(path, allow_pickle=False) as z:
             if "header" not in z.files:
@@ -241,12 +263,30 @@ def read_poses_header(path: str | os.PathLike) -> dict:
             "upgrade formcheck or save the poses again"
         )
     size = header.get("frame_size_px")
-    if not (isinstance(size, list | tuple) and len(size) == 2 and all(isinstance(v, int | float) and v > 0 for v in size)):
-        raise _bad(p, "header has no valid frame_size_px")
+    if not (isinstance(size, list | tuple) and len(size) == 2
+            and all(_finite_number(v) and 1 <= v <= MAX_FRAME_SIDE_PX for v in size)):
+        raise _bad(p, f"header has no valid frame_size_px: {size!r} (two sizes of 1..{MAX_FRAME_SIDE_PX} px)")
+    n = header.get("n_frames")
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_FRAMES):
+        raise _bad(p, f"header has an impossible n_frames: {n!r}")
+    if "ends_early" in header and not (
+        header["ends_early"] is True
+        and all(isinstance(header.get(k), int) and not isinstance(header.get(k), bool)
+                and 0 <= header[k] <= MAX_FRAMES for k in ("frame_count", "frames_decoded"))
+    ):
+        raise _bad(p, "header's ends_early needs true and whole frame_count and frames_decoded")
+    for key in ("fps", "analysis_fps"):
+        v = header.get(key)
+        if v is not None and not (_finite_number(v) and 0 < v <= MAX_FPS):
+            raise _bad(p, f"header has an impossible {key}: {v!r}")
     return header
 
 
 def _load_arrays(path: Path, header: dict) -> dict[str, np.ndarray]:
+    declared = header.get("n_frames")
+    if declared is None:  # an older header: the timestamps bound the frame count instead
+        declared = min(_member_sizes(path).get("timestamp_ms.npy", 0) // 8, MAX_FRAMES)
+    _check_member_sizes(path, declared)
     try:
         with np.load(path, allow_pickle=False) as z:
             missing = [k for k in ARRAYS if k not in z.files]
@@ -269,7 +309,21 @@ def _load_arrays(path: Path, header: dict) -> dict[str, np.ndarray]:
             raise _bad(path, f"{k} has shape {arrays[k].shape} {arrays[k].dtype}, expected {shape} floats")
     if header.get("n_frames") not in (None, n):
         raise _bad(path, f"header says {header.get('n_frames')} frames, arrays hold {n}")
+    _check_timestamps(path, arrays["timestamp_ms"])
     return arrays
+
+
+def _check_timestamps(path: Path, t: np.ndarray) -> None:
+    """Frame times must be real, in order and within a day: the analysis divides by them."""
+    if not t.size:
+        return
+    if not np.isfinite(t).all():
+        raise _bad(path, "timestamp_ms holds NaN or infinite times")
+    if t.size > 1 and not (np.diff(t) > 0).all():
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise _bad(path, f"timestamp_ms goes backwards or repeats at frame {i + 1} ({t[i]:.1f} -> {t[i + 1]:.1f} ms)")
+    if t[0] < 0 or t[-1] > MAX_DURATION_MS:
+        raise _bad(path, f"timestamp_ms runs from {t[0]:.0f} to {t[-1]:.0f} ms, outside 0 ms .. 24 h")
 
 
 def read_poses(path: str | os.PathLike) -> Iterator[PoseSample]:

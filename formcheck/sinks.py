@@ -1,7 +1,8 @@
 """Output writers: annotated video and atomic JSON/CSV/text files.
 
-Every file is written to a temp file in its own folder and renamed into place, so a crash or an
-abort never leaves a half-written output behind. OpenCV is imported lazily.
+Every file is written to a temp file in its own folder and renamed into place (the one writer,
+``formcheck.io.atomic_write``), so a crash or an abort never leaves a half-written output behind.
+OpenCV is imported lazily.
 """
 
 from __future__ import annotations
@@ -11,83 +12,33 @@ import io
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from formcheck.errors import OutputError
+from formcheck.io import (
+    atomic_write,
+    cannot_write,
+    fsync_dir,
+    make_parent,
+    public_permissions,  # noqa: F401  (imported from here by posesfile, live and synth)
+    temp_path,
+    write_files_together,
+)
 
 # suffix -> fourcc. Browsers play WebM/VP8; the pip OpenCV has no H.264 encoder, so MP4 is mp4v.
 VIDEO_CODECS = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
 
 
-def _cannot_write(folder: Path, exc: BaseException | None = None) -> OutputError:
-    why = f" ({exc.strerror or exc})" if isinstance(exc, OSError) else ""
-    return OutputError(f"cannot write to {folder}{why}: choose another --out")
-
-
-def _make_parent(path: Path) -> Path:
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cannot_write(parent, exc) from None
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise _cannot_write(parent)
-    return parent
-
-
-def _temp_path(parent: Path, name: str, suffix: str = ".tmp") -> Path:
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=parent)
-    except OSError as exc:
-        raise _cannot_write(parent, exc) from None
-    os.close(fd)
-    public_permissions(tmp)
-    return Path(tmp)
-
-
-def public_permissions(path: str | os.PathLike) -> None:
-    """mkstemp makes files private (0600); outputs get the usual permissions (the umask applies)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable; some filesystems cannot open a folder, which is fine."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: str | os.PathLike, write: Callable[[io.IOBase], None], *, binary: bool) -> Path:
-    path = Path(path)
-    parent = _make_parent(path)
-    tmp = _temp_path(parent, path.name)
-    try:
-        mode = "wb" if binary else "w"
-        kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
-        with open(tmp, mode, **kwargs) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another --out") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(parent)
-    return path
+# The one atomic writer and its helpers live in formcheck.io; these names are kept for callers.
+_atomic_write = atomic_write
+_cannot_write = cannot_write
+_make_parent = make_parent
+_temp_path = temp_path
+_fsync_dir = fsync_dir
 
 
 def _jsonable(obj):
@@ -107,24 +58,50 @@ def _jsonable(obj):
     return obj
 
 
+def json_writer(obj):
+    """A writer of `obj` as indented UTF-8 JSON (NaN as null), for ``formcheck.io``."""
+    text = json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return lambda fh: fh.write(text)
+
+
 def write_json_atomic(path: str | os.PathLike, obj) -> Path:
     """Write `obj` as indented UTF-8 JSON (NaN as null), atomically."""
-    text = json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    return _atomic_write(path, lambda fh: fh.write(text), binary=False)
+    return atomic_write(path, json_writer(obj), binary=False)
 
 
-def _csv_cell(v):
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection, OWASP)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def csv_cell(v):
+    """One CSV cell a spreadsheet shows as data: empty for None/NaN, numbers kept, formulas defused.
+
+    Text that starts like a formula (``=1+2``, ``@SUM(..)``, ``-2+3``) gets a leading ``'``; a
+    number, or text that is a plain number such as ``-3.5``, stays a number.
+    """
     if v is None:
         return ""
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
         return ""
-    return v
+    if isinstance(v, bool | int | float):
+        return v
+    text = str(v)
+    if text.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
 
 
 def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: Sequence[str]) -> Path:
     """Write rows as CSV: `columns` first, then any other keys in first-seen order; atomically."""
+    return atomic_write(path, csv_writer(rows, columns), binary=False)
+
+
+def csv_writer(rows: list[dict], columns: Sequence[str]):
+    """A writer of rows as CSV (`columns` first, then other keys in first-seen order), for ``formcheck.io``."""
     header = list(dict.fromkeys(columns))
     seen = set(header)
     for row in rows:
@@ -135,16 +112,16 @@ def write_csv_atomic(path: str | os.PathLike, rows: list[dict], columns: Sequenc
 
     def write(fh) -> None:
         w = csv.writer(fh)
-        w.writerow(header)
+        w.writerow([csv_cell(k) for k in header])
         for row in rows:
-            w.writerow([_csv_cell(row.get(k)) for k in header])
+            w.writerow([csv_cell(row.get(k)) for k in header])
 
-    return _atomic_write(path, write, binary=False)
+    return write
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 text atomically."""
-    return _atomic_write(path, lambda fh: fh.write(text), binary=False)
+    return atomic_write(path, lambda fh: fh.write(text), binary=False)
 
 
 class AtomicOutput:
@@ -187,9 +164,9 @@ class VideoSink(AtomicOutput):
         self.fps = float(fps)
         self.frames = 0
         self._cv2 = cv2
-        parent = _make_parent(self.path)
+        parent = make_parent(self.path)
         # The temp keeps the real suffix: OpenCV picks the container from it.
-        self._tmp = _temp_path(parent, self.path.stem, suffix=suffix)
+        self._tmp = temp_path(parent, self.path.stem, suffix=suffix)
         with quiet_native_stderr():
             fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
             self._writer = cv2.VideoWriter(str(self._tmp), fourcc, self.fps, self.size_wh)
@@ -231,7 +208,7 @@ class VideoSink(AtomicOutput):
             raise OutputError(f"cannot write {self.path} ({exc.strerror or exc}): choose another --out") from None
         finally:
             self._tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         """Stop and delete the partial file."""
@@ -293,8 +270,11 @@ class ReportFilesSink:
     def close(self, report) -> None:
         from formcheck.report import REP_CSV_COLUMNS
 
-        write_json_atomic(self.out_dir / "report.json", report.to_dict(include_series=self.include_series))
-        write_csv_atomic(self.out_dir / "reps.csv", report.csv_rows(), REP_CSV_COLUMNS)
+        # published together: a full disk never leaves a report.json without its reps.csv
+        write_files_together({
+            self.out_dir / "report.json": json_writer(report.to_dict(include_series=self.include_series)),
+            self.out_dir / "reps.csv": csv_writer(report.csv_rows(), REP_CSV_COLUMNS),
+        })
 
     def abort(self) -> None:
         pass
@@ -342,8 +322,8 @@ class BrowserVideoSink(AtomicOutput):
         self.size_wh = (w - w % 2, h - h % 2)  # yuv420p needs even sizes
         self.fps = float(fps)
         self.frames = 0
-        parent = _make_parent(self.path)
-        self._tmp = _temp_path(parent, self.path.stem, suffix=".mp4")
+        parent = make_parent(self.path)
+        self._tmp = temp_path(parent, self.path.stem, suffix=".mp4")
         import imageio_ffmpeg as iio
 
         self._gen = iio.write_frames(
@@ -393,7 +373,7 @@ class BrowserVideoSink(AtomicOutput):
             raise OutputError(f"cannot write {self.path} ({exc}): choose another --out") from None
         finally:
             self._tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         """Stop ffmpeg and delete the partial file."""
@@ -408,7 +388,7 @@ class BrowserVideoSink(AtomicOutput):
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write bytes atomically."""
-    return _atomic_write(path, lambda fh: fh.write(data), binary=True)
+    return atomic_write(path, lambda fh: fh.write(data), binary=True)
 
 
 def _scaled(width: int, height: int, max_side_px: int) -> tuple[int, int]:

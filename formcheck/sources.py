@@ -28,6 +28,10 @@ VIDEO_FORMATS = ("mp4", "mov", "avi", "mkv", "webm")
 DEFAULT_FPS = 30.0  # used only when a file does not say its frame rate
 PREFETCH_FRAMES = 4  # decoded frames waiting for the model: enough to hide decoding, little memory
 CAMERA_LOST_AFTER_S = 1.0
+# A container's frame count may be off by a frame or two in a whole file (one real clip says 455
+# frames and decodes 453), so a clip "ends early" only when more than this is missing.
+ENDS_EARLY_MIN_FRAMES = 5
+ENDS_EARLY_FRACTION = 0.02
 
 # File signatures of still images, which FFmpeg would happily "play" as a one-frame video.
 _IMAGE_MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -104,7 +108,24 @@ class VideoInfo:
     duration_s: float | None
 
 
+@dataclass
+class DecodeCount:
+    """How far a decoder got: frames decoded, and whether it reached the end of the stream itself
+    (rather than being stopped by its reader)."""
+
+    frames: int = 0
+    ended: bool = False
+
+
 # --- pure helpers -----------------------------------------------------------------------------
+
+
+def ends_early(frame_count: int | None, frames_decoded: int) -> bool:
+    """True when decoding stopped well short of the container's frame count: a file cut short."""
+    if not frame_count:
+        return False
+    missing = frame_count - frames_decoded
+    return missing > max(ENDS_EARLY_MIN_FRAMES, ENDS_EARLY_FRACTION * frame_count)
 
 
 class PtsClock:
@@ -280,18 +301,19 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
 
 
 def video_frames(path: str | os.PathLike, *, max_side_px: int | None = None,
-                 max_fps: float | None = None) -> Iterator[Frame]:
+                 max_fps: float | None = None, count: DecodeCount | None = None) -> Iterator[Frame]:
     """Decode a clip into upright RGB frames with presentation-time timestamps.
 
     ``max_fps`` keeps at most that many frames a second (see FrameRateLimiter); the others are
     decoded (H.264 needs them as references) but never converted, scaled or copied. Frames keep
     their index in the clip. Path problems raise InputError at once; a file that cannot be
-    decoded raises it at the first ``next``. A stream cut short ends cleanly at the last good frame.
+    decoded raises it at the first ``next``. A stream cut short ends cleanly at the last good frame;
+    ``count`` (if given) then says how many frames were decoded, to compare with the container's.
     """
-    return _decode(_check_path(path), max_side_px, FrameRateLimiter(max_fps))
+    return _decode(_check_path(path), max_side_px, FrameRateLimiter(max_fps), count or DecodeCount())
 
 
-def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter) -> Iterator[Frame]:
+def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter, count: DecodeCount) -> Iterator[Frame]:
     cv2 = load_cv2()
     opened = _open_video(path)
     cap = opened.cap
@@ -302,6 +324,7 @@ def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter) -> I
         opened.first_bgr = None
         t = clock.update(pts, index)
         limiter.update(t)
+        count.frames = 1
         while True:
             yield Frame(_to_rgb(cv2, bgr, size), t, index)
             bgr = None
@@ -309,15 +332,20 @@ def _decode(path: Path, max_side_px: int | None, limiter: FrameRateLimiter) -> I
                 index += 1
                 try:
                     if not cap.grab():
+                        count.ended = True
                         return
                     t = clock.update(cap.get(cv2.CAP_PROP_POS_MSEC), index)
                     if not limiter.update(t):
+                        count.frames += 1
                         continue  # decoded as a reference, never converted
                     ok, bgr = cap.retrieve()
                 except cv2.error:
+                    count.ended = True
                     return  # a corrupt packet mid-stream: keep what was decoded
                 if not ok or bgr is None or bgr.size == 0:
+                    count.ended = True
                     return
+                count.frames += 1
             if opened.rotate_code is not None:
                 bgr = cv2.rotate(bgr, opened.rotate_code)
     finally:

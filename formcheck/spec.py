@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from formcheck.skeleton import LANDMARK_NAMES, SIDES
 
 MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything this big is a mistake
+# far above any real revision count, and small enough for SQLite's 64-bit integers and for JSON
+MAX_SPEC_VERSION = 1_000_000
 
 # measure name -> (takes a body side, number of landmark points it needs)
 MEASURES: dict[str, tuple[bool, int]] = {
@@ -58,7 +60,8 @@ class UnknownExerciseError(SpecError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN or infinity in a limit makes a rule that can never fire (NaN compares false): refuse it
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Target(_Strict):
@@ -135,6 +138,10 @@ class RepSpec(_Strict):
     min_duration_s: float = Field(default=0.5, gt=0)
     max_duration_s: float = Field(default=20.0, gt=0)
     hold_band_deg: float = Field(default=6.0, gt=0, le=45, description="within this of the peak counts as held")
+    # Which half of the cycle is the work: out (lifting away from rest: bridges, leg raises, a
+    # stretch) or back (rising back to rest: a squat, standing up from a chair). A rep cut by the
+    # start or the end of the recording counts when its working half was seen.
+    effort: Literal["out", "back"] = "out"
     phase_names: tuple[str, str] = ("rest", "active")
 
     @model_validator(mode="after")
@@ -187,7 +194,7 @@ class FaultSpec(_Strict):
 
 class ExerciseSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_SPEC_VERSION)
     title: str
     kind: Literal["reps", "hold"] = "reps"
     sides: Literal["per_side", "bilateral"]
@@ -238,8 +245,6 @@ class ExerciseSpec(_Strict):
         for f in self.faults:
             if f.feature is not None and f.feature not in self.features:
                 raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
-        if self.kind == "hold" and self.target.hold_s <= 0:
-            raise ValueError("a hold exercise needs target.hold_s > 0")
         if self.rep.max_duration_s < self.target.hold_s + self.rep.min_duration_s:
             raise ValueError(
                 f"rep.max_duration_s ({self.rep.max_duration_s}) is shorter than the target hold "

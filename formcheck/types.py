@@ -92,6 +92,7 @@ class RepEvent:
     confidence: float  # share of the rep's frames where the driver's landmarks were seen
     faults: tuple[Fault, ...] = ()
     complete: bool = True  # False: the recording ended while this rep was at its peak
+    began_before: bool = False  # True: under way, or held, when the recording started
 
     @property
     def duration_s(self) -> float:
@@ -111,6 +112,7 @@ class RepEvent:
             "confidence": round(self.confidence, 3),
             "faults": [f.id for f in self.faults],
             "complete": self.complete,
+            "began_before_recording": self.began_before,
         }
 
 

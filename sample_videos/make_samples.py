@@ -51,6 +51,7 @@ SIZE = (480, 360)
 REPS_BILATERAL, REPS_PER_SIDE = 3, 2
 SAMPLE_HOLD_S = 6.0  # holds in the samples last this long (jittered +-10%) ...
 ANALYSE_HOLD_S = 5.0  # ... and are analysed against this target (a hold counts at >= 90% of it)
+REPS_HOLD_S = 1.0  # the prescribed hold of the rendered reps, which pause about a second at the top
 
 
 def sample_plan(exercise: str) -> dict:
@@ -67,7 +68,9 @@ def sample_plan(exercise: str) -> dict:
         "view": synth.spec_view(exercise),
         "fault": FAULTY.get(exercise, faults[0] if faults else None),
         "hold_s": SAMPLE_HOLD_S if hold else None,
-        "analyse_hold_s": ANALYSE_HOLD_S if hold else None,
+        # reps are rendered with a ~1 s pause at the top: that is their prescription (a longer one is
+        # judged, rightly, as a short hold: `short_hold`)
+        "analyse_hold_s": ANALYSE_HOLD_S if hold else REPS_HOLD_S if spec.target.hold_s else None,
     }
 
 
@@ -121,7 +124,9 @@ def write_index(entries: list[dict]) -> None:
         "angles and 2D/3D landmarks in BlazePose order, rep intervals per side, injected faults with\n"
         f"their time ranges). {SIZE[0]}x{SIZE[1]}, {FPS:g} fps, H.264, filmed from the view each spec asks for.\n"
         f"Holds are shortened to about {SAMPLE_HOLD_S:g} s and analysed with `--hold {ANALYSE_HOLD_S:g}` (the prescribed\n"
-        "hold; the spec's default is the articles' dosage). `manifest.json` lists every clip with its\n"
+        "hold; the spec's default is the articles' dosage). Reps pause about a second at the top and\n"
+        f"are analysed with `--hold {REPS_HOLD_S:g}` where the spec prescribes a hold (longer would flag `short_hold`).\n"
+        "`manifest.json` lists every clip with its\n"
         "analysis arguments and expected result; `tests/test_samples.py` checks them all through the real model.\n"
         "Regenerate with `python sample_videos/make_samples.py`.\n\n"
         "| clip | exercise | view | reps (truth) | fault injected | length | analyse with |\n|---|---|---|---|---|---|---|\n"

@@ -180,11 +180,16 @@ def test_rerun_analyses_only_what_changed(clips, tmp_path):
         # a new clip beside the old ones: only it runs
         assert statuses([clips["b1"], clips["b2"], clips["h1"]]) == ["skipped", "skipped", "analysed"]
         assert statuses([clips["b1"]], force=True) == ["analysed"]
-        # the same content under another name is the same clip
+        # the same content under another name is not analysed again: the finished report is
+        # published as that file's own session, in its own folder (issue 16, case 10)
         copy = tmp_path / "b1_copy.npz"
         copy.write_bytes(clips["b1"].read_bytes())
         assert statuses([copy]) == ["skipped"]
-        assert len(h.sessions(status="done")) == 5
+        assert statuses([copy]) == ["skipped"]
+        done = h.sessions(status="done")
+        copy_dirs = {s.report_dir for s in done if s.clip_path == str(copy.resolve())}
+        b1_dirs = {s.report_dir for s in done if s.clip_path == str(clips["b1"].resolve())}
+        assert len(done) == 6 and len(copy_dirs) == 1 and copy_dirs.isdisjoint(b1_dirs)
 
 
 def _descendants(pid: int) -> set[int]:
@@ -311,11 +316,17 @@ def test_review_of_an_analyze_folder_adds_it_to_the_history(clips, tmp_path):
         assert s.report_dir == str(out.resolve())
 
 
-def test_default_database_is_in_the_user_data_folder(tmp_path):
-    r = formcheck("history", env={"XDG_DATA_HOME": str(tmp_path), "FORMCHECK_DB": ""})
-    assert r.returncode == 0, r.stderr
-    assert "No sessions yet" in r.stdout
-    assert (tmp_path / "formcheck" / "history.sqlite3").is_file()
+def test_default_database_is_in_the_user_data_folder(clips, tmp_path):
+    env = {"XDG_DATA_HOME": str(tmp_path), "FORMCHECK_DB": ""}
+    default = tmp_path / "formcheck" / "history.sqlite3"
+    r = formcheck("history", env=env)
+    assert r.returncode == 1 and f"no history database at {default}" in r.stderr
+    assert not default.exists()  # a read-only command creates nothing
+    b = formcheck("batch", str(clips["b1"]), "-e", "bridge", "--out", str(tmp_path / "out"), "-q", env=env)
+    assert b.returncode == 0, b.stderr
+    assert default.is_file()
+    r = formcheck("history", env=env)
+    assert r.returncode == 0 and "b1.npz" in r.stdout
 
 
 def test_export_of_a_session_without_reps_still_has_a_row(clips, tmp_path):
@@ -424,8 +435,10 @@ def test_browser_video_is_h264_and_atomic(tmp_path):
 def test_real_model_batch_over_two_sample_clips(model_path, tmp_path):
     manifest = {m["clip"]: m for m in json.loads((SAMPLES / "manifest.json").read_text())}
     names = ["bridge_correct.mp4", "standing_hip_extension_knee_bent.mp4"]
+    # each sample with the prescription it was rendered to (its analyze_args' --hold, if any)
+    holds = {n: dict(zip(manifest[n]["analyze_args"][::2], manifest[n]["analyze_args"][1::2])).get("--hold", "") for n in names}
     rows = [{"clip": str(SAMPLES / n), "exercise": manifest[n]["exercise"], "patient": "sample",
-             "date": "2025-05-0" + str(i + 1)} for i, n in enumerate(names)]
+             "date": "2025-05-0" + str(i + 1), "hold_s": holds[n]} for i, n in enumerate(names)]
     m = write_manifest(tmp_path / "m.csv", rows)
     db, out = tmp_path / "h.sqlite3", tmp_path / "out"
     r = formcheck("batch", "--manifest", str(m), "--workers", "2", "--out", str(out), "--db", str(db))

@@ -86,18 +86,23 @@ def test_analyze_video_directly_with_annotation(clips_dir, model_path, tmp_path)
 
 
 def test_ctrl_c_saves_partial_results_marked_incomplete(clips_dir, model_path, tmp_path):
+    import os
     import signal
-    import time
+
+    from waiting import PROGRESS_ENV, wait_for_progress
 
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [sys.executable, "-m", "formcheck", "analyze", str(clips_dir / "kanat_standing_hamstring_curl.mp4"),
          "-e", "standing_hip_extension", "--out", str(out)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **PROGRESS_ENV},
     )
-    time.sleep(6)  # model loaded, some frames analysed
+    # the model has had 60 of the clip's 1302 frames (30 analysed at 15 fps): interrupt mid-clip,
+    # however fast or slow this machine is
+    seen = wait_for_progress(proc, 60)
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
+    _, rest = proc.communicate(timeout=120)
+    stderr = seen + rest.decode(errors="replace")
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     report = json.loads((out / "report.json").read_text())

@@ -324,7 +324,8 @@ def make_evaluator(item: RoutineItem):
 
 def test_camera_lost_mid_session_saves_a_partial_report_marked_incomplete(tmp_path):
     poses = bridge_poses(3)
-    lost_at = int(len(poses) * 0.75)  # after two bridges, at the top of the third
+    # after two bridges, 1.2 s into the third one's 1.5 s hold (lying 1.5 s, two 4.5 s bridges, 0.5 s, 1 s up)
+    lost_at = int((1.5 + 2 * 4.5 + 0.5 + 1.0 + 1.2) * FPS)
 
     model = ScriptedModel(poses)
 
@@ -342,7 +343,7 @@ def test_camera_lost_mid_session_saves_a_partial_report_marked_incomplete(tmp_pa
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["incomplete"] is True
     assert sum(k == "rep" for k, _ in events) == 2  # counted live
-    # the third, cut off at its peak, is kept as analyze keeps it, marked as not finished
+    # the third, cut off while held at its top, is kept as analyze keeps it, marked as not finished
     assert report["summary"]["reps_total"] == 3 and [r["complete"] for r in report["reps"]] == [True, True, False]
     live = report["source"]["live"]
     assert live["ended_by"] == CAMERA_LOST

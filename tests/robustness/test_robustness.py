@@ -14,7 +14,6 @@ import signal
 import struct
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
@@ -496,11 +495,14 @@ def test_model_file_corrupt(tmp_path):
 def test_ctrl_c_in_analyze_saves_partial_results_marked_incomplete(tmp_path, bridge_frames):
     clip = write_clip(tmp_path / "long.mp4", bridge_frames * 6)  # 86 s: still running when interrupted
     out = tmp_path / "out"
+    from waiting import PROGRESS_ENV, wait_for_progress
+
     proc = subprocess.Popen([sys.executable, "-m", "formcheck", "analyze", str(clip), "-e", "bridge", "-o", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(10)  # the model is loaded and some frames are analysed
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **PROGRESS_ENV})
+    seen = wait_for_progress(proc, 20)  # the model is loaded and has had 20 frames: interrupt mid-clip
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
+    _, rest = proc.communicate(timeout=120)
+    stderr = seen + rest.decode(errors="replace")
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
     report = report_of(out)
