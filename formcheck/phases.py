@@ -242,8 +242,8 @@ class RepCounter:
         """The first still moment of the recording: was the person mid-rep, or in position, before it?
 
         Still where the spec says rest cannot be, past it on the rep's side: the recording started
-        in the position (a stretch already held); that hold runs from the first frame, measured
-        from the edge of the rest range. Still at rest: the frames before may be the end of a rep
+        in the position (a stretch already held; past the edge of the rest range by a rep's start);
+        that hold runs from the first frame, measured from the edge of the rest range. Still at rest: the frames before may be the end of a rep
         that was under way when the recording started.
         """
         still = [v for t, v in lead_in if t >= still_from]
@@ -269,7 +269,8 @@ class RepCounter:
             return None
         if not self._rest_in_range():
             edge = lim[1] if self._sign > 0 else lim[0]
-            if (self._baseline - edge) * self._sign >= self.rep.min_rom_deg:
+            # past the edge by a rep's start: unmistakably not at rest
+            if (self._baseline - edge) * self._sign >= self.rep.enter_deg:
                 self._baseline = edge
                 self._begin_before_recording(lead_in)
             return None
@@ -385,8 +386,11 @@ class RepCounter:
             complete=complete,
             began_before=self._began_before,
         )
-        if peak_e < self.rep.min_rom_deg:
-            self._reject(end_ms, "too_small", f"{peak_e:.1f} of the {self.rep.min_rom_deg:g} needed", candidate=cand)
+        # held from the first frame, measured from the edge of the rest range: a lower bound of its
+        # range, which passed a rep's start to be taken for one
+        min_rom = self.rep.enter_deg if self._began_before and self._began_in_position else self.rep.min_rom_deg
+        if peak_e < min_rom:
+            self._reject(end_ms, "too_small", f"{peak_e:.1f} of the {min_rom:g} needed", candidate=cand)
             return None
         return cand
 
