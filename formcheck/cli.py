@@ -101,7 +101,7 @@ def _root(
 @app.command()
 def analyze(
     input: Annotated[Path, typer.Argument(help="A video clip, or a poses file saved by `formcheck poses`.")],
-    exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")],
+    exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`), a spec file, or auto (name the likely exercise).")],
     side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
     reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
     hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
@@ -116,6 +116,11 @@ def analyze(
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
 
+    if exercise == "auto":
+        return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet)
+    from formcheck.recognise import PoseKeeper
+
+    keeper = PoseKeeper()
     with user_errors():
         spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None, reps=reps, hold_s=hold)
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
@@ -123,10 +128,13 @@ def analyze(
             report = pipeline.analyze(
                 input, spec, evaluator, out_dir,
                 annotate=annotate, model_path=model, variant=variant.value,
-                max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None,
+                max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None, keep=keeper.update,
             )
+        hint = pipeline.suggest(keeper.poses, spec, report)
     if not quiet:
         print_summary(report)
+        if hint:
+            console.print(f"[yellow]{esc(hint)}[/]")
     console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate and not pipeline.is_poses(input) else ""))
     if report.source.get("ends_early"):
         raise fail(_ends_early_message(input, report.source) + "; the report covers those (marked incomplete): "
@@ -134,6 +142,36 @@ def analyze(
     if report.incomplete:
         err_console.print("interrupted: the report covers what was analysed so far (marked incomplete)")
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet) -> None:
+    """`analyze --exercise auto`: one model run, the likely exercise named, then analysed with it."""
+    from formcheck import pipeline
+
+    with user_errors():
+        out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
+        pipeline.check_writable(out_dir)
+        with _progress(quiet) as progress:
+            poses, source, rec = pipeline.recognise_clip(input, model_path=model, variant=variant.value,
+                                                         max_side_px=max_side or None, progress=progress,
+                                                         analysis_fps=analysis_fps or None)
+        console.print(f"Looks like: {esc(rec.title)} ({rec.exercise}), confidence {rec.confidence:.2f}")
+        spec, evaluator = pipeline.build_evaluator(rec.exercise, side.value if side else None, reps=reps, hold_s=hold)
+        source = {**source, "exercise_auto": {"exercise": rec.exercise, "confidence": rec.confidence,
+                                              "posture": rec.posture.posture, "posture_confidence": round(rec.posture.confidence, 2)}}
+        if annotate and not pipeline.is_poses(input):
+            # drawing needs the pixels again: a second model run, with the exercise now known
+            with _progress(quiet) as progress:
+                report = pipeline.analyze(input, spec, evaluator, out_dir, annotate=True, model_path=model,
+                                          variant=variant.value, max_side_px=max_side or None, progress=progress,
+                                          analysis_fps=analysis_fps or None)
+        else:
+            if annotate:
+                raise pipeline.InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
+            report = pipeline.analyze_poses(poses, source, evaluator, out_dir)
+    if not quiet:
+        print_summary(report)
+    console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate else ""))
 
 
 @app.command()

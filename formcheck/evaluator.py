@@ -10,6 +10,7 @@ import numpy as np
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
 from formcheck.phases import RejectedMovement, RepCandidate, RepCounter
+from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
@@ -225,6 +226,11 @@ class ExerciseEvaluator:
             active_cues=cues,
             notices=notices,
         )
+
+    @property
+    def view_mismatch(self) -> bool:
+        """The camera has been seen to be at the wrong angle for this spec."""
+        return self._view.view_mismatch
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in self._counters}
@@ -446,17 +452,17 @@ class ExerciseEvaluator:
             "posture_mismatch_fraction": round(self._posture_bad / frames, 4),
             "faults_not_judged": list(self._not_judged),
         }
+        seen = self._features.posture.overall()
+        quality["posture_seen"] = seen.posture
+        quality["posture_confidence"] = round(seen.confidence, 2)
         if self._detected and duration_s < SHORT_CLIP_S:
             self._notices.append(
                 f"The recording is only {duration_s:.1f} s long: too short to count a rep. Record the whole set."
             )
         if self._frames and self._detected == 0:
             self._notices.append("Nobody was seen in this recording: check that the whole body is in view.")
-        elif self._detected and self._posture_bad > 0.8 * self._detected:
-            self._notices.append(
-                f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
-                "and the person was seldom in that position. Is this the right exercise?"
-            )
+        elif self._detected and (self._posture_bad > 0.8 * self._detected or (not self._reps and self._posture_differs(seen))):
+            self._notices.append(self._posture_notice(seen))
         if source and source.get("ends_early"):
             # the file decoded short of its own frame count: the counts cover only what was read
             self._notices.insert(0, (
@@ -484,6 +490,17 @@ class ExerciseEvaluator:
                    **{name: unit_of(fs.measure) for name, fs in self.spec.features.items()}},
         )
 
+
+    def _posture_differs(self, seen: PostureGuess) -> bool:
+        return rules_out(seen, self.spec.posture, camera_level=self.spec.view != "any")
+
+    def _posture_notice(self, seen: PostureGuess) -> str:
+        """Name what the clip looks like when it is a posture other than the spec's."""
+        if seen.posture in POSTURES and self.spec.posture in POSTURES and seen.posture != self.spec.posture:
+            return (f"The movement did not match. This looks like {PLAIN_NAMES[seen.posture]}, not "
+                    f"{PLAIN_NAMES[self.spec.posture]} ({self.spec.title}): is this the right exercise?")
+        return (f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
+                "and the person was seldom in that position. Is this the right exercise?")
 
     def _judge_against_the_set(self) -> None:
         """Sizes judged against the whole set, per side: tiny stray reps go, a set of small lifts counts.

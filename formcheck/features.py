@@ -17,6 +17,7 @@ from formcheck.geometry import (
     segment_angle_from_vertical_deg,
     signed_angle_deg,
 )
+from formcheck.posture import PostureTracker, rules_out
 from formcheck.skeleton import SIDES, Landmark, landmark_by_name
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
 from formcheck.types import FeatureFrame, PoseSample
@@ -81,6 +82,7 @@ class FeatureExtractor:
         self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
         self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
+        self.posture = PostureTracker()  # the whole body's posture, for the gate and the report
 
     # --- per-frame context -------------------------------------------------------------------
     def _points(self, pose: PoseSample, min_visibility: float = VISIBILITY_MIN) -> np.ndarray:
@@ -227,6 +229,7 @@ class FeatureExtractor:
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
         pts = self._points(pose)
         ctx = self._context(pts)
+        self.posture.update(pose)
         working_pts = self._points(pose, WORKING_SIDE_VISIBILITY_MIN)
         world = np.asarray(pose.world_xyz_m, float)
         world_pts = self._gated(world, pose.visibility, VISIBILITY_MIN)
@@ -308,7 +311,15 @@ class FeatureExtractor:
         }
 
     def _posture_ok(self, ctx: dict, world: np.ndarray) -> bool:
-        """Is the body in the spec's posture? Upright vs lying, from the image and the 3D landmarks.
+        """Is the body in the spec's posture? Not when the whole-body posture is surely another
+        (side-lying is not on the back); else upright vs lying, from the image and 3D landmarks."""
+        # a spec filmed from anywhere may be filmed from high up, where lying postures look alike
+        if rules_out(self.posture.guess, self.spec.posture, camera_level=self.spec.view != "any"):
+            return False
+        return self._upright_or_lying_ok(ctx, world)
+
+    def _upright_or_lying_ok(self, ctx: dict, world: np.ndarray) -> bool:
+        """Upright vs lying, from the image and the 3D landmarks.
 
         Seen end-on (camera at the feet) a lying trunk looks upright in the image, so lying is
         also recognised from the 3D trunk, or, on the back, from knees raised above the hips.

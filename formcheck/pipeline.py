@@ -11,7 +11,8 @@ from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
 from formcheck.session import estimate, replay, run_session
-from formcheck.spec import ExerciseSpec, load_spec
+from formcheck.spec import ExerciseSpec, load_spec, spec_ids
+from formcheck.types import PoseSample
 
 Progress = Callable[[int, int | None], None]
 
@@ -163,12 +164,14 @@ def analyze(
     model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
     progress: Progress | None = None, include_series: bool = False,
     extra_sinks: Callable[[dict], list] | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
+    keep: Callable[[PoseSample], None] | None = None,
 ) -> SessionReport:
     """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically.
 
     ``analysis_fps`` samples the video (None: every frame); a poses file is replayed as saved.
     ``include_series`` puts the per-frame feature values into report.json (for charts);
-    ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known.
+    ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known;
+    ``keep(pose)`` sees every raw pose (for a suggestion afterwards).
     """
     from formcheck.io import missing_folders, remove_if_empty
     from formcheck.sinks import AnnotatedVideoSink, ReportFilesSink
@@ -185,6 +188,8 @@ def analyze(
             path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
             analysis_fps=analysis_fps,
         )
+        if keep is not None:
+            stream = _tapped(stream, keep)
         try:
             sinks = [ReportFilesSink(out_dir, include_series=include_series)]
             if extra_sinks is not None:
@@ -198,6 +203,56 @@ def analyze(
     except BaseException:
         remove_if_empty(created)  # a failed analysis leaves no empty --out folder behind
         raise
+
+
+def _tapped(stream, keep: Callable[[PoseSample], None]) -> Iterator:
+    for frame, pose in stream:
+        keep(pose)
+        yield frame, pose
+
+
+def _catalogue() -> list[ExerciseSpec]:
+    return [load_spec(i) for i in spec_ids()]
+
+
+def recognise_clip(path: Path, *, model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
+                   progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS):
+    """One model run over the clip: (its poses, their source description, the likely exercise)."""
+    from formcheck.recognise import recognise
+
+    if not path.exists():
+        raise InputError(f"no such file: {path}")
+    stream, _, estimator, final_source = open_pose_stream(path, model_path=model_path, variant=variant,
+                                                          max_side_px=max_side_px, progress=progress,
+                                                          analysis_fps=analysis_fps)
+    try:
+        poses = [pose for _, pose in stream]
+    finally:
+        _close(stream, estimator)
+    _check_frames(path, len(poses), sum(p.detected for p in poses))
+    source = final_source() if callable(final_source) else final_source
+    recognition = recognise(poses, _catalogue())
+    if recognition.exercise is None:
+        raise InputError(f"could not tell which exercise {path.name} shows: name it with --exercise (see `formcheck exercises`)")
+    return poses, source, recognition
+
+
+def analyze_poses(poses: list[PoseSample], source: dict, evaluator: ExerciseEvaluator, out_dir: Path) -> SessionReport:
+    """Analyse poses already in memory (from ``recognise_clip``); writes report.json and reps.csv."""
+    from formcheck.sinks import ReportFilesSink
+
+    check_writable(out_dir)
+    return run_session(replay(poses), evaluator, [ReportFilesSink(out_dir)], source=source)
+
+
+def suggest(poses: Iterable[PoseSample], spec: ExerciseSpec, report: SessionReport) -> str | None:
+    """When the given exercise counted nothing in a posture it is not done in, the likely one."""
+    from formcheck.recognise import recognise, suggestion
+
+    seen = report.quality.get("posture_seen", "unknown")
+    if report.reps or spec.posture == "any" or seen in ("unknown", spec.posture):
+        return None
+    return suggestion(report, spec, recognise(list(poses), _catalogue()))
 
 
 def save_poses(path: Path, output: Path, *, model_path: Path | None = None, variant: str = "full",

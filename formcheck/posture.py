@@ -1,0 +1,311 @@
+"""Which position the whole body is in, from one pose's skeleton, and a tracker that smooths it.
+
+Pure numpy. The cues are principles, not values fitted to a clip:
+
+- the trunk's inclination (image and 3D): upright for standing, sitting and kneeling, lying for
+  the rest (a bridge top, ~55-60 deg, still leans toward lying, and its knees are up);
+- which way the body's front faces: the nose is in front of the ears in every posture, and the
+  chest's normal (trunk x the shoulders' left-right axis) agrees unless the labels are swapped:
+  toward the ceiling is supine, toward the floor prone or on all fours;
+- the shoulders' and hips' left-right axis vertical in 3D, or the shoulders stacked in the image
+  across a lying trunk: side-lying;
+- knees and wrists under the hips and shoulders with the trunk level: on all fours;
+- thighs level with the trunk upright: sitting; a shin lying on the floor (level, the knee low)
+  with the trunk upright: kneeling.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.skeleton import Landmark
+from formcheck.types import PoseSample
+
+L = Landmark
+POSTURES = ("standing", "sitting", "kneeling", "supine", "prone", "side_lying", "quadruped")
+UPRIGHT = ("standing", "sitting", "kneeling")
+LYING = ("supine", "prone", "side_lying", "quadruped")
+PLAIN_NAMES = {  # for sentences: "This looks like side-lying, not lying on your back"
+    "standing": "standing",
+    "sitting": "sitting",
+    "kneeling": "kneeling",
+    "supine": "lying on your back",
+    "prone": "lying face down",
+    "side_lying": "side-lying",
+    "quadruped": "kneeling on all fours",
+}
+SEEN_MIN = 0.3  # landmarks below this visibility are not used (MediaPipe places hidden limbs loosely)
+UPRIGHT_MID_DEG = 50.0  # trunk inclination halfway between upright (a squat leans ~45) and lying (a bridge top ~55-60)
+_SOFT_DEG = 8.0
+_UP = np.array([0.0, -1.0, 0.0])  # MediaPipe world landmarks: y points down
+TRACKER_WINDOW_S = 2.0  # postures change rarely: judge on the last two seconds
+SURE_AFTER_S = 1.0  # a posture seen for less than this is not yet sure (confidence scaled down)
+UNCLEAR_SCORE = 0.1  # a frame where every posture scores low is unclear, not sure of the best
+GUESS_MIN_CONFIDENCE = 0.4  # below this the tracker says "unknown" rather than name a posture
+RULE_OUT_CONFIDENCE = 0.7  # the gate turns a frame away only on a posture this sure ...
+PLAUSIBLE_SCORE = 0.1  # ... and only when the spec's posture scores below this
+
+
+@dataclass(frozen=True)
+class PostureCues:
+    """The measurements a posture is judged from; NaN where the landmarks were not seen."""
+
+    trunk_incline_deg: float  # 0 upright, 90 level (the larger of the image and 3D readings)
+    lateral_vertical: float  # 0..1, how vertical the body's left-right axis is (side-lying ~1)
+    front_up: float  # -1..1, the body's front toward the ceiling (+) or the floor (-)
+    chest_vertical: float  # 0..1, how vertical the chest's normal is (lying on the back or front ~1)
+    knees_below_hips: float  # the lower knee under the hips, in thigh lengths (all fours ~1, prone ~0)
+    wrists_below_shoulders: float  # the lower wrist under the shoulders, in arm lengths
+    thighs_level: float  # 0..1, the less level of the seen thighs, 1 = both level (sitting)
+    standing_leg: float  # 0..1, a leg straight down under the hips: thigh and shin pointing down
+    knee_down: float  # 0..1, a leg on its knee: thigh pointing down, shin level, knee on the floor
+
+
+@dataclass(frozen=True)
+class PostureGuess:
+    """A posture with a confidence in 0..1; ``posture`` is "unknown" when nothing is clear."""
+
+    posture: str
+    confidence: float
+    scores: tuple[tuple[str, float], ...] = ()
+
+    def score(self, posture: str) -> float:
+        return dict(self.scores).get(posture, 0.0)
+
+
+UNKNOWN = PostureGuess("unknown", 0.0)
+
+
+def _sig(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if np.isfinite(n) and n > 1e-9 else np.full_like(v, np.nan)
+
+
+def _mid(pts: np.ndarray, a: Landmark, b: Landmark) -> np.ndarray:
+    pa, pb = pts[a], pts[b]
+    if not np.isfinite(pa).all():
+        return pb
+    if not np.isfinite(pb).all():
+        return pa
+    return (pa + pb) / 2
+
+
+def _incline_deg(v: np.ndarray, up: np.ndarray) -> float:
+    u = _unit(v)
+    return float(np.degrees(np.arccos(np.clip(np.dot(u, up), -1, 1)))) if np.isfinite(u).all() else np.nan
+
+
+def cues(pose: PoseSample) -> PostureCues:
+    """The posture cues of one pose (image pixels, y down; world metres, y down)."""
+    seen = pose.visibility >= SEEN_MIN
+    w = np.where(seen[:, None], np.asarray(pose.world_xyz_m, float), np.nan)
+    img = np.where(seen[:, None], np.asarray(pose.image_xyz_px, float)[:, :2], np.nan)
+    sh, hip = _mid(w, L.LEFT_SHOULDER, L.RIGHT_SHOULDER), _mid(w, L.LEFT_HIP, L.RIGHT_HIP)
+    trunk = sh - hip
+    inc3 = _incline_deg(trunk, _UP)
+    trunk2 = _mid(img, L.LEFT_SHOULDER, L.RIGHT_SHOULDER) - _mid(img, L.LEFT_HIP, L.RIGHT_HIP)
+    inc2 = _incline_deg(trunk2, _UP[:2])
+    # seen end-on a lying trunk looks upright in the image, and MediaPipe's depth is loose: a
+    # level reading from either space is the stronger evidence
+    incline = float(np.nanmax([inc2, inc3])) if np.isfinite([inc2, inc3]).any() else np.nan
+
+    lateral = (w[L.RIGHT_SHOULDER] - w[L.LEFT_SHOULDER]) + (w[L.RIGHT_HIP] - w[L.LEFT_HIP])
+    lat_u = _unit(lateral)
+    lat3 = abs(float(lat_u[1])) if np.isfinite(lat_u).all() else np.nan
+    # in the image: shoulders stacked one above the other across a lying trunk
+    sh2 = img[L.RIGHT_SHOULDER] - img[L.LEFT_SHOULDER]
+    torso2 = float(np.linalg.norm(trunk2))
+    lat2 = abs(float(sh2[1])) / torso2 if np.isfinite(sh2).all() and torso2 > 1e-6 else np.nan
+    lat2 = min(lat2, 1.0) if np.isfinite(lat2) else np.nan
+    # the image is the fallback only: from a raised camera a level left-right axis also looks stacked
+    lateral_vertical = lat3 if np.isfinite(lat3) else lat2
+
+    front_up, chest_up = _front_up(w, trunk, lateral)
+    if not np.isfinite(front_up):
+        # no 3D estimate: the face in the image (y down), as the camera sees up
+        face2 = img[L.NOSE] - _mid(img, L.LEFT_EAR, L.RIGHT_EAR)
+        n2 = float(np.linalg.norm(face2))
+        front_up = float(-face2[1] / n2) if np.isfinite(n2) and n2 > 1e-6 else np.nan
+
+    thigh = [float(np.linalg.norm(w[k] - w[h])) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
+    thigh_m = np.nanmedian(thigh) if np.isfinite(thigh).any() else np.nan
+    knees_below = [(w[k][1] - w[h][1]) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
+    knees_below_hips = float(np.nanmax(knees_below)) / thigh_m if np.isfinite(knees_below).any() and thigh_m > 1e-6 else np.nan
+    arm = [float(np.linalg.norm(w[e] - w[s]) + np.linalg.norm(w[r] - w[e]))
+           for s, e, r in ((L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST))]
+    arm_m = np.nanmedian(arm) if np.isfinite(arm).any() else np.nan
+    wrists_below = [(w[r][1] - w[s][1]) for s, r in ((L.LEFT_SHOULDER, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_WRIST))]
+    wrists_below_shoulders = float(np.nanmax(wrists_below)) / arm_m if np.isfinite(wrists_below).any() and arm_m > 1e-6 else np.nan
+
+    levels, standing, on_knee = [], [], []
+    feet = [L[f"{sd}_{p}"] for sd in ("LEFT", "RIGHT") for p in ("ANKLE", "HEEL", "FOOT_INDEX", "KNEE")]
+    floor_y = float(np.nanmax(w[feet][:, 1])) if np.isfinite(w[feet][:, 1]).any() else np.nan
+    for side in ("LEFT", "RIGHT"):
+        h, k, a = w[L[f"{side}_HIP"]], w[L[f"{side}_KNEE"]], w[L[f"{side}_ANKLE"]]
+        thigh_len, shin_len = float(np.linalg.norm(k - h)), float(np.linalg.norm(a - k))
+        if not np.isfinite(thigh_len) or thigh_len < 1e-6:
+            continue
+        thigh_down = (k[1] - h[1]) / thigh_len  # 1 = pointing straight down
+        levels.append(1.0 - _sig((abs(thigh_down) - 0.45) / 0.1))
+        if not np.isfinite(shin_len) or shin_len < 1e-6:
+            continue
+        shin_down = (a[1] - k[1]) / shin_len
+        thigh_under, shin_level = _sig((thigh_down - 0.55) / 0.1), 1.0 - _sig((abs(shin_down) - 0.45) / 0.1)
+        standing.append(thigh_under * _sig((shin_down - 0.6) / 0.1))
+        # the knee on the floor: MediaPipe's 3D floor is loose (a kneeling knee reads 0.1-0.6
+        # thighs above the front heel), so this only strengthens a level shin under a thigh
+        knee_low = _sig((0.4 - (floor_y - k[1]) / thigh_len) / 0.1) if np.isfinite(floor_y) else 0.5
+        on_knee.append(thigh_under * shin_level * (0.3 + 0.7 * knee_low))
+    return PostureCues(
+        trunk_incline_deg=incline,
+        lateral_vertical=lateral_vertical,
+        front_up=front_up,
+        chest_vertical=abs(chest_up) if np.isfinite(chest_up) else np.nan,
+        knees_below_hips=knees_below_hips,
+        wrists_below_shoulders=wrists_below_shoulders,
+        thighs_level=float(min(levels)) if levels else np.nan,
+        standing_leg=float(max(standing)) if standing else np.nan,
+        knee_down=float(max(on_knee)) if on_knee else np.nan,
+    )
+
+
+def _front_up(w: np.ndarray, trunk: np.ndarray, lateral: np.ndarray) -> tuple[float, float]:
+    """How much the body's front faces the ceiling (the face's direction, else the chest's
+    normal), and the chest normal's own reading."""
+    face = w[L.NOSE] - _mid(w, L.LEFT_EAR, L.RIGHT_EAR)
+    face_u = _unit(face)
+    chest = _unit(np.cross(_unit(trunk), _unit(lateral)))  # up x right = front
+    face_up = float(np.dot(face_u, _UP)) if np.isfinite(face_u).all() else np.nan
+    chest_up = float(np.dot(chest, _UP)) if np.isfinite(chest).all() else np.nan
+    if np.isfinite(face_up) and abs(face_up) > 0.3:
+        # the face is the surer sign (left-right labels may be swapped); the chest says how much
+        front = face_up if not np.isfinite(chest_up) else float(np.sign(face_up) * max(abs(face_up), abs(chest_up)))
+    else:
+        front = chest_up if np.isfinite(chest_up) else (face_up if np.isfinite(face_up) else np.nan)
+    return front, chest_up
+
+
+def _n(x: float, default: float = 0.5) -> float:
+    return default if not np.isfinite(x) else x
+
+
+def classify(c: PostureCues) -> PostureGuess:
+    """Scores for each posture from the cues; confidence = the best one's share."""
+    if not np.isfinite(c.trunk_incline_deg):
+        return UNKNOWN
+    trunk_up = _sig((UPRIGHT_MID_DEG - c.trunk_incline_deg) / _SOFT_DEG)
+    # knees well above the hips only happen lying on the back (a bridge, knees bent up)
+    knees_up = _sig((-_n(c.knees_below_hips, 0.0) - 0.3) / 0.1)
+    level = _n(c.thighs_level)
+    # legs out of view (framed head to thighs): standing or sitting, as far as the thighs say
+    stand = c.standing_leg if np.isfinite(c.standing_leg) else 1.0 - level
+    knee = _n(c.knee_down, 0.0)
+    # a leg seen straight down under the hips is standing on it, however far the trunk leans (a hinge)
+    upright = max(trunk_up * (1.0 - knees_up), _n(c.standing_leg, 0.0))
+    lying = 1.0 - upright
+    # side-lying: the left-right axis more vertical than the chest's normal (a comparison, so a
+    # camera raised up to 45 deg, which tilts both, does not turn lying on the back into it)
+    if np.isfinite(c.chest_vertical) and np.isfinite(c.lateral_vertical):
+        side = _sig((c.lateral_vertical - c.chest_vertical) / 0.15)
+    else:
+        side = _sig((_n(c.lateral_vertical, 0.3) - 0.7) / 0.1)
+    face_up = max(_sig(_n(c.front_up, 0.0) / 0.2), knees_up)
+    hands_down = _sig((_n(c.wrists_below_shoulders, 0.0) - 0.5) / 0.12)
+    on_all_fours = knee * hands_down
+    along = _sig((0.35 - _n(c.knees_below_hips, 0.0)) / 0.1)
+    scores = {
+        "standing": upright * stand,
+        "sitting": upright * (1 - stand) * level * (1 - knee),
+        "kneeling": upright * (1 - stand) * knee,
+        "supine": lying * (1 - side) * face_up,
+        # lying face down, the thighs lie along the body (a plank too); a deep squat's are under it
+        "prone": lying * (1 - side) * (1 - face_up) * (1 - on_all_fours) * along,
+        "quadruped": lying * (1 - side) * (1 - face_up) * on_all_fours,
+        "side_lying": lying * side,
+    }
+    total = sum(scores.values()) + UNCLEAR_SCORE
+    if total <= UNCLEAR_SCORE + 1e-9:
+        return UNKNOWN
+    ranked = tuple(sorted(((k, v / total) for k, v in scores.items()), key=lambda kv: -kv[1]))
+    return PostureGuess(ranked[0][0], ranked[0][1], ranked)
+
+
+def classify_pose(pose: PoseSample) -> PostureGuess:
+    """The posture of one pose; "unknown" when nobody was found."""
+    return classify(cues(pose)) if pose.detected else UNKNOWN
+
+
+def _ranked(mean: dict[str, float]) -> PostureGuess:
+    ranked = tuple(sorted(mean.items(), key=lambda kv: -kv[1]))
+    best, conf = ranked[0]
+    return PostureGuess(best if conf >= GUESS_MIN_CONFIDENCE else "unknown", conf, ranked)
+
+
+def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True) -> bool:
+    """Does ``guess`` say the body is surely not in ``posture`` (a spec's posture)?
+
+    The upright postures are not told apart here (a squat passes through sitting; upright
+    against lying is the trunk's business). ``camera_level=False`` (a spec filmed from high up)
+    does not tell the lying postures apart either: a camera raised past 45 deg tilts the body's
+    left-right and front-back axes past each other, so lying on the front looks like side-lying.
+    """
+    if posture not in POSTURES or guess.posture not in POSTURES or guess.posture == posture:
+        return False
+    if guess.confidence < RULE_OUT_CONFIDENCE or guess.score(posture) >= PLAUSIBLE_SCORE:
+        return False
+    if guess.posture in UPRIGHT and posture in UPRIGHT:
+        return False
+    return camera_level or not (guess.posture in LYING and posture in LYING)
+
+
+class PostureTracker:
+    """Smooths per-frame posture scores over the last seconds: postures change rarely.
+
+    ``guess`` is the posture now; ``overall()`` the one the whole stream was mostly in.
+    """
+
+    def __init__(self, window_s: float = TRACKER_WINDOW_S):
+        self._window_ms = window_s * 1000
+        self._recent: deque[tuple[float, dict[str, float]]] = deque()
+        self._totals = dict.fromkeys(POSTURES, 0.0)
+        self._frames = 0
+        self.guess = UNKNOWN
+
+    def overall(self) -> PostureGuess:
+        if not self._frames:
+            return UNKNOWN
+        return _ranked({p: v / self._frames for p, v in self._totals.items()})
+
+    def update(self, pose: PoseSample) -> PostureGuess:
+        t = pose.timestamp_ms
+        frame = classify_pose(pose)
+        if frame.posture != "unknown":
+            self._recent.append((t, dict(frame.scores)))
+            self._frames += 1
+            for p, v in frame.scores:
+                self._totals[p] += v
+        while self._recent and t - self._recent[0][0] > self._window_ms:
+            self._recent.popleft()
+        if not self._recent:
+            self.guess = UNKNOWN
+            return self.guess
+        n = len(self._recent)
+        # sure only after a second of evidence: a moment of an odd reading is not a posture
+        sure = min(1.0, (self._recent[-1][0] - self._recent[0][0]) / (SURE_AFTER_S * 1000))
+        self.guess = _ranked({p: sure * sum(s.get(p, 0.0) for _, s in self._recent) / n for p in POSTURES})
+        return self.guess
+
+
+def clip_posture(poses) -> PostureGuess:
+    """The posture a whole stream of poses is mostly in."""
+    tracker = PostureTracker()
+    for pose in poses:
+        tracker.update(pose)
+    return tracker.overall()
