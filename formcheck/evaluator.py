@@ -10,7 +10,7 @@ import numpy as np
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
 from formcheck.phases import RejectedMovement, RepCandidate, RepCounter
-from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, rules_out
+from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
@@ -492,7 +492,7 @@ class ExerciseEvaluator:
 
 
     def _posture_differs(self, seen: PostureGuess) -> bool:
-        return rules_out(seen, self.spec.posture, camera_level=self.spec.view != "any")
+        return rules_out(seen, self.spec.posture, camera_level=self.spec.view != "any", end_on=filmed_end_on(self.spec))
 
     def _posture_notice(self, seen: PostureGuess) -> str:
         """Name what the clip looks like when it is a posture other than the spec's."""

@@ -17,7 +17,7 @@ from formcheck.geometry import (
     segment_angle_from_vertical_deg,
     signed_angle_deg,
 )
-from formcheck.posture import PostureTracker, rules_out
+from formcheck.posture import PostureTracker, filmed_end_on, rules_out
 from formcheck.skeleton import SIDES, Landmark, landmark_by_name
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
 from formcheck.types import FeatureFrame, PoseSample
@@ -314,7 +314,7 @@ class FeatureExtractor:
         """Is the body in the spec's posture? Not when the whole-body posture is surely another
         (side-lying is not on the back); else upright vs lying, from the image and 3D landmarks."""
         # a spec filmed from anywhere may be filmed from high up, where lying postures look alike
-        if rules_out(self.posture.guess, self.spec.posture, camera_level=self.spec.view != "any"):
+        if rules_out(self.posture.guess, self.spec.posture, camera_level=self.spec.view != "any", end_on=filmed_end_on(self.spec)):
             return False
         return self._upright_or_lying_ok(ctx, world)
 

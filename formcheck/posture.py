@@ -248,13 +248,16 @@ def _ranked(mean: dict[str, float]) -> PostureGuess:
     return PostureGuess(best if conf >= GUESS_MIN_CONFIDENCE else "unknown", conf, ranked)
 
 
-def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True) -> bool:
+def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
     """Does ``guess`` say the body is surely not in ``posture`` (a spec's posture)?
 
     The upright postures are not told apart here (a squat passes through sitting; upright
     against lying is the trunk's business). ``camera_level=False`` (a spec filmed from high up)
     does not tell the lying postures apart either: a camera raised past 45 deg tilts the body's
     left-right and front-back axes past each other, so lying on the front looks like side-lying.
+    ``end_on=True`` (a body lying or on all fours, filmed from behind or the head end) does not tell
+    upright from lying: the trunk points at the camera, so the image shows no incline and the 3D
+    landmarks little (on all fours from behind they read 40-60 deg).
     """
     if posture not in POSTURES or guess.posture not in POSTURES or guess.posture == posture:
         return False
@@ -262,7 +265,14 @@ def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True) -> b
         return False
     if guess.posture in UPRIGHT and posture in UPRIGHT:
         return False
+    if end_on and (guess.posture in UPRIGHT) != (posture in UPRIGHT):
+        return False
     return camera_level or not (guess.posture in LYING and posture in LYING)
+
+
+def filmed_end_on(spec) -> bool:
+    """A spec lying or on all fours whose camera faces the body (from behind, as the fire hydrant): the trunk points at it."""
+    return spec.view == "front" and spec.posture in ("supine", "prone", "quadruped")
 
 
 class PostureTracker:

@@ -272,7 +272,7 @@ def test_routine_parsing(tmp_path):
         with pytest.raises(RoutineError) as e:
             parse_routine(text, "r.yaml")
         assert words in str(e.value) and "\n" not in str(e.value)
-    with pytest.raises(UnknownExerciseError, match="r.yaml: item 1: unknown exercise 'bridgex'; valid: bridge"):
+    with pytest.raises(UnknownExerciseError, match="r.yaml: item 1: unknown exercise 'bridgex'; valid: .*bridge"):
         parse_routine("- bridgex", "r.yaml")
     with pytest.raises(RoutineError, match="no such routine file"):
         load_routine(tmp_path / "missing.yaml")
