@@ -9,7 +9,7 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.phases import RejectedMovement, RepCandidate, RepCounter
+from formcheck.phases import REJECTION_KINDS, RejectedMovement, RepCandidate, RepCounter
 from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
@@ -635,8 +635,6 @@ def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
 
 def describe_rejections(rejected) -> str:
     """Movements that did not count, grouped by why: "too small (largest 9.5 of the 12 needed) x3; ..."."""
-    from formcheck.phases import REJECTION_KINDS
-
     parts = []
     for kind in dict.fromkeys(r.kind for r in rejected):
         of_kind = [r for r in rejected if r.kind == kind]

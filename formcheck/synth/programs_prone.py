@@ -128,16 +128,23 @@ _QHE_HIGH_HIP_DEG = -16.0  # thigh_too_high: the hip goes past the line ...
 _QHE_HIGH_TILT_DEG = 12.0  # ... helped by the pelvis tipping forward and the low back arching
 
 
+def _on_all_fours(body: BodyShape, plan: Plan) -> tuple[Pose, np.ndarray, np.ndarray]:
+    """The all-fours start every quadruped program shares: the resting pose, the set-up and the pelvis pitch.
+
+    Set-up: from kneeling upright, the trunk tips forward and the hands reach the mat; then it sways a little.
+    """
+    rest, _ = posture(body, "quadruped")
+    pitch0 = float(rest.pelvis_pitch_deg[0])
+    setup = plan.setup()
+    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(plan.t_s, plan.rng_seed, 1.0)
+    return rest.broadcast(plan.t_s.size), setup, pitch
+
+
 def _quadruped_hip_extension_motion(body: BodyShape, plan: Plan) -> Motion:
     """On all fours, side view: one thigh swings back until it is in line with the body, holds, lowers."""
     t = plan.t_s
     n = t.size
-    rest, _ = posture(body, "quadruped")
-    pitch0 = float(rest.pelvis_pitch_deg[0])
-    pose = rest.broadcast(n)
-    setup = plan.setup()
-    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
-    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    pose, setup, pitch = _on_all_fours(body, plan)
     tilt = np.zeros(n)
     keyframed: dict[str, np.ndarray] = {}
     hips = {}
@@ -186,13 +193,7 @@ _BD_ARM_DEG = 90.0  # the opposite arm reaches forward level with the floor
 def _bird_dog_motion(body: BodyShape, plan: Plan) -> Motion:
     """On all fours, side view: one leg reaches straight back and the opposite arm forward, both level."""
     t = plan.t_s
-    n = t.size
-    rest, _ = posture(body, "quadruped")
-    pitch0 = float(rest.pelvis_pitch_deg[0])
-    pose = rest.broadcast(n)
-    setup = plan.setup()
-    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
-    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    pose, setup, pitch = _on_all_fours(body, plan)
     pose = replace(pose, pelvis_pitch_deg=pitch)
     keyframed: dict[str, np.ndarray] = {}
     for side in SIDES:
@@ -276,12 +277,7 @@ def _quadruped_hip_abduction_motion(body: BodyShape, plan: Plan) -> Motion:
     """
     t = plan.t_s
     n = t.size
-    rest, _ = posture(body, "quadruped")
-    pitch0 = float(rest.pelvis_pitch_deg[0])
-    pose = rest.broadcast(n)
-    setup = plan.setup()
-    # setup: from kneeling upright, the trunk tips forward and the hands reach the mat
-    pitch = pitch0 * (0.15 + 0.85 * setup) + 0.6 * _sway(t, plan.rng_seed, 1.0)
+    pose, setup, pitch = _on_all_fours(body, plan)
     roll = np.zeros(n)
     keyframed: dict[str, np.ndarray] = {}
     for side in SIDES:
