@@ -247,3 +247,17 @@ def test_a_side_view_exercise_filmed_from_the_front_counts_from_the_3d_landmarks
     report = run(load_spec(exercise).with_target(hold_s=0), replay(side_on))
     assert report.summary()["reps_total"] == 4
     assert not any("3D landmarks" in n for n in report.notices)  # side-on, the image angles count
+
+
+def test_the_report_page_lists_what_did_not_count_and_the_hold_against_its_target():
+    """The clinician's page shows the same "never a bare 0" as the CLI: every movement not counted, with why."""
+    from formcheck.htmlreport import ClipMeta, clip_page_html
+
+    spec = load_spec("bridge").with_target(hold_s=2)
+    frames = bridges(3) + bridges(1, top=40.0, lead_s=0.5) + bridges(2, lead_s=0.5)
+    report = run(spec, stream(frames, FPS, noise_px=1.0)).to_dict(include_series=True)
+    page = clip_page_html(report=report, spec=spec.model_dump(mode="json"), meta=ClipMeta(clip_path="set.mp4"))
+    assert "Movements not counted" in page
+    reason = report["not_counted"][0]["reason"]
+    assert reason.startswith("too small") and reason.split(" (")[0] in page
+    assert "hold s (of 2.0)" in page
