@@ -15,9 +15,7 @@ import json
 import os
 import shutil
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -311,7 +309,7 @@ class _Models:
     def video(self) -> tuple[str, str]:
         if self._video is None:
             from formcheck.models import resolve_model
-            from formcheck.posesfile import sha256_file
+            from formcheck.io import sha256_file
 
             path = resolve_model(self.options.variant, self.options.model_path)
             digest = sha256_file(path)
@@ -321,7 +319,8 @@ class _Models:
 
 def _plan(key: int, job: ClipJob, options: BatchOptions, models: _Models) -> _Plan:
     from formcheck.pipeline import build_evaluator, is_poses
-    from formcheck.posesfile import read_poses_header, sha256_file
+    from formcheck.io import sha256_file
+    from formcheck.posesfile import read_poses_header
 
     if not job.path.is_file():
         raise InputError(f"no such file: {job.path}")
@@ -606,65 +605,25 @@ def _run_on_dask(tasks: list[tuple[int, dict]], address: str, on_outcome) -> Non
         client.close()
 
 
-@contextmanager
-def _locked(out_dir: Path) -> Iterator[None]:
-    """One batch at a time per output folder (the lock dies with its process, even on SIGKILL)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; the staging names are still unique
-        yield
-        return
-    fh = open(out_dir / LOCK_NAME, "a+")
-    try:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ManifestError(f"another formcheck batch is writing into {out_dir}: wait for it or choose another --out") from None
-        yield
-    finally:
-        fh.close()
+def _locked(out_dir: Path):
+    """One batch at a time per output folder."""
+    from formcheck.io import exclusive_lock
+
+    return exclusive_lock(out_dir / LOCK_NAME, lambda: ManifestError(
+        f"another formcheck batch is writing into {out_dir}: wait for it or choose another --out"))
 
 
-@dataclass
-class _Published:
-    """A clip folder moved into place, with the older one kept aside until the commit is done."""
-
-    final: Path
-    trash: Path | None
-    staging: Path
-
-    def undo(self) -> None:
-        """The commit failed: take the new folder back out and put the older one back."""
-        if self.final.exists():
-            os.replace(self.final, self.staging)
-        if self.trash is not None:
-            os.replace(self.trash, self.final)
-        shutil.rmtree(self.staging, ignore_errors=True)
-
-    def finish(self) -> None:
-        if self.trash is not None:
-            shutil.rmtree(self.trash, ignore_errors=True)
-
-
-def _publish(staging: Path, final: Path) -> _Published:
+def _publish(staging: Path, final: Path):
     """Move a finished clip folder into place, replacing an older one whole (kept until ``finish``)."""
-    trash = None
-    if final.exists():
-        trash = final.parent / STAGING / f"old-{final.name}-{uuid.uuid4().hex[:8]}"
-        os.replace(final, trash)
-    try:
-        os.replace(staging, final)
-    except OSError:
-        if trash is not None:
-            os.replace(trash, final)
-        raise
-    return _Published(final, trash, staging)
+    from formcheck.io import publish_folder
+
+    return publish_folder(staging, final, aside=final.parent / STAGING)
 
 
 def _record_and_publish(history: History, staging: Path, final: Path, **row) -> int:
     """The commit point of one clip: its row is written, its folder moved into place, then the row
     committed; if anything fails, neither stays (no folder without its row, no row without its folder)."""
-    published: list[_Published] = []
+    published: list = []  # the PublishedFolder, once moved into place
     try:
         sid = history.record(**row, report_dir=str(final),
                              before_commit=lambda: published.append(_publish(staging, final)))

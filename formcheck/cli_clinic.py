@@ -334,7 +334,7 @@ def _import_report(history, folder: Path):
     import json
 
     from formcheck.history import HistoryError
-    from formcheck.posesfile import sha256_file
+    from formcheck.io import sha256_file
     from formcheck.report import check_report_dict
     from formcheck.spec import SpecError, load_spec
 

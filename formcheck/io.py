@@ -11,16 +11,22 @@ The rules every command's outputs go through (``check_output``):
 
 Files are written to a temp file in their own folder, fsynced and renamed into place
 (``atomic_write``; ``write_files_together`` does the same for files that only make sense
-together), so an error, a full disk or Ctrl-C never leaves a half-written output. Stdlib only.
+together; ``atomic_path`` for writers that need a file name, such as a video encoder or a zip
+writer), so an error, a full disk or Ctrl-C never leaves a half-written output. ``sha256_file`` is
+the one file hash and ``exclusive_lock`` the one cross-process lock. Stdlib only.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,15 +137,15 @@ def cannot_write(folder: Path, exc: BaseException | None = None, option: str = "
     return OutputError(f"cannot write to {folder}{why}: choose another {option}")
 
 
-def make_parent(path: Path) -> Path:
+def make_parent(path: Path, option: str = "--out") -> Path:
     """The file's folder, created if needed; an OutputError when it cannot be written."""
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise cannot_write(parent, exc) from None
+        raise cannot_write(parent, exc, option) from None
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise cannot_write(parent)
+        raise cannot_write(parent, option=option)
     return parent
 
 
@@ -150,12 +156,12 @@ def public_permissions(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def temp_path(parent: Path, name: str, suffix: str = ".tmp") -> Path:
+def temp_path(parent: Path, name: str, suffix: str = ".tmp", option: str = "--out") -> Path:
     """A new empty temp file beside the output (same filesystem: the rename is atomic)."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=parent)
     except OSError as exc:
-        raise cannot_write(parent, exc) from None
+        raise cannot_write(parent, exc, option) from None
     os.close(fd)
     public_permissions(tmp)
     return Path(tmp)
@@ -179,10 +185,7 @@ Writer = Callable[[io.IOBase], None]
 
 
 def _write_temp(path: Path, write: Writer, binary: bool, option: str) -> Path:
-    try:
-        tmp = temp_path(make_parent(path), path.name)
-    except OutputError as exc:  # the same message, naming the option the user gave
-        raise OutputError(str(exc).replace("choose another --out", f"choose another {option}")) from None
+    tmp = temp_path(make_parent(path, option), path.name, option=option)
     try:
         mode = "wb" if binary else "w"
         kwargs = {} if binary else {"encoding": "utf-8", "newline": ""}
@@ -227,3 +230,121 @@ def write_files_together(files: Mapping[Path, Writer], *, binary: bool = False, 
     for parent in {p.parent for p, _ in temps}:
         fsync_dir(parent)
     return [p for p, _ in temps]
+
+
+def publish(tmp: Path, path: Path, option: str = "--out") -> None:
+    """Rename a finished temp file (from ``temp_path``) over ``path`` and make the rename durable."""
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror or exc}): choose another {option}") from None
+    fsync_dir(path.parent)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, *, keep_suffix: bool = False, option: str = "--out") -> Iterator[Path]:
+    """A temp file beside ``path`` for a writer that needs a file name (a video encoder, a zip
+    writer, a download): renamed over ``path`` when the block ends, removed when it raises.
+
+    ``keep_suffix``: the temp name ends like ``path`` (OpenCV picks the container from it)."""
+    target = Path(path)
+    parent = make_parent(target, option)
+    tmp = temp_path(parent, target.stem if keep_suffix else target.name,
+                    target.suffix if keep_suffix else ".tmp", option)
+    try:
+        yield tmp
+        publish(tmp, target, option)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class AtomicOutput:
+    """An output published whole: as a context manager, ``close`` (publish) on success and
+    ``abort`` (discard) on an exception."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --- hashing and locking ------------------------------------------------------------------------------
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """The file's sha256 (hex), read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@contextmanager
+def exclusive_lock(lock_file: Path, busy: Callable[[], BaseException]) -> Iterator[None]:
+    """Hold an advisory lock on ``lock_file`` (created if needed) for the block; ``busy()`` is raised
+    when another process holds it. The lock dies with its process, even on SIGKILL."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    fh = open(lock_file, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy() from None
+        yield
+    finally:
+        fh.close()
+
+
+# --- folders published whole ---------------------------------------------------------------------------
+
+
+@dataclass
+class PublishedFolder:
+    """A folder moved into place, with the older one it replaced kept aside until ``finish``."""
+
+    final: Path
+    aside: Path | None
+    staging: Path
+
+    def undo(self) -> None:
+        """What it was part of failed (a database commit): take the new folder back out, put the old one back."""
+        if self.final.exists():
+            os.replace(self.final, self.staging)
+        if self.aside is not None:
+            os.replace(self.aside, self.final)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def finish(self) -> None:
+        if self.aside is not None:
+            shutil.rmtree(self.aside, ignore_errors=True)
+
+
+def publish_folder(staging: Path, final: Path, *, aside: Path) -> PublishedFolder:
+    """Rename a finished folder (written in full under ``staging``) to ``final``, replacing an older
+    one whole: the older one is moved into ``aside`` first and put back if the rename fails."""
+    old = None
+    if final.exists():
+        old = aside / f"old-{final.name}-{uuid.uuid4().hex[:8]}"
+        os.replace(final, old)
+    try:
+        os.replace(staging, final)
+    except OSError:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    return PublishedFolder(final, old, staging)

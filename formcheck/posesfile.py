@@ -11,7 +11,6 @@ arrays, one row per frame; frames where nobody was found are NaN rows:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -25,7 +24,7 @@ import numpy as np
 from formcheck import __version__
 from formcheck.errors import InputError
 from formcheck.io import atomic_write
-from formcheck.sinks import AtomicOutput
+from formcheck.io import AtomicOutput, sha256_file  # noqa: F401  (sha256_file: imported from here too)
 from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.types import PoseSample
 
@@ -46,15 +45,6 @@ MAX_HEADER_BYTES = 1 << 20  # the JSON header is a few hundred bytes
 _VALUES_PER_FRAME = {"timestamp_ms": 1, "image_xyz_px": NUM_LANDMARKS * 3, "world_xyz_m": NUM_LANDMARKS * 3,
                      "visibility": NUM_LANDMARKS}
 _NPY_HEADER_BYTES = 4096
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_entry(path: str | os.PathLike, *, with_sha256: bool = True) -> dict:

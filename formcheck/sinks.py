@@ -8,7 +8,6 @@ OpenCV is imported lazily.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import os
@@ -20,11 +19,10 @@ import numpy as np
 
 from formcheck.errors import OutputError
 from formcheck.io import (
+    AtomicOutput,
     atomic_write,
-    cannot_write,
-    fsync_dir,
     make_parent,
-    public_permissions,  # noqa: F401  (imported from here by posesfile, live and synth)
+    publish,
     temp_path,
     write_files_together,
 )
@@ -32,13 +30,6 @@ from formcheck.io import (
 # suffix -> fourcc. Browsers play WebM/VP8; the pip OpenCV has no H.264 encoder, so MP4 is mp4v.
 VIDEO_CODECS = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
 
-
-# The one atomic writer and its helpers live in formcheck.io; these names are kept for callers.
-_atomic_write = atomic_write
-_cannot_write = cannot_write
-_make_parent = make_parent
-_temp_path = temp_path
-_fsync_dir = fsync_dir
 
 
 def _jsonable(obj):
@@ -124,25 +115,6 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text), binary=False)
 
 
-class AtomicOutput:
-    """As a context manager: ``close`` (publish) on success, ``abort`` (discard) on an exception."""
-
-    def close(self) -> None:
-        raise NotImplementedError
-
-    def abort(self) -> None:
-        raise NotImplementedError
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
 class VideoSink(AtomicOutput):
     """Writes RGB frames to a video file; the file appears only when ``close`` succeeds."""
 
@@ -203,12 +175,11 @@ class VideoSink(AtomicOutput):
         try:
             if self._tmp.stat().st_size == 0:
                 raise OutputError(f"the video writer produced an empty file for {self.path}: try a .webm name")
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except OSError as exc:
             raise OutputError(f"cannot write {self.path} ({exc.strerror or exc}): choose another --out") from None
         finally:
             self._tmp.unlink(missing_ok=True)
-        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         """Stop and delete the partial file."""
@@ -368,12 +339,11 @@ class BrowserVideoSink(AtomicOutput):
             gen.close()
             if self.frames == 0 or self._tmp.stat().st_size == 0:
                 raise OutputError(f"no video frames were written for {self.path}")
-            os.replace(self._tmp, self.path)
+            publish(self._tmp, self.path)
         except (OSError, RuntimeError) as exc:
             raise OutputError(f"cannot write {self.path} ({exc}): choose another --out") from None
         finally:
             self._tmp.unlink(missing_ok=True)
-        fsync_dir(self.path.parent)
 
     def abort(self) -> None:
         """Stop ffmpeg and delete the partial file."""

@@ -9,20 +9,17 @@ draws it with a small numpy ray caster and writes the video plus a JSON sidecar.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
-from formcheck.sinks import public_permissions  # imports OpenCV lazily: generate() stays cv2-free
+from formcheck.io import atomic_path, atomic_write
 from formcheck.synth.body import BodyShape, forward_kinematics
 from formcheck.synth.exercises import EXERCISES, ExerciseProgram, make_plan, top_windows
 from formcheck.synth.render import (Renderer, Scene, body_primitives, finish_image, fit_camera,
                                     shadow_samples)
-from formcheck.synth.truth import (FaultTruth, RepTruth, Truth, ViewInfo, compute_angles, pelvis_drop_m,
-                                   write_atomic)
+from formcheck.synth.truth import FaultTruth, RepTruth, Truth, ViewInfo, compute_angles, pelvis_drop_m
 
 __all__ = ["generate", "render_clip", "render_frames", "list_exercises", "list_faults", "load_truth",
            "Truth", "EXERCISES"]
@@ -222,31 +219,20 @@ def render_clip(truth: Truth, out_path: Path, *, noise: float = 0.0, compression
     suffix = out_path.suffix.lower()
     if suffix not in _FOURCC:
         raise ValueError(f"unsupported video suffix {suffix!r}; valid: {', '.join(_FOURCC)}")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    # the temp name keeps the suffix because OpenCV picks the container from it
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.stem}.", suffix=suffix, dir=out_path.parent)
-    os.close(fd)
-    try:
-        public_permissions(tmp)  # mkstemp makes it 0600; a video is an ordinary output file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    writer = cv2.VideoWriter(tmp, cv2.VideoWriter_fourcc(*_FOURCC[suffix]), truth.fps, truth.size)
-    try:
-        if not writer.isOpened():
-            raise RuntimeError(f"OpenCV cannot write {suffix} video with fourcc {_FOURCC[suffix]!r}")
-        n = truth.n_frames
-        for i, frame in enumerate(render_frames(truth, noise=noise, compression=compression)):
-            writer.write(frame)
-            if progress is not None:
-                progress(i + 1, n)
-        writer.release()
-        os.replace(tmp, out_path)
-    except BaseException:
-        writer.release()
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    write_atomic(out_path.with_suffix(".json"), truth.to_json().encode())
+    with atomic_path(out_path, keep_suffix=True) as tmp:  # OpenCV picks the container from the suffix
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*_FOURCC[suffix]), truth.fps, truth.size)
+        try:
+            if not writer.isOpened():
+                raise RuntimeError(f"OpenCV cannot write {suffix} video with fourcc {_FOURCC[suffix]!r}")
+            n = truth.n_frames
+            for i, frame in enumerate(render_frames(truth, noise=noise, compression=compression)):
+                writer.write(frame)
+                if progress is not None:
+                    progress(i + 1, n)
+        finally:
+            writer.release()
+    sidecar = truth.to_json().encode()
+    atomic_write(out_path.with_suffix(".json"), lambda fh: fh.write(sidecar), binary=True)
     return out_path
 
 

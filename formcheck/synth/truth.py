@@ -7,15 +7,13 @@ are exactly these functions applied to the sidecar's own 3D landmarks (world fra
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from formcheck.sinks import public_permissions
+from formcheck.io import atomic_write
 from formcheck.skeleton import Landmark
 
 SCHEMA_VERSION = 1
@@ -293,7 +291,8 @@ class Truth:
     def save(self, path: Path) -> Path:
         """Write the sidecar atomically (temp file in the same folder, then rename)."""
         path = Path(path)
-        write_atomic(path, self.to_json().encode())
+        data = self.to_json().encode()
+        atomic_write(path, lambda fh: fh.write(data), binary=True)
         return path
 
     @classmethod
@@ -305,17 +304,3 @@ class Truth:
 
             return cls.from_json(gzip.decompress(path.read_bytes()).decode())
         return cls.from_json(path.read_text())
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` via a temp file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            public_permissions(tmp)  # mkstemp makes it 0600; the sidecar gets the usual permissions
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
