@@ -182,3 +182,33 @@ def test_save_poses_stops_at_a_frame_boundary_and_keeps_no_file(tmp_path, monkey
         pipeline.save_poses(clip, out)
     assert stream.pulled == 5 and stream.closed
     assert not out.exists() and not out.parent.exists()
+
+
+def test_live_a_signal_cuts_the_session_thread_and_says_interrupted(tmp_path):
+    """The live session runs in a thread of its own: the main thread sees the request and cuts it."""
+    from formcheck.live import INTERRUPTED, LiveOptions, run_live
+    from formcheck.live_routine import RoutineItem
+    from formcheck.pipeline import build_evaluator
+
+    ready = threading.Semaphore(1)
+    given = []
+
+    class Model:
+        def estimate(self, f: Frame) -> PoseSample:
+            ready.release()
+            return pose(f.index)
+
+    def camera():
+        for i in range(20_000):  # the end is only reached if Ctrl-C is ignored
+            ready.acquire(timeout=0.1)  # in step with the model while it runs
+            if i == 10:
+                os.kill(os.getpid(), signal.SIGINT)
+            given.append(i)
+            yield frame(i)
+
+    with interrupts_between_frames():
+        outcome = run_live([RoutineItem("bridge")], lambda item: build_evaluator(item.exercise, item.side), camera(),
+                           Model(), source={"kind": "camera", "camera": 0}, out_dir=tmp_path,
+                           options=LiveOptions(setup=False))
+    assert outcome.ended_by == INTERRUPTED and [r.ended_by for r in outcome.runs] == [INTERRUPTED]
+    assert given[-1] < 20_000 - 1
