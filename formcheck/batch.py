@@ -459,11 +459,17 @@ def _worker_entry(key: int, task: dict) -> dict:
 
 
 def _run_in_process(tasks: list[tuple[int, dict]], observer, on_outcome) -> None:
-    for key, task in tasks:
-        if observer is not None:
-            observer.clip_started(key, Path(task["path"]).name)
-        progress = (lambda done, total, k=key: observer.clip_progress(k, done, total)) if observer else None
-        on_outcome(key, analyse_clip(task, progress))
+    from formcheck.session import interrupt_requested, interrupts_between_frames
+
+    # Ctrl-C ends the clip in hand after its current frame (never committed), not at any bytecode
+    with interrupts_between_frames():
+        for key, task in tasks:
+            if interrupt_requested():
+                raise KeyboardInterrupt  # between clips
+            if observer is not None:
+                observer.clip_started(key, Path(task["path"]).name)
+            progress = (lambda done, total, k=key: observer.clip_progress(k, done, total)) if observer else None
+            on_outcome(key, analyse_clip(task, progress))
 
 
 def _run_in_pool(tasks: list[tuple[int, dict]], workers: int, observer, on_outcome) -> None:

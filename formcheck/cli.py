@@ -119,12 +119,13 @@ def analyze(
     if exercise == "auto":
         return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet)
     from formcheck.recognise import PoseKeeper
+    from formcheck.session import interrupts_between_frames
 
     keeper = PoseKeeper()
     with user_errors():
         spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None, reps=reps, hold_s=hold)
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
-        with _progress(quiet) as progress:
+        with interrupts_between_frames(), _progress(quiet) as progress:
             report = pipeline.analyze(
                 input, spec, evaluator, out_dir,
                 annotate=annotate, model_path=model, variant=variant.value,
@@ -147,8 +148,9 @@ def analyze(
 def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet) -> None:
     """`analyze --exercise auto`: one model run, the likely exercise named, then analysed with it."""
     from formcheck import pipeline
+    from formcheck.session import interrupts_between_frames
 
-    with user_errors():
+    with user_errors(), interrupts_between_frames():
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
         pipeline.check_writable(out_dir)
         with _progress(quiet) as progress:
@@ -172,6 +174,9 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
     if not quiet:
         print_summary(report)
     console.print(f"Wrote {esc(out_dir)}/report.json, reps.csv" + (", annotated.mp4" if annotate else ""))
+    if report.incomplete:
+        err_console.print("interrupted: the report covers what was analysed so far (marked incomplete)")
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @app.command()
@@ -185,8 +190,9 @@ def poses(
 ) -> None:
     """Save the pose landmarks of a clip, so it can be re-analysed without the model."""
     from formcheck import pipeline
+    from formcheck.session import interrupts_between_frames
 
-    with user_errors(), _progress(False) as progress:
+    with user_errors(), interrupts_between_frames(), _progress(False) as progress:
         n = pipeline.save_poses(clip, output, model_path=model, variant=variant.value,
                                 max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None)
     console.print(f"Wrote {esc(output)} ({n['frames']} frames, person seen in {n['detected']:.0%})")
@@ -444,8 +450,9 @@ def _interrupt(signum, frame) -> None:
 def main() -> None:
     import signal
 
-    # Ctrl-C (and a polite kill) end the session cleanly with partial results saved, even when
-    # the shell that started us ignored SIGINT (background jobs).
+    # Ctrl-C (and a polite kill) end the command, even when the shell that started us ignored
+    # SIGINT (background jobs); commands that run sessions narrow this to "after the frame in
+    # hand" (session.interrupts_between_frames), so partial results are saved and threads joined.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:

@@ -52,8 +52,12 @@ def register(app) -> None:
 
         if not no_window and not display_available():
             raise fail("no display for the live window: run with --no-window (headless), or set DISPLAY")
+        from formcheck.session import interrupts_between_frames
+
         out_dir = out or Path("formcheck-out") / time.strftime("live-%Y%m%d-%H%M%S")
-        with user_errors():
+        # Ctrl-C cuts the session thread between frames; the main thread never gets KeyboardInterrupt
+        # mid-way through starting or stopping the camera, model and speech threads
+        with user_errors(), interrupts_between_frames():
             pipeline.check_writable(out_dir)
             frames, source_info, release = _open_source(source, camera)
             try:

@@ -33,7 +33,7 @@ from formcheck.live_routine import RoutineItem
 from formcheck.live_setup import GO, SetupGuide
 from formcheck.render import LiveOverlay
 from formcheck.report import SessionReport
-from formcheck.session import SessionCut, run_session
+from formcheck.session import SessionCut, interrupt_requested, run_session
 from formcheck.spec import ExerciseSpec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, PRIORITY_GUIDE, CueDebouncer, Speaker, Utterance
 from formcheck.types import FeatureFrame, Frame, FrameResult, PoseSample
@@ -705,6 +705,8 @@ class _Screen:
 def _wait(coach: LiveCoach) -> None:
     """Wait for the session thread; Ctrl-C cuts the session (reports are still saved)."""
     while coach.alive():
+        if interrupt_requested():
+            coach.cut(INTERRUPTED)
         try:
             coach.join(POLL_S)
         except KeyboardInterrupt:
@@ -714,6 +716,8 @@ def _wait(coach: LiveCoach) -> None:
 def _ui(screen: _Screen, display: NewestFrame, coach: LiveCoach) -> None:
     """The main thread's loop: draw the newest view, show it, turn keys into commands."""
     while True:
+        if interrupt_requested():
+            coach.cut(INTERRUPTED)
         try:
             view = display.take(0.02)
         except EndOfStream:

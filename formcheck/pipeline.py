@@ -10,7 +10,7 @@ from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
-from formcheck.session import estimate, replay, run_session
+from formcheck.session import close_stream, estimate, interrupt_requested, replay, run_session
 from formcheck.spec import ExerciseSpec, load_spec, spec_ids
 from formcheck.types import PoseSample
 
@@ -31,18 +31,24 @@ def is_poses(path: Path) -> bool:
 
 
 def _counted(items: Iterable, total: int | None, progress: Progress | None) -> Iterator:
-    for i, item in enumerate(items, 1):
-        if progress is not None:
-            progress(i, total)
-        yield item
+    try:
+        for i, item in enumerate(items, 1):
+            if progress is not None:
+                progress(i, total)
+            yield item
+    finally:
+        close_stream(items)
 
 
 def _frames_done(frames: Iterable, total: int | None, progress: Progress | None) -> Iterator:
     """Progress in the clip's own frames, so a reduced analysis rate still ends at 100%."""
-    for frame in frames:
-        if progress is not None:
-            progress(frame.index + 1 if total is None else min(frame.index + 1, total), total)
-        yield frame
+    try:
+        for frame in frames:
+            if progress is not None:
+                progress(frame.index + 1 if total is None else min(frame.index + 1, total), total)
+            yield frame
+    finally:
+        close_stream(frames)  # stops and joins the decode thread now, not when collected
 
 
 def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_side_px: int | None,
@@ -97,9 +103,7 @@ def analysed_fps(source: dict) -> float:
 
 def _close(stream, estimator) -> None:
     """Stop the stream's threads before the model they use is closed."""
-    close = getattr(stream, "close", None)
-    if close is not None:
-        close()
+    close_stream(stream)
     if estimator is not None:
         estimator.close()
 
@@ -206,9 +210,12 @@ def analyze(
 
 
 def _tapped(stream, keep: Callable[[PoseSample], None]) -> Iterator:
-    for frame, pose in stream:
-        keep(pose)
-        yield frame, pose
+    try:
+        for frame, pose in stream:
+            keep(pose)
+            yield frame, pose
+    finally:
+        close_stream(stream)  # closing the tap closes (and joins) what it taps
 
 
 def _catalogue() -> list[ExerciseSpec]:
@@ -225,8 +232,12 @@ def recognise_clip(path: Path, *, model_path: Path | None = None, variant: str =
     stream, _, estimator, final_source = open_pose_stream(path, model_path=model_path, variant=variant,
                                                           max_side_px=max_side_px, progress=progress,
                                                           analysis_fps=analysis_fps)
+    poses = []
     try:
-        poses = [pose for _, pose in stream]
+        for _, pose in stream:
+            poses.append(pose)
+            if interrupt_requested():
+                raise KeyboardInterrupt  # at a frame boundary, with the threads closed below
     finally:
         _close(stream, estimator)
     _check_frames(path, len(poses), sum(p.detected for p in poses))
@@ -286,6 +297,8 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                     frames += 1
                     detected += pose.detected
                     size = pose.frame_size_px
+                    if interrupt_requested():
+                        raise KeyboardInterrupt  # at a frame boundary: no half-written file is kept
                 _check_frames(path, frames, detected)
                 short = {k: v for k, v in final_source().items() if k in ("frame_count", "frames_decoded", "ends_early")}
                 if short.get("ends_early"):

@@ -386,8 +386,8 @@ def prefetched(items: Iterator, depth: int = PREFETCH_FRAMES, name: str = "formc
                 close()
 
     worker = threading.Thread(target=run, name=name, daemon=True)
-    worker.start()
     try:
+        worker.start()  # inside the try: a KeyboardInterrupt just after it must not skip the join
         while True:
             item = handoff.get()
             if item is end:
@@ -397,7 +397,8 @@ def prefetched(items: Iterator, depth: int = PREFETCH_FRAMES, name: str = "formc
             yield item
     finally:
         stop.set()
-        worker.join()
+        if worker.ident is not None:  # started
+            worker.join()
 
 
 def _to_rgb(cv2, bgr, size_wh: tuple[int, int]):

@@ -31,6 +31,9 @@ from kinematics import SIZE, pose_2d, rep_wave, sample
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0
+# Waits end when the awaited thing happens; this limit only stops a hung thread from hanging the suite
+# (a short one would be a timing threshold on a loaded machine).
+HANG_S = 600.0
 
 
 def formcheck(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -77,17 +80,18 @@ def test_newest_frame_hands_the_producers_error_to_the_consumer():
 
 
 def test_grabber_with_a_slow_consumer_drops_stale_frames_and_never_queues():
-    import time
+    import threading
 
     n = 150
+    given = threading.Semaphore(0)  # one permit per frame the grabber has put in the slot
 
     def camera():
         for i in range(n):
-            time.sleep(0.001)
             yield frame(i)
+            given.release()  # resumed by the grabber: frame i is in the slot
 
     grabber = FrameGrabber(camera()).start()
-    slot, got = grabber.slot, []
+    slot, got, waited = grabber.slot, [], 0
     while True:
         before = slot.put_count  # frames the camera had given before this take
         try:
@@ -99,7 +103,10 @@ def test_grabber_with_a_slow_consumer_drops_stale_frames_and_never_queues():
         assert isinstance(item, Captured)
         assert item.seq >= before - 1  # the newest frame, never an old one from a queue
         got.append(item.seq)
-        time.sleep(0.01)  # a slow model
+        # a slow model: the camera gives two more frames before the next take (waited for, not slept)
+        for _ in range(min(2, n - waited)):
+            assert given.acquire(timeout=60)  # only a hung grabber stops this
+            waited += 1
     grabber.stop()
     assert got == sorted(set(got)) and got[-1] == n - 1  # in order, never repeated, the last one delivered
     assert len(got) < n  # the slow consumer skipped frames ...
@@ -180,7 +187,7 @@ class FakeVoice:
     def say(self, text: str, priority: int) -> None:
         self.entered.set()
         if self.gate is not None:
-            self.gate.wait(5)
+            self.gate.wait(HANG_S)
         if self.fail:
             raise VoiceError(self.fail)
         self.said.append(text)
@@ -192,10 +199,10 @@ def test_speaker_never_blocks_the_caller_and_falls_back_to_the_next_voice():
     notices = []
     speaker = Speaker([lambda: broken, lambda: working], on_notice=notices.append)
     speaker.say(Utterance("Lift your hips", "cue"))
-    assert broken.entered.wait(5)  # the voice thread is now stuck in `broken` ...
+    assert broken.entered.wait(HANG_S)  # the voice thread is now stuck in `broken` ...
     speaker.say(Utterance("3", "count", PRIORITY_COUNT))  # ... and say() still returns at once
     gate.set()
-    speaker.close(5)
+    speaker.close(HANG_S)
     assert working.said == ["Lift your hips", "3"]  # retried on the next voice, then the count
     assert notices == []
 
@@ -209,7 +216,7 @@ def test_speaker_without_any_audio_gives_one_notice_and_goes_quiet():
     speaker = Speaker([lambda: FakeVoice("cannot play sound"), no_library], on_notice=notices.append)
     for i in range(5):
         speaker.say(Utterance(str(i), f"k{i}"))
-    speaker.close(5)
+    speaker.close(HANG_S)
     speaker.say(Utterance("after close", "x"))
     assert len(notices) == 1 and "no audio output" in notices[0] and "PortAudio" in notices[0]
     assert speaker.silent and speaker.spoken == []
@@ -377,14 +384,14 @@ def test_keys_reset_and_next_walk_a_routine(tmp_path):
     feed(q, poses[: len(poses) // 2])  # one bridge ...
     drained(coach, q)
     coach.command("reset")  # ... thrown away: the exercise starts again
-    assert restarted.wait(5)
+    assert restarted.wait(HANG_S)
     feed(q, poses)
     drained(coach, q)
     coach.command("next")
     while len(coach.runs) < 1:
         coach.join(0.02)
     coach.command("next")  # past the last exercise: the session ends
-    coach.join(5.0)
+    coach.join(HANG_S)
     assert not coach.alive() and coach.error is None
     runs = coach.outcome().runs
     assert [r.spec.id for r in runs] == ["bridge", "mini_squat"] and runs[0].ended_by == NEXT
@@ -405,14 +412,14 @@ def test_pause_stops_counting_and_paused_frames_are_not_dropped(tmp_path):
     feed(q, poses, 0, half)
     drained(coach, q)
     coach.command("pause")
-    assert said["paused"].wait(5)
+    assert said["paused"].wait(HANG_S)
     feed(q, poses, half, half + 30)  # one second shown, not analysed
     drained(coach, q)
     coach.command("pause")
-    assert said["going on"].wait(5)
+    assert said["going on"].wait(HANG_S)
     feed(q, poses, half + 30)
     q.put(_End())
-    coach.join(5.0)
+    coach.join(HANG_S)
     live = json.loads((tmp_path / "report.json").read_text())["source"]["live"]
     assert live["frames_paused"] == 30 and live["frames_dropped"] == 0
     assert live["frames_analysed"] == live["frames_captured"] == len(poses) - 30
@@ -426,7 +433,7 @@ def test_ctrl_c_cuts_the_session_and_marks_it_incomplete(tmp_path):
     coach.start()
     drained(coach, q)
     coach.cut(INTERRUPTED)
-    coach.join(5.0)
+    coach.join(HANG_S)
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["incomplete"] is True and report["summary"]["reps_total"] == 2
     live = report["source"]["live"]
@@ -444,7 +451,7 @@ def test_quit_and_source_end_are_complete(tmp_path):
             coach.command("quit")
         else:
             q.put(end)
-        coach.join(5.0)
+        coach.join(HANG_S)
         report = json.loads((tmp_path / str(expected) / "report.json").read_text())
         assert report["incomplete"] is False and report["source"]["live"]["ended_by"] == expected
 
@@ -454,7 +461,7 @@ def test_a_model_error_is_not_swallowed(tmp_path):
     coach = coach_for([RoutineItem("bridge")], q, tmp_path)
     q.put(_Failed(RuntimeError("graph failed")))
     coach.start()
-    coach.join(5.0)
+    coach.join(HANG_S)
     assert isinstance(coach.error, RuntimeError)
 
 
