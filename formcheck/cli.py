@@ -388,10 +388,10 @@ def _show_exercise(exercise_id: str, pictures: Path | None) -> None:
     from rich.padding import Padding
 
     from formcheck.pictures import ensure_pictures
-    from formcheck.spec import UnknownExerciseError, load_spec, spec_ids, unknown_exercise_message
+    from formcheck.spec import load_spec, spec_ids, unknown_exercise_message
 
     if exercise_id not in spec_ids():  # an id, never a path: this shows the bundled library
-        raise fail(str(UnknownExerciseError(unknown_exercise_message(exercise_id))), EXIT_USAGE)
+        raise fail(unknown_exercise_message(exercise_id), EXIT_USAGE)
     with user_errors():
         spec = load_spec(exercise_id)
         paths = ensure_pictures(spec.id, spec.version, spec.kind, pictures)
