@@ -23,7 +23,8 @@ POSITIONS = ("start", "top")
 PICTURE_REVISION = 1  # bump when the drawing changes: older cached pictures are then redrawn
 _MARKER_PREFIX = "formcheck exercise picture"
 MARKER = f"{_MARKER_PREFIX} r{PICTURE_REVISION}"
-SCENE_SIZE_PX = (640, 400)  # the body is framed to 80% of this (synth.fit_camera)
+SCENE_HEIGHT_PX = (280, 400)  # the body is framed to 80% of the picture (synth.fit_camera); the
+SCENE_WIDTH_PX = (360, 720)  # picture is narrow for a standing body, wide for a lying one
 BANNER_PX = 48
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
@@ -87,7 +88,10 @@ def _titled(bgr: np.ndarray, title: str) -> np.ndarray:
     out = np.full((h + BANNER_PX, w, 3), 255, np.uint8)
     out[BANNER_PX:] = bgr
     cv2.line(out, (0, BANNER_PX - 1), (w, BANNER_PX - 1), (190, 190, 190), 1)
-    cv2.putText(out, title, (16, BANNER_PX - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.95, (40, 40, 40), 2, cv2.LINE_AA)
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.95
+    text_w = cv2.getTextSize(title, font, scale, 2)[0][0]
+    scale *= min(1.0, (w - 32) / text_w)  # a narrow picture still shows the whole title
+    cv2.putText(out, title, (16, BANNER_PX - 15), font, scale, (40, 40, 40), 2, cv2.LINE_AA)
     return out
 
 
@@ -107,8 +111,19 @@ def draw_positions(spec_id: str, kind: str = "reps") -> list[PositionPicture]:
         raise ValueError(f"no pictures for {spec_id!r}: the synthetic body has no program for it")
     program = EXERCISES[spec_id]
     fps = 10.0  # only two frames are drawn; the plan's timing needs no more
-    truth = generate(spec_id, reps=1, side="left" if program.unilateral else None, view=program.view,
-                     size=SCENE_SIZE_PX, fps=fps)
+
+    def clip(size: tuple[int, int]):
+        return generate(spec_id, reps=1, side="left" if program.unilateral else None, view=program.view,
+                        size=size, fps=fps)
+
+    # the picture takes the shape of the body in view (standing: tall, lying: wide), so the camera
+    # framing fills it with the body rather than with floor and wall
+    probe = clip((SCENE_HEIGHT_PX[1], SCENE_HEIGHT_PX[1]))
+    seen = probe.landmarks_2d_px[probe.in_frame]
+    aspect = float(np.ptp(seen[:, 0]) / max(np.ptp(seen[:, 1]), 1.0))
+    width = int(np.clip(SCENE_HEIGHT_PX[1] * aspect * 1.15, *SCENE_WIDTH_PX)) // 2 * 2
+    height = int(np.clip(width / max(aspect, 1e-3) * 1.3, *SCENE_HEIGHT_PX)) // 2 * 2
+    truth = clip((width, height))
     rep = truth.reps[0]
     last = truth.n_frames - 1
     frames = {"start": min(int(round(rep.start_s * fps)), last), "top": min(int(round(rep.peak_s * fps)), last)}
