@@ -335,8 +335,8 @@ def synth(
 # --- exercises and specs ---------------------------------------------------------------------------
 @app.command()
 def exercises(
-    exercise: Annotated[Optional[str], typer.Argument(help="Show this exercise: how to do it, where to put the camera, what is checked, and pictures.")] = None,
-    pictures: Annotated[Optional[Path], typer.Option("--pictures", help="Folder for the two position pictures [default: the user cache].")] = None,
+    exercise: Annotated[Optional[str], typer.Argument(metavar="ID", help="Show this exercise: how to do it, where to put the camera, what is checked, and pictures.")] = None,
+    pictures: Annotated[Optional[Path], typer.Option("--pictures", help="Folder for the two position pictures (default: the user cache).")] = None,
     markdown: Annotated[bool, typer.Option(help="Print a Markdown table of the library (for the README).")] = False,
 ) -> None:
     """List the exercise library, or show one exercise for a patient."""
