@@ -245,3 +245,20 @@ def test_exercises_unknown_id_is_one_line_with_a_suggestion(tmp_path):
     line = assert_one_line_error(formcheck_env("exercises", "bridges", cache=tmp_path / "cache", columns=80), 2)
     assert "unknown exercise 'bridges'" in line and "did you mean 'bridge'" in line and "valid: bird_dog" in line
     assert not (tmp_path / "cache").exists()
+
+
+def test_exercises_id_shows_spec_text_literally(tmp_path, monkeypatch):
+    """Spec text reaches the terminal as written: "[/]" or "[bold]" in it is text, never Rich markup."""
+    from typer.testing import CliRunner
+
+    import formcheck.spec
+    from formcheck.cli import app
+
+    bridge = formcheck.spec.load_spec("bridge")
+    odd = bridge.model_copy(update={"instructions": "Lie [bold]down[/] and lift [/]", "title": "Bridge [ward b]"})
+    monkeypatch.setattr(formcheck.spec, "load_spec", lambda name: odd)
+    monkeypatch.setenv("FORMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["exercises", "bridge"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "Lie [bold]down[/] and lift [/]" in _words(result.output)
+    assert "Bridge [ward b]" in result.output
