@@ -341,11 +341,20 @@ def synth(
 # --- exercises and specs ---------------------------------------------------------------------------
 @app.command()
 def exercises(
-    markdown: Annotated[bool, typer.Option(help="Print a Markdown table (for the README).")] = False,
+    exercise: Annotated[Optional[str], typer.Argument(metavar="ID", help="Show this exercise: how to do it, where to put the camera, what is checked, and pictures.")] = None,
+    pictures: Annotated[Optional[Path], typer.Option("--pictures", help="Folder for the two position pictures (default: the user cache).")] = None,
+    markdown: Annotated[bool, typer.Option(help="Print a Markdown table of the library (for the README).")] = False,
 ) -> None:
-    """List the exercise library."""
+    """List the exercise library, or show one exercise for a patient."""
     from formcheck.spec import load_spec, spec_ids
 
+    if exercise is not None:
+        if markdown:
+            raise fail("--markdown prints the library table; leave out the exercise id", EXIT_USAGE)
+        _show_exercise(exercise, pictures)
+        return
+    if pictures is not None:
+        raise fail("--pictures needs an exercise id, e.g. formcheck exercises bridge --pictures DIR", EXIT_USAGE)
     with user_errors():
         specs = [load_spec(i) for i in spec_ids()]
     rows = []
@@ -368,6 +377,62 @@ def exercises(
     for r in rows:
         t.add_row(*map(esc, r))
     console.print(t)
+
+
+def _dose(spec) -> str:
+    """The prescription in words: "10 reps, both legs together; hold 3 s at the top of each"."""
+    t = spec.target
+    each = "on each side" if spec.sides == "per_side" else "both legs together"
+    if spec.kind == "hold":
+        return f"{t.reps} hold{'s' if t.reps != 1 else ''} of {t.hold_s:g} s, {each}"
+    dose = f"{t.reps} rep{'s' if t.reps != 1 else ''}, {each}"
+    return dose + (f"; hold {t.hold_s:g} s at the top of each" if t.hold_s else "")
+
+
+def _show_exercise(exercise_id: str, pictures: Path | None) -> None:
+    """Print one bundled exercise for the patient, and write (or re-use) its two pictures."""
+    from rich.padding import Padding
+
+    from formcheck.pictures import ensure_pictures
+    from formcheck.spec import load_spec, spec_ids, unknown_exercise_message
+
+    if exercise_id not in spec_ids():  # an id, never a path: this shows the bundled library
+        raise fail(unknown_exercise_message(exercise_id), EXIT_USAGE)
+    with user_errors():
+        spec = load_spec(exercise_id)
+        paths = ensure_pictures(spec.id, spec.version, spec.kind, pictures)
+
+    def section(title: str, *body) -> None:
+        console.print()
+        console.print(f"[bold]{title}[/]")
+        for item in body:
+            console.print(Padding(item, (0, 0, 0, 2), expand=False))
+
+    def bullets(rows) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for row in rows:
+            grid.add_row("-", row)
+        return grid
+
+    console.print(f"[bold]{esc(spec.title)}[/] ({esc(spec.id)}, version {spec.version})")
+    section("How to do it", esc(spec.instructions))
+    section("Where to put the camera", esc(spec.camera))
+    section("How many", esc(_dose(spec)))
+    checked = [f"{esc(f.id.replace('_', ' ').capitalize())}: \"{esc(f.cue)}\"" for f in spec.faults]
+    section("What is checked (and what you will be told)",
+            bullets(checked) if checked else "Only the reps and holds are counted; no form faults are checked.")
+    unseen = [f"{esc(f.id.replace('_', ' ').capitalize())}: {esc(f.limits)}" for f in spec.faults if f.limits]
+    if unseen:
+        section("What the camera cannot check", bullets(unseen))
+    if spec.follows:  # where the spec departs from its sources, often something it leaves unchecked
+        section("Notes", esc(spec.follows))
+    console.print()
+    top = "the position held" if spec.kind == "hold" else "the top of the movement"
+    console.print(f"[bold]Pictures[/] (the start, and {top}):")
+    for path in paths.values():
+        console.print(f"  {esc(path)}", soft_wrap=True)  # a path stays whole, to copy
 
 
 @spec_app.command("check")

@@ -13,6 +13,7 @@ import base64
 import io
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,8 +256,9 @@ def _counts_view(report: dict, reviews: dict) -> list[dict]:
 
 
 def clip_page_html(*, report: dict, spec: dict, meta: ClipMeta, reviews=(), folder: Path | None = None,
-                   video: str = "embed") -> str:
-    """The HTML of one clip's report (``video``: embed, file or none)."""
+                   video: str = "embed", pictures: Mapping[str, bytes] | None = None) -> str:
+    """The HTML of one clip's report (``video``: embed, file or none; ``pictures``: PNGs of the
+    exercise's start and top positions, embedded like the rep thumbnails)."""
     folder = Path(folder) if folder is not None else None
     latest = {}
     for r in reviews:
@@ -293,14 +295,28 @@ def clip_page_html(*, report: dict, spec: dict, meta: ClipMeta, reviews=(), fold
         symmetry=symmetry(report, spec), video_src=video_src, video_note=video_note,
         review_target=_shell_quote(review_target),
         review_db=_shell_quote(meta.history_db) if meta.history_db else "", disclaimer=DISCLAIMER, clip_name=Path(meta.clip_path).name,
+        pictures=_picture_views(spec, pictures or {}),
     )
+
+
+def _picture_views(spec: dict, pictures: Mapping[str, bytes]) -> list[dict]:
+    from formcheck.pictures import POSITIONS
+
+    top = "the position held" if spec.get("kind") == "hold" else "the top of the movement"
+    captions = {"start": "the start", "top": top}
+    return [{"src": f"data:image/png;base64,{base64.b64encode(pictures[p]).decode('ascii')}", "caption": captions[p]}
+            for p in POSITIONS if p in pictures]
 
 
 def write_clip_report(folder: str | os.PathLike, *, report: dict, spec: dict, meta: ClipMeta, reviews=(),
                       video: str = "embed") -> Path:
     """Render the folder's report.html atomically."""
+    from formcheck.pictures import picture_bytes
+
     folder = Path(folder)
-    page = clip_page_html(report=report, spec=spec, meta=meta, reviews=reviews, folder=folder, video=video)
+    pictures = picture_bytes(spec["id"], spec["version"], spec.get("kind", "reps"))
+    page = clip_page_html(report=report, spec=spec, meta=meta, reviews=reviews, folder=folder, video=video,
+                          pictures=pictures)
     return write_text_atomic(folder / "report.html", page)
 
 

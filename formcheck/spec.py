@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from functools import cache
 from importlib import resources
@@ -319,6 +320,13 @@ def _load_bundled(spec_id: str) -> ExerciseSpec:
     return spec
 
 
+def unknown_exercise_message(name: str) -> str:
+    """One line naming the valid ids, and the nearest ones when the name looks like a typo."""
+    near = difflib.get_close_matches(name, spec_ids(), n=2)
+    hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    return f"unknown exercise {name!r}; valid: {', '.join(spec_ids())}{hint}"
+
+
 def load_spec(id_or_path: str | Path) -> ExerciseSpec:
     """Load a bundled spec by id, or a spec file by path."""
     s = str(id_or_path)
@@ -334,5 +342,5 @@ def load_spec(id_or_path: str | Path) -> ExerciseSpec:
             raise SpecError(f"{path}: cannot read spec: {e}") from None
         return parse_spec(text, str(path))
     if s not in spec_ids():
-        raise UnknownExerciseError(f"unknown exercise {s!r}; valid: {', '.join(spec_ids())}")
+        raise UnknownExerciseError(unknown_exercise_message(s))
     return _load_bundled(s)

@@ -169,3 +169,96 @@ def test_reduced_analysis_rate_end_to_end_with_annotation(model_path, tmp_path):
     video.release()
     assert frames == report["quality"]["frames"] and fps == pytest.approx(5, abs=0.01)
     assert frames / fps == pytest.approx(clip_frames / clip_fps, abs=0.3)
+
+
+# --- exercises ID: one exercise for the patient ------------------------------------------------------
+
+
+def formcheck_env(*args: str, cache: Path, columns: int = 80) -> subprocess.CompletedProcess:
+    """formcheck with its user cache in ``cache`` and a terminal ``columns`` wide."""
+    import os
+
+    env = {**os.environ, "FORMCHECK_CACHE_DIR": str(cache), "COLUMNS": str(columns)}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _assert_position_picture(path: Path) -> np.ndarray:
+    import cv2
+
+    assert path.is_file(), path
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    img = cv2.imread(str(path))
+    assert img is not None and min(img.shape[:2]) >= 300, path
+    assert float(img.std()) > 20, "a blank picture"
+    return img
+
+
+def test_exercises_id_shows_the_exercise_at_80_columns_and_writes_its_two_pictures(tmp_path):
+    from formcheck.spec import load_spec
+
+    spec = load_spec("bridge")
+    cache = tmp_path / "cache"
+    proc = formcheck_env("exercises", "bridge", cache=cache)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.rstrip("\n").splitlines()
+    paths = [Path(ln.strip()) for ln in lines if ln.strip().endswith(".png")]
+    assert len(paths) == 2 and all(p.parent == cache / "pictures" for p in paths), proc.stdout
+    prose = [ln for ln in lines if not ln.strip().endswith(".png")]
+    assert max(len(ln.rstrip()) for ln in prose) <= 80, proc.stdout
+    text = _words(proc.stdout)
+    assert spec.title in text
+    assert _words(spec.instructions) in text and _words(spec.camera) in text
+    assert "10 reps, both legs together; hold 3 s at the top of each" in text
+    for fault in spec.faults:  # what is checked: each fault with its cue
+        assert _words(fault.cue) in text
+    assert _words(next(f.limits for f in spec.faults if f.limits)) in text  # what it cannot see
+    start, top = (_assert_position_picture(p) for p in paths)
+    assert [p.name for p in paths] == ["bridge-v1-start.png", "bridge-v1-top.png"]
+    assert float(np.abs(start.astype(int) - top.astype(int)).mean()) > 1, "start and top are one picture"
+    stamp = [p.stat().st_mtime_ns for p in paths]
+    again = formcheck_env("exercises", "bridge", cache=cache)
+    assert again.returncode == 0 and [p.stat().st_mtime_ns for p in paths] == stamp  # re-used, not redrawn
+
+
+def test_exercises_pictures_option_writes_elsewhere_and_never_over_a_file_not_ours(tmp_path):
+    out = tmp_path / "pics"
+    proc = formcheck_env("exercises", "clamshell", "--pictures", str(out), cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["clamshell-v1-start.png", "clamshell-v1-top.png"]
+    assert not (tmp_path / "cache").exists()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "bridge-v1-top.png").write_bytes(b"my holiday photo")
+    line = assert_one_line_error(formcheck_env("exercises", "bridge", "--pictures", str(theirs), cache=tmp_path / "cache"), 1)
+    assert "not written by formcheck" in line and "--pictures" in line
+    assert (theirs / "bridge-v1-top.png").read_bytes() == b"my holiday photo"
+    assert sorted(p.name for p in theirs.iterdir()) == ["bridge-v1-top.png"]
+
+
+def test_exercises_unknown_id_is_one_line_with_a_suggestion(tmp_path):
+    line = assert_one_line_error(formcheck_env("exercises", "bridges", cache=tmp_path / "cache", columns=80), 2)
+    assert "unknown exercise 'bridges'" in line and "did you mean 'bridge'" in line and "valid: bird_dog" in line
+    assert not (tmp_path / "cache").exists()
+
+
+def test_exercises_id_shows_spec_text_literally(tmp_path, monkeypatch):
+    """Spec text reaches the terminal as written: "[/]" or "[bold]" in it is text, never Rich markup."""
+    from typer.testing import CliRunner
+
+    import formcheck.spec
+    from formcheck.cli import app
+
+    bridge = formcheck.spec.load_spec("bridge")
+    odd = bridge.model_copy(update={"instructions": "Lie [bold]down[/] and lift [/]", "title": "Bridge [ward b]"})
+    monkeypatch.setattr(formcheck.spec, "load_spec", lambda name: odd)
+    monkeypatch.setenv("FORMCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(app, ["exercises", "bridge"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "Lie [bold]down[/] and lift [/]" in _words(result.output)
+    assert "Bridge [ward b]" in result.output
