@@ -55,7 +55,7 @@ class _BatchBar:
         self.progress.update(self.overall, total=total, description=f"clips{note}")
 
     def clip_started(self, key: int, name: str) -> None:
-        from formcheck.cli import esc
+        from formcheck.cli_common import esc
 
         self.tasks[key] = self.progress.add_task(f"  {esc(name)}", total=None)
 
@@ -69,7 +69,7 @@ class _BatchBar:
             self.progress.remove_task(task)
         self.progress.advance(self.overall)
         if result.status == "failed":
-            from formcheck.cli import esc
+            from formcheck.cli_common import esc
 
             self.console.print(f"[red]failed[/] {esc(result.job.path.name)}: {esc(result.error)}", soft_wrap=True)
 
@@ -78,7 +78,7 @@ def register(app) -> None:
     """Add the clinician commands to the formcheck app."""
     import typer
 
-    from formcheck.cli import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, esc, fail, user_errors
+    from formcheck.cli_common import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, esc, fail, user_errors
 
     @contextmanager
     def clinic_errors():

@@ -8,7 +8,7 @@ import typer
 
 def register(app) -> None:
     """Add the live command to the formcheck app."""
-    from formcheck.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, esc, fail, user_errors
+    from formcheck.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, esc, fail, user_errors
 
     @app.command()
     def live(
@@ -126,7 +126,7 @@ def _load_model(model: str):
 
 
 def _print_event(console):
-    from formcheck.cli import esc
+    from formcheck.cli_common import esc
 
     styles = {"rep": "green", "fault": "red", "notice": "yellow", "done": "bold green", "exercise": "bold"}
 
@@ -138,7 +138,7 @@ def _print_event(console):
 
 
 def _print_outcome(outcome, console) -> None:
-    from formcheck.cli import esc, print_summary
+    from formcheck.cli_common import esc, print_summary
 
     for run in outcome.runs:
         if run.report is None:

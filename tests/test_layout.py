@@ -1,4 +1,4 @@
-"""The code's structure, checked: one module writes files atomically, hashes files and locks them."""
+"""The code's structure, checked: one module writes files atomically, hashes and locks them; no import cycles."""
 
 from __future__ import annotations
 
@@ -41,3 +41,60 @@ def test_the_io_rules_catch_a_second_atomic_writer():
     """The check above can fail: a module that renames a temp file itself is found."""
     rogue = ast.parse("import os, tempfile\nfd, tmp = tempfile.mkstemp()\nos.replace(tmp, 'out.json')\n")
     assert _calls(rogue) & ONLY_IN_IO == {("os", "replace"), ("tempfile", "mkstemp")}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """formcheck module -> the formcheck modules it imports anywhere (lazy imports included)."""
+    def name(p: Path) -> str:
+        parts = list(p.relative_to(PACKAGE.parent).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    modules = {name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {}
+    for mod, path in modules.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("formcheck"):
+                deps |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+        graph[mod] = {d for d in deps if d in modules and d not in (mod, "formcheck")}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_module_imports_one_that_imports_it_back():
+    """The command modules share cli_common; none imports another (lazily or not)."""
+    assert _cycles(_import_graph()) == []
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check can fail
