@@ -9,7 +9,7 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.phases import REJECTION_KINDS, PositionRun, PositionTracker, RejectedMovement, RepCandidate, RepCounter
+from formcheck.phases import MAX_GAP_S, REJECTION_KINDS, PositionRun, PositionTracker, RejectedMovement, RepCandidate, RepCounter
 from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
@@ -155,7 +155,7 @@ class ExerciseEvaluator:
         self._rep_rules = [r for r in spec.faults if r.scope == "rep"]
         self._trackers = {s: [FrameFaultTracker(r, s) for r in self._frame_rules] for s in sides}
         # the held position itself (half-kneeling), timed per side, for a hold that never reached the depth
-        self._positions = ({s: PositionTracker(s, spec.rep.min_dwell_s, POSTURE_GRACE_S) for s in sides}
+        self._positions = ({s: PositionTracker(s, spec.rep.min_dwell_s, POSTURE_GRACE_S, MAX_GAP_S) for s in sides}
                            if spec.position is not None else {})
         self._first_usable_ms: float | None = None
         self._view = ViewCheck(spec)
@@ -209,7 +209,7 @@ class ExerciseEvaluator:
         if usable and self._first_usable_ms is None:
             self._first_usable_ms = t
         for side, tracker in self._positions.items():
-            tracker.update(t, usable and in_position(self.spec, ff, side), states[side].excursion_deg)
+            tracker.update(t, in_position(self.spec, ff, side) if usable else False, states[side].excursion_deg)
         leader = self._leading_side(states)
         for side, trackers in self._trackers.items():
             if not ff.detected:
@@ -712,16 +712,22 @@ class ExerciseEvaluator:
         )
 
 
-def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool:
-    """Is ``side`` in the spec's held position in this frame? Every check within its limits; an unseen value is not."""
+def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool | None:
+    """Is ``side`` in the spec's held position in this frame? Every check within its limits.
+
+    None: no check is out of its limits but some value was not seen (a hidden far leg), so it cannot be told.
+    """
     if spec.position is None:
         return False
+    unseen = False
     for check in spec.position.checks:
         leg = side if check.side == "working" or side not in SIDES else _other_side(side)
         value = feature_value(frame, check.feature, leg)
-        if not check.between[0] <= value <= check.between[1]:  # NaN compares false
+        if not np.isfinite(value):
+            unseen = True
+        elif not check.between[0] <= value <= check.between[1]:
             return False
-    return True
+    return None if unseen else True
 
 
 def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:

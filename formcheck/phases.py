@@ -469,38 +469,39 @@ class PositionRun:
 class PositionTracker:
     """Times one side's runs in the held position; ``update`` once per frame.
 
-    A run starts once the position has been held for ``dwell_s`` and survives lapses shorter than
-    ``grace_s`` (a wobble, a frame the model misplaces a leg). Alongside, it keeps how deep the
-    driver went while in the position, as held depth (the excursion kept for ``dwell_s``), so a
-    frame of jitter is not taken for the stretch being reached.
+    A run counts once the position has been held for ``dwell_s``. It survives lapses out of the
+    position shorter than ``grace_s`` (a wobble, a frame the model misplaces a leg), and frames that
+    cannot be told (a measure unseen, ``None``: the far leg hidden) for up to ``gap_s``, as a rep
+    survives its driver unseen. Alongside, it keeps how deep the driver went while in the position,
+    as held depth (the excursion kept for ``dwell_s``), so a frame of jitter is not taken for the
+    stretch being reached.
     """
 
-    def __init__(self, side: str, dwell_s: float, grace_s: float):
+    def __init__(self, side: str, dwell_s: float, grace_s: float, gap_s: float = MAX_GAP_S):
         self.side = side
         self._dwell_ms = dwell_s * 1000
         self._grace_ms = grace_s * 1000
+        self._gap_ms = max(gap_s, grace_s) * 1000
         self.runs: list[PositionRun] = []  # closed runs, oldest first
         self._reset()
 
     def _reset(self) -> None:
         self._since: float | None = None
+        self._out = False  # seen out of the position since the last frame in it
         self._last_in_ms = np.nan
         self._frames = self._seen = 0
         self._window: deque[tuple[float, float]] = deque()
         self._deepest = (-np.inf, np.nan)  # (excursion, t_ms)
 
-    @property
-    def held_s(self) -> float:
-        """How long the current run has lasted (0 when not in the position, or not yet for dwell_s)."""
-        if self._since is None or self._last_in_ms - self._since < self._dwell_ms:
-            return 0.0
-        return (self._last_in_ms - self._since) / 1000
-
-    def update(self, t_ms: float, in_position: bool, excursion_deg: float) -> None:
+    def update(self, t_ms: float, in_position: bool | None, excursion_deg: float) -> None:
         if not in_position:
-            if self._since is not None and t_ms - self._last_in_ms > self._grace_ms:
+            self._out = self._out or in_position is False
+            # seen out of the position: it ends after a moment's grace; only unseen: after the longer gap
+            lapse_ms = self._grace_ms if self._out else self._gap_ms
+            if self._since is not None and t_ms - self._last_in_ms > lapse_ms:
                 self._close(open_=False)
             return
+        self._out = False
         if self._since is None:
             self._since = t_ms
         self._last_in_ms = t_ms

@@ -14,7 +14,9 @@ import yaml
 
 from formcheck.evaluator import ExerciseEvaluator, in_position
 from formcheck.features import FeatureExtractor
+from formcheck.skeleton import Landmark
 from formcheck.spec import SpecError, load_spec, parse_spec
+from formcheck.types import PoseSample
 from kinematics import pose_2d, stream
 
 FPS = 30.0
@@ -103,6 +105,25 @@ def test_one_side_held_shallow_and_the_other_with_the_glide_count_one_hold_each_
     assert faults == {"left": ["too_shallow"], "right": []}
     right = next(r for r in report.reps if r.side == "right")
     assert right.rom_deg == pytest.approx(22.0, abs=4.0)
+
+
+def test_the_front_leg_hidden_for_a_moment_does_not_split_the_hold():
+    """An unseen leg is not a leg out of the position: the hold goes on through a short gap."""
+    frames = kneel_down("left") + hold(half_kneeling("left"), 12.0) + stand_up("left")
+    samples = stream(frames, FPS, noise_px=1.0, seed=6)
+    middle = len(kneel_down("left")) + int(6.0 * FPS)
+    front_leg = [Landmark[f"RIGHT_{p}"] for p in ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+    for i in range(middle, middle + int(0.8 * FPS)):
+        s = samples[i]
+        vis = s.visibility.copy()
+        vis[front_leg] = 0.05  # the model loses the far leg behind the near one
+        samples[i] = PoseSample(s.timestamp_ms, s.image_xyz_px, s.world_xyz_m, vis, s.frame_size_px)
+    ev = ExerciseEvaluator(load_spec(SPEC).with_target(hold_s=HOLD_S))
+    for s in samples:
+        ev.update(s)
+    report = ev.finish()
+    assert report.reps_by_side == {"left": 1, "right": 0}
+    assert [f.id for f in report.reps[0].faults] == ["too_shallow"]
 
 
 def test_getting_into_the_position_and_out_of_it_quickly_counts_nothing_and_says_why():
