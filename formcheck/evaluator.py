@@ -14,7 +14,7 @@ from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import BUILTIN_FAULTS, WORLD_MEASURES, ExerciseSpec, unit_of
+from formcheck.spec import SHORT_HOLD_ID, TOO_SHALLOW_ID, WORLD_MEASURES, ExerciseSpec, unit_of
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
@@ -23,9 +23,6 @@ PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is 
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held long enough
-SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
-TOO_SHALLOW_ID = "too_shallow"  # the spec's position held without the driver reaching a rep's depth
-assert {SHORT_HOLD_ID, TOO_SHALLOW_ID} <= set(BUILTIN_FAULTS)
 # Judged against the set, at the end: a rep under a third of its side's typical range is a settling
 # movement or the model echoing the working leg, not a rep ...
 SET_SMALL_FRACTION = 1 / 3
@@ -595,13 +592,17 @@ class ExerciseEvaluator:
             self._reps.append(self._position_hold(run, depth))
         self._renumber(self._reps)
         driver, unit = self.spec.rep.driver, unit_of(self.spec.features[self.spec.rep.driver].measure)
+        # rules judged only in the rep's active phase never applied: say so, a clean hold is not proof
+        unjudged = [r.id for r in self._frame_rules if r.when == "active"]
         for run, depth in held:
             moved = f"moved at most {depth:.0f} {unit}" if np.isfinite(depth) else "was not measured"
             self._notices.append(
-                f"The stretch's depth was not reached: the {self.spec.position.name} position was held for "
+                f"The depth was not reached: the {self.spec.position.name} position was held for "
                 f"{_seconds(run.duration_s)} ({run.side}), but the {driver} {moved} of the "
-                f"{self.spec.rep.min_rom_deg:g} {unit} the stretch needs. Counted as one hold, flagged {TOO_SHALLOW_ID}: "
-                f"{self.spec.position.cue}."
+                f"{self.spec.rep.min_rom_deg:g} {unit} the exercise needs. Counted as one hold, flagged "
+                f"{TOO_SHALLOW_ID}: {self.spec.position.cue}."
+                + (f" Not checked in that hold: {', '.join(unjudged)} (judged only in the "
+                   f"{self.spec.rep.phase_names[1].replace('_', ' ')} phase)." if unjudged else "")
             )
 
     def _position_hold(self, run: PositionRun, depth: float) -> RepEvent:

@@ -62,7 +62,7 @@ REJECTION_KINDS = {
     "too_long": "held longer than a rep lasts: taken as a new position",
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
-    "position_too_short": "held the position without the stretch's depth, too briefly to count as a hold",
+    "position_too_short": "held the position without the depth, too briefly to count as a hold",
 }
 
 

@@ -193,9 +193,11 @@ class FaultSpec(_Strict):
 
 
 # Faults the engine itself raises (not a spec's rules): their ids are reserved, and what they mean.
+SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
+TOO_SHALLOW_ID = "too_shallow"  # a spec's position held for the dose without the driver reaching a rep's depth
 BUILTIN_FAULTS = {
-    "short_hold": "held shorter than prescribed",
-    "too_shallow": "held in the exercise's position without reaching its depth",
+    SHORT_HOLD_ID: "held shorter than prescribed",
+    TOO_SHALLOW_ID: "held in the exercise's position without reaching its depth",
 }
 
 
