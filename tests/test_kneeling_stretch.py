@@ -8,6 +8,8 @@ sequences are built from joint angles (no model).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -178,7 +180,7 @@ def test_half_kneeling_with_or_without_the_glide_is_the_position_of_the_kneeling
 # --- the spec's position block is validated data ---------------------------------------------------
 
 def _spec_data() -> dict:
-    return yaml.safe_load(open(load_spec.__globals__["_bundled_dir"]() / f"{SPEC}.yaml", encoding="utf-8").read())
+    return yaml.safe_load((Path(__file__).resolve().parents[1] / "exercise_specs" / f"{SPEC}.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("change,message", [
