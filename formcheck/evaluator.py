@@ -9,12 +9,12 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.phases import REJECTION_KINDS, RejectedMovement, RepCandidate, RepCounter
+from formcheck.phases import MAX_GAP_S, REJECTION_KINDS, PositionRun, PositionTracker, RejectedMovement, RepCandidate, RepCounter
 from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import WORLD_MEASURES, ExerciseSpec, unit_of
+from formcheck.spec import SHORT_HOLD_ID, TOO_SHALLOW_ID, WORLD_MEASURES, ExerciseSpec, unit_of
 from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
@@ -23,7 +23,6 @@ PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is 
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held long enough
-SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
 # Judged against the set, at the end: a rep under a third of its side's typical range is a settling
 # movement or the model echoing the working leg, not a rep ...
 SET_SMALL_FRACTION = 1 / 3
@@ -152,6 +151,10 @@ class ExerciseEvaluator:
         self._frame_rules = [r for r in spec.faults if r.scope == "frame"]
         self._rep_rules = [r for r in spec.faults if r.scope == "rep"]
         self._trackers = {s: [FrameFaultTracker(r, s) for r in self._frame_rules] for s in sides}
+        # the held position itself (half-kneeling), timed per side, for a hold that never reached the depth
+        self._positions = ({s: PositionTracker(s, spec.rep.min_dwell_s, POSTURE_GRACE_S, MAX_GAP_S) for s in sides}
+                           if spec.position is not None else {})
+        self._first_usable_ms: float | None = None
         self._view = ViewCheck(spec)
         history_s = spec.rep.max_duration_s + 2.0
         self._history: deque[FeatureFrame] = deque()
@@ -200,6 +203,10 @@ class ExerciseEvaluator:
                 self._largest_excursion = max(self._largest_excursion, st.excursion_deg)
             if counter.rejected:
                 self._take_rejected(counter)
+        if usable and self._first_usable_ms is None:
+            self._first_usable_ms = t
+        for side, tracker in self._positions.items():
+            tracker.update(t, in_position(self.spec, ff, side) if usable else False, states[side].excursion_deg)
         leader = self._leading_side(states)
         for side, trackers in self._trackers.items():
             if not ff.detected:
@@ -433,6 +440,7 @@ class ExerciseEvaluator:
         for counter in self._counters.values():
             self._take_rejected(counter)
         self._judge_against_the_set()
+        self._count_position_holds()
         self._say_why_nothing_counted()
         if any(r.began_before for r in self._reps):
             self._notices.append("The recording starts during a rep or in the held position: that rep is counted "
@@ -537,14 +545,96 @@ class ExerciseEvaluator:
                         reps.remove(r)
                         self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "small_next_to_set",
                                                                f"{r.rom_deg:.0f} against a typical {typical:.0f}"))
-        reps.sort(key=lambda r: r.end_ms)
+        self._renumber(reps, rep_faults)
+
+    def _renumber(self, reps: list[RepEvent], rep_faults: dict[int, list[Fault]] | None = None) -> None:
+        """The reps in time order, numbered again, their rep faults with them (``rep_faults``: by id(rep))."""
+        reps = sorted(reps, key=lambda r: r.end_ms)
         renumbered, faults = [], [f for f in self._faults if f.scope != "rep"]
         for i, r in enumerate(reps):
-            own = [replace(f, rep_index=i) for f in rep_faults[id(r)]]
+            mine = rep_faults[id(r)] if rep_faults is not None else [f for f in r.faults if f.scope == "rep"]
+            own = [replace(f, rep_index=i) for f in mine]
             others = [f for f in r.faults if f.scope != "rep"]
             renumbered.append(replace(r, index=i, faults=tuple(own + others)))
             faults.extend(own)
         self._reps, self._faults = renumbered, faults
+
+    def _count_position_holds(self) -> None:
+        """The spec's position held without the driver ever reaching a rep's depth: one hold each, too shallow.
+
+        A stretch held shallow is still a stretch held: a side with no rep whose time in the position
+        lasted the prescribed hold counts it once, with the ``too_shallow`` fault and a notice. Without
+        the depth, time is the only sign that the person was doing the exercise and not setting up,
+        so a shorter stay is listed as a movement that did not count. A side that reached the depth
+        (a rep, or a deep movement with its own reason) was in position around it to set up.
+        """
+        if self.spec.position is None:
+            return
+        needed_s = max(HOLD_TOLERANCE * self.spec.target.hold_s, self.spec.rep.min_duration_s)
+        held = []
+        for side, tracker in self._positions.items():
+            tracker.finish()
+            if any(r.side == side for r in self._reps):
+                continue
+            for run in tracker.runs:
+                if run.deepest_deg >= self.spec.rep.min_rom_deg:
+                    continue
+                depth = max(run.deepest_deg, 0.0) if np.isfinite(run.deepest_deg) else np.nan
+                if run.duration_s >= needed_s:
+                    held.append((run, depth))
+                elif run.duration_s >= self.spec.rep.min_duration_s:
+                    self._rejected.append(RejectedMovement(
+                        side, run.start_ms, run.end_ms, depth, "position_too_short",
+                        f"{self.spec.position.name} for {_seconds(run.duration_s)}, under the {needed_s:g} s a hold needs"))
+        if not held:
+            return
+        for run, depth in held:
+            self._reps.append(self._position_hold(run, depth))
+        self._renumber(self._reps)
+        driver, unit = self.spec.rep.driver, unit_of(self.spec.features[self.spec.rep.driver].measure)
+        # rules judged only in the rep's active phase never applied: say so, a clean hold is not proof
+        unjudged = [r.id for r in self._frame_rules if r.when == "active"]
+        for run, depth in held:
+            moved = f"moved at most {depth:.0f} {unit}" if np.isfinite(depth) else "was not measured"
+            self._notices.append(
+                f"The depth was not reached: the {self.spec.position.name} position was held for "
+                f"{_seconds(run.duration_s)} ({run.side}), but the {driver} {moved} of the "
+                f"{self.spec.rep.min_rom_deg:g} {unit} the exercise needs. Counted as one hold, flagged "
+                f"{TOO_SHALLOW_ID}: {self.spec.position.cue}."
+                + (f" Not checked in that hold: {', '.join(unjudged)} (judged only in the "
+                   f"{self.spec.rep.phase_names[1].replace('_', ' ')} phase)." if unjudged else "")
+            )
+
+    def _position_hold(self, run: PositionRun, depth: float) -> RepEvent:
+        """A run in the position as a rep: timed by its length, with the too_shallow fault and any frame faults in it."""
+        index = len(self._reps)
+        peak_ms = run.deepest_ms if np.isfinite(run.deepest_ms) else run.start_ms
+        frames = [f for f in self._history if run.start_ms <= f.timestamp_ms <= run.end_ms]
+        peak_frame = min(frames, key=lambda f: abs(f.timestamp_ms - peak_ms), default=None)
+        peak_values = {name: feature_value(peak_frame, name, run.side) for name in self.spec.features} if peak_frame else {}
+        faults = [Fault(id=TOO_SHALLOW_ID, cue=self.spec.position.cue, scope="rep", side=run.side,
+                        start_ms=run.start_ms, end_ms=run.end_ms, value=depth, limit=self.spec.rep.min_rom_deg,
+                        rep_index=index)]
+        self._faults.extend(faults)
+        for f in list(self._unattached):
+            if f.side == run.side and f.start_ms <= run.end_ms and f.end_ms >= run.start_ms:
+                faults.append(f)
+                self._unattached.remove(f)
+        return RepEvent(
+            index=index,
+            side=run.side,
+            start_ms=run.start_ms,
+            peak_ms=peak_ms,
+            end_ms=run.end_ms,
+            rom_deg=depth,
+            peak_values=peak_values,
+            hold_s=run.duration_s,
+            confidence=run.seen_fraction,
+            faults=tuple(faults),
+            complete=not run.open,
+            # in the position from the first moment it could be judged: held before the recording began
+            began_before=self._first_usable_ms is not None and run.start_ms <= self._first_usable_ms,
+        )
 
     def _different_position(self, rep: RepEvent, others: list[RepEvent]) -> str | None:
         """Is this rep's top somewhere else than the other reps' tops? Says where, or None.
@@ -623,6 +713,24 @@ class ExerciseEvaluator:
         )
 
 
+def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool | None:
+    """Is ``side`` in the spec's held position in this frame? Every check within its limits.
+
+    None: no check is out of its limits but some value was not seen (a hidden far leg), so it cannot be told.
+    """
+    if spec.position is None:
+        return False
+    unseen = False
+    for check in spec.position.checks:
+        leg = side if check.side == "working" or side not in SIDES else _other_side(side)
+        value = feature_value(frame, check.feature, leg)
+        if not np.isfinite(value):
+            unseen = True
+        elif not check.between[0] <= value <= check.between[1]:
+            return False
+    return None if unseen else True
+
+
 def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
     """The spec with its driver measured on the 3D world landmarks, for a side-view exercise whose driver can be."""
     driver = spec.features[spec.rep.driver]
@@ -642,6 +750,10 @@ def describe_rejections(rejected) -> str:
         detail = f" ({'largest ' if len(of_kind) > 1 and kind == 'too_small' else ''}{largest.detail})" if largest.detail else ""
         parts.append(f"{REJECTION_KINDS[kind]}{detail}" + (f" x{len(of_kind)}" if len(of_kind) > 1 else ""))
     return "; ".join(parts)
+
+
+def _other_side(side: str) -> str:
+    return "right" if side == "left" else "left"
 
 
 def _seconds(s: float) -> str:

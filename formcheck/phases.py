@@ -62,6 +62,7 @@ REJECTION_KINDS = {
     "too_long": "held longer than a rep lasts: taken as a new position",
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
+    "position_too_short": "held the position without the depth, too briefly to count as a hold",
 }
 
 
@@ -446,3 +447,83 @@ class RepCounter:
         """Past its top and on the way back by at least the hysteresis gap: the top was inside the recording."""
         last_e = self._series[-1][1]
         return bool(self._peak[1] - last_e >= self.rep.enter_deg - self.rep.exit_deg)
+
+
+@dataclass(frozen=True)
+class PositionRun:
+    """A stretch of time one side spent in a spec's held position (see ``PositionSpec``)."""
+
+    side: str
+    start_ms: float
+    end_ms: float
+    deepest_deg: float  # the driver's largest excursion held for min_dwell_s in it (-inf: none measured)
+    deepest_ms: float  # when that depth was first held
+    seen_fraction: float  # share of its frames where the driver was measured
+    open: bool = False  # still held when the recording ended
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end_ms - self.start_ms) / 1000
+
+
+class PositionTracker:
+    """Times one side's runs in the held position; ``update`` once per frame.
+
+    A run counts once the position has been held for ``dwell_s``. It survives lapses out of the
+    position shorter than ``grace_s`` (a wobble, a frame the model misplaces a leg), and frames that
+    cannot be told (a measure unseen, ``None``: the far leg hidden) for up to ``gap_s``, as a rep
+    survives its driver unseen. Alongside, it keeps how deep the driver went while in the position,
+    as held depth (the excursion kept for ``dwell_s``), so a frame of jitter is not taken for the
+    stretch being reached.
+    """
+
+    def __init__(self, side: str, dwell_s: float, grace_s: float, gap_s: float = MAX_GAP_S):
+        self.side = side
+        self._dwell_ms = dwell_s * 1000
+        self._grace_ms = grace_s * 1000
+        self._gap_ms = max(gap_s, grace_s) * 1000
+        self.runs: list[PositionRun] = []  # closed runs, oldest first
+        self._reset()
+
+    def _reset(self) -> None:
+        self._since: float | None = None
+        self._out = False  # seen out of the position since the last frame in it
+        self._last_in_ms = np.nan
+        self._frames = self._seen = 0
+        self._window: deque[tuple[float, float]] = deque()
+        self._deepest = (-np.inf, np.nan)  # (excursion, t_ms)
+
+    def update(self, t_ms: float, in_position: bool | None, excursion_deg: float) -> None:
+        if not in_position:
+            self._out = self._out or in_position is False
+            # seen out of the position: it ends after a moment's grace; only unseen: after the longer gap
+            lapse_ms = self._grace_ms if self._out else self._gap_ms
+            if self._since is not None and t_ms - self._last_in_ms > lapse_ms:
+                self._close(open_=False)
+            return
+        self._out = False
+        if self._since is None:
+            self._since = t_ms
+        self._last_in_ms = t_ms
+        self._frames += 1
+        if not np.isfinite(excursion_deg):
+            return
+        self._seen += 1
+        self._window.append((t_ms, excursion_deg))
+        while len(self._window) > 1 and self._window[1][0] <= t_ms - self._dwell_ms:
+            self._window.popleft()
+        if t_ms - self._window[0][0] >= self._dwell_ms:
+            held = min(e for _, e in self._window)
+            if held > self._deepest[0]:
+                self._deepest = (held, t_ms)
+
+    def finish(self) -> None:
+        """The recording ended: a run still going is closed, marked open."""
+        if self._since is not None:
+            self._close(open_=True)
+
+    def _close(self, open_: bool) -> None:
+        if self._last_in_ms - self._since >= self._dwell_ms:
+            self.runs.append(PositionRun(self.side, self._since, self._last_in_ms, self._deepest[0], self._deepest[1],
+                                         self._seen / max(self._frames, 1), open_))
+        self._reset()

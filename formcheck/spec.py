@@ -193,6 +193,43 @@ class FaultSpec(_Strict):
         return self
 
 
+# Faults the engine itself raises (not a spec's rules): their ids are reserved, and what they mean.
+SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
+TOO_SHALLOW_ID = "too_shallow"  # a spec's position held for the dose without the driver reaching a rep's depth
+BUILTIN_FAULTS = {
+    SHORT_HOLD_ID: "held shorter than prescribed",
+    TOO_SHALLOW_ID: "held in the exercise's position without reaching its depth",
+}
+
+
+class PositionCheck(_Strict):
+    """One measure of the held position: a feature's value between two limits."""
+
+    feature: str
+    # for a feature measured per side: the working leg's value or the other leg's
+    side: Literal["working", "other"] = "working"
+    between: tuple[float, float]
+    why: str = ""
+
+    @model_validator(mode="after")
+    def _range(self) -> PositionCheck:
+        if self.between[0] >= self.between[1]:
+            raise ValueError("between must be [low, high] with low < high")
+        return self
+
+
+class PositionSpec(_Strict):
+    """The held position itself (e.g. half-kneeling), told from measures the spec already takes.
+
+    Held for the prescribed time without the driver reaching a rep's depth, it is one timed hold
+    with the ``too_shallow`` fault: a stretch held shallow is still a stretch held, said as such.
+    """
+
+    name: str = Field(min_length=3, max_length=40, description="the position in plain words, e.g. half-kneeling")
+    checks: tuple[PositionCheck, ...] = Field(min_length=1)
+    cue: str = Field(min_length=3, max_length=80, description="said when the position is held without the depth")
+
+
 class ExerciseSpec(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     version: int = Field(ge=1, le=MAX_SPEC_VERSION)
@@ -214,6 +251,7 @@ class ExerciseSpec(_Strict):
     features: dict[str, FeatureSpec]
     rep: RepSpec
     faults: tuple[FaultSpec, ...] = ()
+    position: PositionSpec | None = None
 
     @field_validator("features")
     @classmethod
@@ -246,6 +284,17 @@ class ExerciseSpec(_Strict):
         for f in self.faults:
             if f.feature is not None and f.feature not in self.features:
                 raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
+            if f.id in BUILTIN_FAULTS:
+                raise ValueError(f"fault id {f.id!r} is reserved: formcheck raises it itself ({BUILTIN_FAULTS[f.id]})")
+        if self.position is not None:
+            if self.kind != "hold":
+                raise ValueError("position is for hold exercises (a position held without the depth is one hold)")
+            for c in self.position.checks:
+                if c.feature not in self.features:
+                    raise ValueError(f"position check uses unknown feature {c.feature!r}; features: {names}")
+                if c.side == "other" and self.features[c.feature].side != "working":
+                    raise ValueError(f"position check side: other needs a feature measured per side "
+                                     f"(side: working); {c.feature!r} is not")
         if self.rep.max_duration_s < self.target.hold_s + self.rep.min_duration_s:
             raise ValueError(
                 f"rep.max_duration_s ({self.rep.max_duration_s}) is shorter than the target hold "

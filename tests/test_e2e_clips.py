@@ -73,8 +73,6 @@ def test_real_clip_counts(clip, spec, expected, clips_dir, poses_dir, tmp_path):
 SURE_MISSES = {
     "curve_banded_clamshell.mp4": "the camera zooms until the legs touch the frame's edge; the model then reads "
                                   "the closed shin near its open angle and two openings merge (5 of 6)",
-    "orthocare_kneeling_hip_flexor_stretch.mp4": "held half-kneeling with the arm overhead but no glide of the hips: "
-                                                 "the spec's stretch is the glide (the kneeling thigh stays vertical)",
 }
 SURE_REHAB = [r for r in clip_catalog().values() if r["formcheck_exercise"] != "none" and r["confidence"] == "sure"]
 
