@@ -26,6 +26,10 @@ HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held lo
 # Judged against the set, at the end: a rep under a third of its side's typical range is a settling
 # movement or the model echoing the working leg, not a rep ...
 SET_SMALL_FRACTION = 1 / 3
+# ... the typical range of a side that did at least this many whole reps; a side with fewer has no
+# typical of its own and is judged against the whole set (both legs do the same exercise), but only
+# a rep that its own side also dwarfs: a weak leg whose every lift is small keeps them all.
+SET_TYPICAL_MIN = 3
 # ... while cycles that fell short of the spec's minimum range count when they are the whole set
 # (at least this many, of a like size): a patient who can only lift a little is told "higher", not 0.
 SMALL_SET_MIN = 2
@@ -537,14 +541,23 @@ class ExerciseEvaluator:
                     reps.remove(r)
                     side_reps.remove(r)
                     self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "began_before", differs))
-            whole = [r for r in side_reps if not r.began_before]  # a rep begun before is seen only in part
-            if len(whole) >= 3:
-                typical = float(np.median([r.rom_deg for r in whole]))
-                for r in whole:
-                    if r.rom_deg < SET_SMALL_FRACTION * typical:
-                        reps.remove(r)
-                        self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "small_next_to_set",
-                                                               f"{r.rom_deg:.0f} against a typical {typical:.0f}"))
+        # a rep begun before the recording is seen only in part: it is not a size the set is judged by
+        whole_set = [r.rom_deg for r in reps if not r.began_before]
+        for side in self._counters:
+            whole = [r for r in reps if r.side == side and not r.began_before]
+            if not whole:
+                continue
+            if len(whole) >= SET_TYPICAL_MIN:
+                typical, ceiling = float(np.median([r.rom_deg for r in whole])), np.inf
+            elif len(whole_set) >= SET_TYPICAL_MIN:
+                typical, ceiling = float(np.median(whole_set)), SET_SMALL_FRACTION * max(r.rom_deg for r in whole)
+            else:
+                continue
+            for r in whole:
+                if r.rom_deg < SET_SMALL_FRACTION * typical and r.rom_deg < ceiling:
+                    reps.remove(r)
+                    self._rejected.append(RejectedMovement(side, r.start_ms, r.end_ms, r.rom_deg, "small_next_to_set",
+                                                           f"{r.rom_deg:.0f} against a typical {typical:.0f}"))
         self._renumber(reps, rep_faults)
 
     def _renumber(self, reps: list[RepEvent], rep_faults: dict[int, list[Fault]] | None = None) -> None:

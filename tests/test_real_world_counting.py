@@ -202,6 +202,32 @@ def test_getting_up_at_the_end_of_the_set_is_not_a_rep():
     assert report.summary()["reps_total"] == 3
 
 
+def knee_lifts(sides_and_heights: list[tuple[str, float]], *, rise=0.6, hold=0.4, fall=0.6, pause=1.0) -> list[np.ndarray]:
+    """Standing knee lifts (side-on), one leg at a time, in the order and to the heights given."""
+    def pose(side: str, x: float) -> np.ndarray:
+        thigh = (x, 0.0) if side == "left" else (0.0, x)
+        return pose_2d(posture="standing", hip_flex=thigh, knee_flex=thigh)
+    frames = [pose_2d(posture="standing")] * int(FPS)
+    for side, height in sides_and_heights:
+        t = np.arange(int((rise + hold + fall + pause) * FPS)) / FPS
+        frames += [pose(side, height * x) for x in rep_wave(t, [0.2], rise, hold, fall)]
+    return frames
+
+
+def test_a_stray_lift_on_a_side_with_few_reps_is_judged_against_the_whole_set():
+    """Real clip (an edited cable abduction video): between the full raises, one small swing of
+    the leg (a quarter of a raise) counted as a rep, because its side had only two reps, too
+    few for a typical of its own. Both legs do the same exercise: the whole set's typical judges
+    it, if its own side also has a rep that dwarfs it. A weak leg whose every lift is small keeps them."""
+    spec = load_spec("standing_hip_flexion").with_target(hold_s=0)
+    stray = knee_lifts([("right", 85.0), ("left", 85.0), ("left", 27.0), ("right", 85.0), ("right", 85.0)])
+    report = run(spec, stream(stray, FPS, noise_px=0.8))
+    assert report.reps_by_side == {"left": 1, "right": 3}
+    assert [(m.side, m.kind) for m in report.rejected] == [("left", "small_next_to_set")]
+    weak = knee_lifts([("right", 85.0), ("left", 27.0), ("right", 85.0), ("left", 27.0), ("right", 85.0)])
+    assert run(spec, stream(weak, FPS, noise_px=0.8)).reps_by_side == {"left": 2, "right": 3}
+
+
 # --- 8. short-range lifts ------------------------------------------------------------------------------
 
 def test_a_set_of_short_lifts_counts_and_says_lift_higher():
