@@ -62,6 +62,8 @@ REJECTION_KINDS = {
     "too_long": "held longer than a rep lasts: taken as a new position",
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
+    "wrong_posture": "not done in the exercise's position",
+    "posture_not_seen": "the exercise's position was never seen",
 }
 
 
