@@ -47,6 +47,7 @@ UNCLEAR_SCORE = 0.1  # a frame where every posture scores low is unclear, not su
 GUESS_MIN_CONFIDENCE = 0.4  # below this the tracker says "unknown" rather than name a posture
 RULE_OUT_CONFIDENCE = 0.7  # the gate turns a frame away only on a posture this sure ...
 PLAUSIBLE_SCORE = 0.1  # ... and only when the spec's posture scores below this
+SUPPORT_SHARE = 0.5  # a posture is shown when it (with those alike it) holds most of the evidence
 
 
 @dataclass(frozen=True)
@@ -283,16 +284,15 @@ def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True, end_
 
 
 def supports(guess: PostureGuess, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
-    """Does ``guess`` name the spec's ``posture`` (with those ``alike`` it) before any other?
+    """Does ``guess`` name the spec's ``posture`` (with those ``alike`` it)?
 
     The positive evidence a posture gate needs where the guess is not sure enough to rule out:
-    the alike postures' share is a clear guess by itself and outweighs every other posture.
+    the alike postures hold most of the evidence, more than every other posture and the unclear
+    share together (a tie between side-lying and standing is no evidence of standing).
     """
     if posture not in POSTURES:
         return True
-    group = sum(v for p, v in guess.scores if alike(p, posture, camera_level, end_on))
-    other = max((v for p, v in guess.scores if not alike(p, posture, camera_level, end_on)), default=0.0)
-    return group >= GUESS_MIN_CONFIDENCE and group > other
+    return sum(v for p, v in guess.scores if alike(p, posture, camera_level, end_on)) > SUPPORT_SHARE
 
 
 def mean_guess(guesses) -> PostureGuess:
