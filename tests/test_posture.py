@@ -22,7 +22,7 @@ from formcheck.posesfile import PosesWriter
 from formcheck.posture import (POSTURES, PostureGuess, PostureTracker, classify_pose, clip_posture, rules_out)
 from formcheck.recognise import PoseKeeper, recognise, together
 from formcheck.spec import load_spec, spec_ids
-from kinematics import pose_2d, stream
+from kinematics import pose_2d, rep_wave, stream
 from test_specs_on_synth import replay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,6 +289,26 @@ def test_a_rep_at_the_start_of_a_clip_in_another_posture_counts_nothing(clip, vi
     assert report.summary()["reps_total"] == 0, report.reps
     assert f"This looks like {looks_like}, not" in " ".join(report.notices), report.notices
     assert any(r.kind in ("wrong_posture", "posture_not_seen") for r in report.rejected), report.rejected
+
+
+def test_squatting_low_and_leaning_is_not_a_bridge():
+    """Bobbing at the bottom of a deep squat, the trunk leaning 50-55 deg: lying enough for a bridge's
+    trunk check, and the posture never sure (half face-down, half upright), so nothing ruled it out.
+    It must count 0 all the same: the bridge's posture (on the back) was never seen (a real front-on
+    deep squat counted 1 as a bridge)."""
+    t_s = np.arange(0, 8.0, 1 / 15.0)
+    bob = rep_wave(t_s, [0.1, 3.0, 5.5], 0.6, 0.3, 0.6)
+    frames = [pose_2d(posture="standing", trunk_lean=55.0 - 5 * x, hip_flex=(140 - 30 * x,) * 2, knee_flex=(130 - 30 * x,) * 2)
+              for x in bob]
+    poses = stream(frames, 15.0, noise_px=1.0)
+    assert clip_posture(poses).confidence < 0.7  # ambiguous throughout: the gate alone never turns a frame away
+    ev = ExerciseEvaluator(load_spec("bridge"))
+    for p in poses:
+        ev.update(p)
+    report = ev.finish()
+    assert report.summary()["reps_total"] == 0, report.reps
+    assert "not lying on your back (Glute bridge)" in " ".join(report.notices), report.notices
+    assert {r.kind for r in report.rejected} == {"posture_not_seen"}, report.rejected
 
 
 def test_a_posture_is_shown_only_by_most_of_the_evidence():
