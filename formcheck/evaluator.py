@@ -10,7 +10,7 @@ import numpy as np
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
 from formcheck.phases import MAX_GAP_S, REJECTION_KINDS, PositionRun, PositionTracker, RejectedMovement, RepCandidate, RepCounter
-from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, filmed_end_on, rules_out
+from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, mean_guess, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
@@ -162,6 +162,9 @@ class ExerciseEvaluator:
         self._view = ViewCheck(spec)
         history_s = spec.rep.max_duration_s + 2.0
         self._history: deque[FeatureFrame] = deque()
+        self._frame_postures: deque[tuple[float, PostureGuess]] = deque()  # each detected frame's own posture guess
+        # reps whose frames did not show the spec's posture, kept until the session shows it (or ends)
+        self._awaiting_posture: list[tuple[RepEvent, PostureGuess]] = []
         self._history_ms = history_s * 1000
         self._pending: list[RepCandidate] = []
         self._reps: list[RepEvent] = []
@@ -169,7 +172,8 @@ class ExerciseEvaluator:
         self._unattached: list[Fault] = []
         self._notices: list[str] = []
         self._rejected: list[RejectedMovement] = []
-        self._small: list[tuple[RejectedMovement, RepEvent]] = []  # full cycles short of min_rom, judged at the end
+        # full cycles short of min_rom, judged at the end, with the posture their frames showed
+        self._small: list[tuple[RejectedMovement, RepEvent, PostureGuess]] = []
         self._largest_excursion = -np.inf  # of any counter while usable: says how far from a rep a 0 was
         self._not_judged: tuple[str, ...] = ()
         self._series_t: list[float] = []
@@ -191,6 +195,10 @@ class ExerciseEvaluator:
         smoothed = self._smoother.update(pose)
         ff = self._features.update(smoothed)
         self._record(ff)
+        if ff.detected:
+            self._frame_postures.append((t, self._features.posture.frame))
+        while self._frame_postures and t - self._frame_postures[0][0] > self._history_ms:
+            self._frame_postures.popleft()
         usable = self._usable(ff)
         faults_before = len(self._faults)
         states = {}
@@ -315,7 +323,46 @@ class ExerciseEvaluator:
                 continue
             accepted.append(cand)
         self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) for c2 in accepted)]
-        return [self._to_event(c) for c in sorted(accepted, key=lambda c: c.end_ms)]
+        return self._take_in_posture(accepted)
+
+    def _posture_during(self, cand: RepCandidate) -> PostureGuess:
+        return mean_guess(g for t, g in self._frame_postures if cand.start_ms <= t <= cand.end_ms)
+
+    def _in_posture(self, seen: PostureGuess) -> bool:
+        """Frames that show the spec's posture, or do not rule it out once the session has shown it."""
+        fx = self._features
+        return fx.supports(seen) or (fx.posture_established and not rules_out(seen, self.spec.posture, **fx.posture_terms))
+
+    def _take_in_posture(self, cands: list[RepCandidate], final: bool = False) -> list[RepEvent]:
+        """Count the reps done in the spec's posture; say why the others did not count.
+
+        A rep counts when its own frames show the spec's posture, or when they are ambiguous and the
+        session has shown that posture (a squat's bottom reads half sitting; a stray second reads
+        odd). Ambiguous frames alone are not enough: a clip that starts straight into a movement
+        gives the tracker a second of "unknown", in which a squat, a push-up or a side-lying
+        clamshell would pass for a bridge. Such a rep waits until the posture is seen, or the end.
+        """
+        fx = self._features
+        ready = []
+        for cand in cands:
+            seen = self._posture_during(cand)
+            if fx.supports(seen):
+                ready.append(self._to_event(cand, record=False))
+            elif rules_out(seen, self.spec.posture, **fx.posture_terms):
+                self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "wrong_posture",
+                                                       f"it looked like {PLAIN_NAMES[seen.posture]}"))
+            else:
+                self._awaiting_posture.append((self._to_event(cand, record=False), seen))
+        if self._awaiting_posture and (fx.posture_established or final):
+            for event, seen in self._awaiting_posture:
+                if fx.posture_established:
+                    ready.append(event)
+                else:
+                    looks = f"it looked most like {PLAIN_NAMES[seen.posture]}" if seen.posture in POSTURES else ""
+                    self._rejected.append(RejectedMovement(event.side, event.start_ms, event.end_ms, event.rom_deg,
+                                                           "posture_not_seen", looks))
+            self._awaiting_posture = []
+        return [self._record_event(e) for e in sorted(ready, key=lambda e: e.end_ms)]
 
     def _began_inside_a_larger_rep(self, cand: RepCandidate) -> bool:
         """Began while another leg was in a rep at least twice its size: that leg's return overshooting.
@@ -357,7 +404,7 @@ class ExerciseEvaluator:
         for r in counter.rejected:
             self._rejected.append(r)
             if r.candidate is not None:
-                self._small.append((r, self._to_event(r.candidate, record=False)))
+                self._small.append((r, self._to_event(r.candidate, record=False), self._posture_during(r.candidate)))
         counter.rejected.clear()
 
     def _to_event(self, cand: RepCandidate, record: bool = True) -> RepEvent:
@@ -380,12 +427,6 @@ class ExerciseEvaluator:
         short = self._short_hold(cand, index)
         if short is not None:
             faults.append(short)
-        if record:
-            self._faults.extend(faults)
-            for f in list(self._unattached):
-                if f.side == cand.side and f.start_ms <= cand.end_ms and f.end_ms >= cand.start_ms:
-                    faults.append(f)
-                    self._unattached.remove(f)
         event = RepEvent(
             index=index,
             side=cand.side,
@@ -400,8 +441,19 @@ class ExerciseEvaluator:
             complete=cand.complete,
             began_before=cand.began_before,
         )
-        if record:
-            self._reps.append(event)
+        return self._record_event(event) if record else event
+
+    def _record_event(self, event: RepEvent) -> RepEvent:
+        """Count a judged rep: number it, keep its faults and the frame faults that happened during it."""
+        index = len(self._reps)
+        faults = [replace(f, rep_index=index) for f in event.faults]
+        self._faults.extend(faults)
+        for f in list(self._unattached):
+            if f.side == event.side and f.start_ms <= event.end_ms and f.end_ms >= event.start_ms:
+                faults.append(f)
+                self._unattached.remove(f)
+        event = replace(event, index=index, faults=tuple(faults))
+        self._reps.append(event)
         return event
 
     def _add_fault(self, fault: Fault) -> None:
@@ -438,8 +490,7 @@ class ExerciseEvaluator:
             if cand is not None:
                 self._pending.append(cand)
         self._resolve_pending()
-        for cand in self._pending:  # nothing is active any more
-            self._to_event(cand)
+        self._take_in_posture(self._pending, final=True)  # nothing is active any more
         self._pending = []
         for counter in self._counters.values():
             self._take_rejected(counter)
@@ -504,11 +555,13 @@ class ExerciseEvaluator:
 
 
     def _posture_differs(self, seen: PostureGuess) -> bool:
-        return rules_out(seen, self.spec.posture, camera_level=self.spec.view != "any", end_on=filmed_end_on(self.spec))
+        """The clip was surely in another posture than the spec's, or never seen in the spec's."""
+        fx = self._features
+        return rules_out(seen, self.spec.posture, **fx.posture_terms) or not fx.posture_established
 
     def _posture_notice(self, seen: PostureGuess) -> str:
         """Name what the clip looks like when it is a posture other than the spec's."""
-        if seen.posture in POSTURES and self.spec.posture in POSTURES and seen.posture != self.spec.posture:
+        if seen.posture in POSTURES and not alike(seen.posture, self.spec.posture, **self._features.posture_terms):
             return (f"The movement did not match. This looks like {PLAIN_NAMES[seen.posture]}, not "
                     f"{PLAIN_NAMES[self.spec.posture]} ({self.spec.title}): is this the right exercise?")
         return (f"The movement did not match: {self.spec.title} is done {self.spec.posture.replace('_', ' ')}, "
@@ -523,8 +576,9 @@ class ExerciseEvaluator:
         rep_faults = {id(r): [f for f in r.faults if f.scope == "rep"] for r in reps}
         for side in self._counters:
             counted = [r.rom_deg for r in reps if r.side == side]
-            small = [(rej, ev) for rej, ev in self._small if rej.side == side
-                     and not any(_overlap(ev, r) for r in reps if r.side != side)]  # not an echo of another leg
+            small = [(rej, ev) for rej, ev, seen in self._small if rej.side == side
+                     and not any(_overlap(ev, r) for r in reps if r.side != side)  # not an echo of another leg
+                     and self._in_posture(seen)]
             if small and len(small) >= SMALL_SET_MIN:
                 typical = float(np.median([ev.rom_deg for _, ev in small]))
                 alike = all(0.5 * typical <= ev.rom_deg <= 2 * typical for _, ev in small)

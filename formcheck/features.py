@@ -17,7 +17,7 @@ from formcheck.geometry import (
     segment_angle_from_vertical_deg,
     signed_angle_deg,
 )
-from formcheck.posture import PostureTracker, filmed_end_on, rules_out
+from formcheck.posture import PostureTracker, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark, landmark_by_name
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
 from formcheck.types import FeatureFrame, PoseSample
@@ -83,6 +83,12 @@ class FeatureExtractor:
         self._torso_px: deque[float] = deque(maxlen=90)
         self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
         self.posture = PostureTracker()  # the whole body's posture, for the gate and the report
+        # what the spec's camera lets the posture classifier tell apart (see posture.alike)
+        self.posture_terms = {"camera_level": spec.view != "any", "end_on": filmed_end_on(spec)}
+        # the tracker has named the spec's posture at some point: until then the gate has only
+        # the absence of a sure other posture, which an ambiguous start (a second of "unknown")
+        # also gives, so a rep needs its own frames to show the posture (see the evaluator)
+        self.posture_established = False
 
     # --- per-frame context -------------------------------------------------------------------
     def _points(self, pose: PoseSample, min_visibility: float = VISIBILITY_MIN) -> np.ndarray:
@@ -230,6 +236,7 @@ class FeatureExtractor:
         pts = self._points(pose)
         ctx = self._context(pts)
         self.posture.update(pose)
+        self.posture_established = self.posture_established or self.supports(self.posture.guess)
         working_pts = self._points(pose, WORKING_SIDE_VISIBILITY_MIN)
         world = np.asarray(pose.world_xyz_m, float)
         world_pts = self._gated(world, pose.visibility, VISIBILITY_MIN)
@@ -310,11 +317,15 @@ class FeatureExtractor:
             "trunk_incline": float(segment_angle_from_vertical_deg(mid_hip, mid_sh)),
         }
 
+    def supports(self, guess) -> bool:
+        """Does a posture guess name the spec's posture (or one this camera cannot tell from it)?"""
+        return supports(guess, self.spec.posture, **self.posture_terms)
+
     def _posture_ok(self, ctx: dict, world: np.ndarray) -> bool:
         """Is the body in the spec's posture? Not when the whole-body posture is surely another
         (side-lying is not on the back); else upright vs lying, from the image and 3D landmarks."""
         # a spec filmed from anywhere may be filmed from high up, where lying postures look alike
-        if rules_out(self.posture.guess, self.spec.posture, camera_level=self.spec.view != "any", end_on=filmed_end_on(self.spec)):
+        if rules_out(self.posture.guess, self.spec.posture, **self.posture_terms):
             return False
         return self._upright_or_lying_ok(ctx, world)
 

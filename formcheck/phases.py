@@ -63,6 +63,8 @@ REJECTION_KINDS = {
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
     "position_too_short": "held the position without the depth, too briefly to count as a hold",
+    "wrong_posture": "not done in the exercise's position",
+    "posture_not_seen": "the exercise's position was never seen",
 }
 
 

@@ -47,6 +47,7 @@ UNCLEAR_SCORE = 0.1  # a frame where every posture scores low is unclear, not su
 GUESS_MIN_CONFIDENCE = 0.4  # below this the tracker says "unknown" rather than name a posture
 RULE_OUT_CONFIDENCE = 0.7  # the gate turns a frame away only on a posture this sure ...
 PLAUSIBLE_SCORE = 0.1  # ... and only when the spec's posture scores below this
+SUPPORT_SHARE = 0.5  # a posture is shown when it (with those alike it) holds most of the evidence
 
 
 @dataclass(frozen=True)
@@ -248,26 +249,58 @@ def _ranked(mean: dict[str, float]) -> PostureGuess:
     return PostureGuess(best if conf >= GUESS_MIN_CONFIDENCE else "unknown", conf, ranked)
 
 
-def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
-    """Does ``guess`` say the body is surely not in ``posture`` (a spec's posture)?
+def alike(seen: str, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
+    """Is ``seen`` the spec's ``posture``, or one the classifier cannot tell from it with this camera?
 
-    The upright postures are not told apart here (a squat passes through sitting; upright
-    against lying is the trunk's business). ``camera_level=False`` (a spec filmed from high up)
-    does not tell the lying postures apart either: a camera raised past 45 deg tilts the body's
-    left-right and front-back axes past each other, so lying on the front looks like side-lying.
+    The upright postures are not told apart (a squat passes through sitting; upright against
+    lying is the trunk's business). ``camera_level=False`` (a spec filmed from high up) does not
+    tell the lying postures apart either: a camera raised past 45 deg tilts the body's left-right
+    and front-back axes past each other, so lying on the front looks like side-lying.
     ``end_on=True`` (a body lying or on all fours, filmed from behind or the head end) does not tell
     upright from lying: the trunk points at the camera, so the image shows no incline and the 3D
     landmarks little (on all fours from behind they read 40-60 deg).
     """
-    if posture not in POSTURES or guess.posture not in POSTURES or guess.posture == posture:
+    if posture not in POSTURES or seen == posture:
+        return True
+    if seen not in POSTURES:
+        return False
+    if seen in UPRIGHT and posture in UPRIGHT:
+        return True
+    if end_on and (seen in UPRIGHT) != (posture in UPRIGHT):
+        return True
+    return not camera_level and seen in LYING and posture in LYING
+
+
+def rules_out(guess: PostureGuess, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
+    """Does ``guess`` say the body is surely not in ``posture`` (a spec's posture)?
+
+    Only a sure guess of a posture not ``alike`` the spec's, with the spec's own scoring low.
+    """
+    if posture not in POSTURES or guess.posture not in POSTURES:
         return False
     if guess.confidence < RULE_OUT_CONFIDENCE or guess.score(posture) >= PLAUSIBLE_SCORE:
         return False
-    if guess.posture in UPRIGHT and posture in UPRIGHT:
-        return False
-    if end_on and (guess.posture in UPRIGHT) != (posture in UPRIGHT):
-        return False
-    return camera_level or not (guess.posture in LYING and posture in LYING)
+    return not alike(guess.posture, posture, camera_level, end_on)
+
+
+def supports(guess: PostureGuess, posture: str, camera_level: bool = True, end_on: bool = False) -> bool:
+    """Does ``guess`` name the spec's ``posture`` (with those ``alike`` it)?
+
+    The positive evidence a posture gate needs where the guess is not sure enough to rule out:
+    the alike postures hold most of the evidence, more than every other posture and the unclear
+    share together (a tie between side-lying and standing is no evidence of standing).
+    """
+    if posture not in POSTURES:
+        return True
+    return sum(v for p, v in guess.scores if alike(p, posture, camera_level, end_on)) > SUPPORT_SHARE
+
+
+def mean_guess(guesses) -> PostureGuess:
+    """The posture of a stretch of frames (a rep): each posture's mean score over the frames that had one."""
+    seen = [g for g in guesses if g.posture != "unknown"]
+    if not seen:
+        return UNKNOWN
+    return _ranked({p: sum(g.score(p) for g in seen) / len(seen) for p in POSTURES})
 
 
 def filmed_end_on(spec) -> bool:
@@ -287,6 +320,7 @@ class PostureTracker:
         self._totals = dict.fromkeys(POSTURES, 0.0)
         self._frames = 0
         self.guess = UNKNOWN
+        self.frame = UNKNOWN  # the latest frame's own guess, not smoothed (a rep's frames are judged from these)
 
     def overall(self) -> PostureGuess:
         if not self._frames:
@@ -295,7 +329,7 @@ class PostureTracker:
 
     def update(self, pose: PoseSample) -> PostureGuess:
         t = pose.timestamp_ms
-        frame = classify_pose(pose)
+        frame = self.frame = classify_pose(pose)
         if frame.posture != "unknown":
             self._recent.append((t, dict(frame.scores)))
             self._frames += 1

@@ -22,7 +22,7 @@ from formcheck.posesfile import PosesWriter
 from formcheck.posture import (POSTURES, PostureGuess, PostureTracker, classify_pose, clip_posture, rules_out)
 from formcheck.recognise import PoseKeeper, recognise, together
 from formcheck.spec import load_spec, spec_ids
-from kinematics import pose_2d, stream
+from kinematics import pose_2d, rep_wave, stream
 from test_specs_on_synth import replay
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,3 +256,73 @@ def test_tracker_is_sure_only_after_a_second():
     for p in poses[3:20]:
         tracker.update(p)
     assert tracker.guess.posture == "prone" and tracker.guess.confidence >= RULE_OUT_CONFIDENCE
+
+
+# --- a clip that starts straight into a movement (issue 17, failure mode 7, acceptance "every negative 0") ---
+def _starting_at_the_first_rep(exercise: str, view: str, rep_s: float, length_s: float = 4.0):
+    """A short clip cut to begin 0.2 s before the first rep: the tracker has a second of "unknown" in it."""
+    from dataclasses import replace
+
+    prog = synth.EXERCISES[exercise]
+    truth = synth.generate(exercise, reps=2, side="both" if prog.unilateral else None, view=view, body_seed=1,
+                           fps=15.0, seed=1, rep_s=rep_s)
+    t0_ms = truth.reps[0].start_s * 1000 - 200
+    return [replace(p, timestamp_ms=p.timestamp_ms - t0_ms) for p in replay(truth)
+            if t0_ms <= p.timestamp_ms <= t0_ms + length_s * 1000]
+
+
+SHORT_CROSS = [
+    # a 3-4 s side-lying clip (a real banded clamshell counted 1 as each of these)
+    ("side_lying_hip_abduction", "side", 1.2, "bridge", "side-lying"),
+    ("side_lying_hip_abduction", "side", 1.2, "quadruped_hip_extension", "side-lying"),
+]
+
+
+@pytest.mark.parametrize("clip,view,rep_s,exercise,looks_like", SHORT_CROSS, ids=[f"{c}-as-{e}" for c, _, _, e, _ in SHORT_CROSS])
+def test_a_rep_at_the_start_of_a_clip_in_another_posture_counts_nothing(clip, view, rep_s, exercise, looks_like):
+    """Before the tracker is sure, nothing rules a posture out; the spec's posture was never shown either."""
+    spec = load_spec(exercise)
+    ev = ExerciseEvaluator(spec)
+    for p in _starting_at_the_first_rep(clip, view, rep_s):
+        ev.update(p)
+    report = ev.finish()
+    assert report.summary()["reps_total"] == 0, report.reps
+    assert f"This looks like {looks_like}, not" in " ".join(report.notices), report.notices
+    assert any(r.kind in ("wrong_posture", "posture_not_seen") for r in report.rejected), report.rejected
+
+
+def test_squatting_low_and_leaning_is_not_a_bridge():
+    """Bobbing at the bottom of a deep squat, the trunk leaning 50-55 deg: lying enough for a bridge's
+    trunk check, and the posture never sure (half face-down, half upright), so nothing ruled it out.
+    It must count 0 all the same: the bridge's posture (on the back) was never seen (a real front-on
+    deep squat counted 1 as a bridge)."""
+    t_s = np.arange(0, 8.0, 1 / 15.0)
+    bob = rep_wave(t_s, [0.1, 3.0, 5.5], 0.6, 0.3, 0.6)
+    frames = [pose_2d(posture="standing", trunk_lean=55.0 - 5 * x, hip_flex=(140 - 30 * x,) * 2, knee_flex=(130 - 30 * x,) * 2)
+              for x in bob]
+    poses = stream(frames, 15.0, noise_px=1.0)
+    assert clip_posture(poses).confidence < 0.7  # ambiguous throughout: the gate alone never turns a frame away
+    ev = ExerciseEvaluator(load_spec("bridge"))
+    for p in poses:
+        ev.update(p)
+    report = ev.finish()
+    assert report.summary()["reps_total"] == 0, report.reps
+    assert "not lying on your back (Glute bridge)" in " ".join(report.notices), report.notices
+    assert {r.kind for r in report.rejected} == {"posture_not_seen"}, report.rejected
+
+
+def test_a_posture_is_shown_only_by_most_of_the_evidence():
+    """A tie is no evidence: push-ups read prone 0.6, a squat's bottom half sitting, neither is a clamshell or a bridge."""
+    from formcheck.posture import mean_guess, supports
+
+    tie = PostureGuess("side_lying", 0.42, (("side_lying", 0.42), ("standing", 0.41), ("sitting", 0.03)))
+    assert not supports(tie, "standing") and not supports(tie, "side_lying")
+    squat_bottom = PostureGuess("sitting", 0.38, (("sitting", 0.38), ("standing", 0.36), ("prone", 0.1)))
+    assert supports(squat_bottom, "standing")  # the upright postures are alike to the gate
+    assert not supports(squat_bottom, "supine")
+    assert supports(tie, "any")
+    frames = [PostureGuess("prone", 0.9, (("prone", 0.9),)), PostureGuess("quadruped", 0.5, (("quadruped", 0.5), ("prone", 0.3))),
+              PostureGuess("unknown", 0.0)]
+    rep = mean_guess(frames)
+    assert rep.posture == "prone" and rep.confidence == pytest.approx(0.6)
+    assert mean_guess([PostureGuess("unknown", 0.0)]).posture == "unknown"
