@@ -15,7 +15,6 @@ import numpy as np
 from formcheck.skeleton import MIRROR_INDEX, Landmark
 from formcheck.synth.truth import Truth, hip_flexion_deg, knee_flexion_deg
 
-DEFAULT_MODEL = Path.home() / ".cache" / "formcheck" / "models" / "pose_landmarker_full.task"
 JOINTS = tuple(Landmark[f"{s}_{j}"] for j in ("SHOULDER", "HIP", "KNEE", "ANKLE") for s in ("LEFT", "RIGHT"))
 
 
@@ -31,13 +30,17 @@ class Detections:
         return np.isfinite(self.image_px[:, 0, 0])
 
 
-def detect(frames_bgr: Iterable[np.ndarray], fps: float, model_path: Path = DEFAULT_MODEL) -> Detections:
-    """Run PoseLandmarker (VIDEO mode) over BGR frames."""
+def detect(frames_bgr: Iterable[np.ndarray], fps: float, model_path: Path | None = None) -> Detections:
+    """Run PoseLandmarker (VIDEO mode) over BGR frames; the full model where formcheck finds it by default."""
     import cv2
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions
     from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
+    from formcheck.backends import pose_backend
+
+    # resolved as the commands resolve it (--model, $FORMCHECK_MODEL, the cache), not a fixed path
+    model_path = pose_backend(variant="full", model_path=model_path).model_path
     opts = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
                                  running_mode=RunningMode.VIDEO, num_poses=1)
     img_out, world_out = [], []
@@ -146,7 +149,7 @@ def compare(truth: Truth, det: Detections) -> CheckResult:
     )
 
 
-def check_truth(truth: Truth, model_path: Path = DEFAULT_MODEL, noise: float = 0.0,
+def check_truth(truth: Truth, model_path: Path | None = None, noise: float = 0.0,
                 compression: int | None = None) -> CheckResult:
     """Render the truth in memory, run MediaPipe on it and score the result."""
     from formcheck.synth import render_frames
@@ -155,4 +158,4 @@ def check_truth(truth: Truth, model_path: Path = DEFAULT_MODEL, noise: float = 0
     return compare(truth, det)
 
 
-__all__ = ["Detections", "CheckResult", "detect", "compare", "check_truth", "DEFAULT_MODEL", "knee_flexion_deg"]
+__all__ = ["Detections", "CheckResult", "detect", "compare", "check_truth", "knee_flexion_deg"]
