@@ -26,7 +26,7 @@ class MediaPipeBackend:
     name = "mediapipe"
 
     @cached_property
-    def sha256(self) -> str:
+    def digest(self) -> str:
         """The model file's hash (read once: batch keys every clip on it)."""
         from formcheck.io import sha256_file
 
@@ -34,7 +34,7 @@ class MediaPipeBackend:
 
     def identity(self) -> str:
         """How batch and the history name the model: file name, variant and the hash's start."""
-        return f"{self.model_path.name} ({self.variant}, sha256 {self.sha256[:12]})"
+        return f"{self.model_path.name} ({self.variant}, sha256 {self.digest[:12]})"
 
     def open(self):
         """A new estimator on this model (the caller closes it)."""

@@ -311,7 +311,7 @@ class _Models:
             from formcheck.backends import pose_backend
 
             backend = pose_backend(variant=self.options.variant, model_path=self.options.model_path)
-            self._video = (backend.identity(), backend.sha256)
+            self._video = (backend.identity(), backend.digest)
         return self._video
 
 

@@ -564,7 +564,7 @@ def test_backend_identity_is_the_string_batch_records(tmp_path):
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = f"my model.task (lite, sha256 {digest[:12]})"  # what batch wrote before the factory
     backend = pose_backend("mediapipe", variant="lite", model_path=path)
-    assert backend.identity() == expected and backend.sha256 == digest
+    assert backend.identity() == expected and backend.digest == digest
     assert _Models(BatchOptions(out_dir=tmp_path, model_path=path, variant="lite")).video() == (expected, digest)
 
 
