@@ -66,6 +66,7 @@ def live_loop(frames_iter, frames_warmup, model, variant, exercise, *, draw: boo
     from formcheck.live import LiveOptions, run_live
     from formcheck.live_routine import RoutineItem
     from formcheck.pipeline import build_evaluator
+    from formcheck.types import SourceInfo
 
     with MediaPipePoseEstimator(model, variant=variant) as est:
         est.estimate(frames_warmup)  # graph start-up outside the timing, as for model-only
@@ -74,7 +75,7 @@ def live_loop(frames_iter, frames_warmup, model, variant, exercise, *, draw: boo
             outcome = run_live(
                 [RoutineItem(exercise)],
                 lambda item: build_evaluator(item.exercise, item.side),
-                frames_iter, est, source={}, out_dir=None,
+                frames_iter, est, source=SourceInfo(kind="camera"), out_dir=None,
                 options=LiveOptions(setup=False, record_timings=True),
                 screenshot=Path(tmp) / "last.png" if draw else None,  # composes every frame, as the window would
             )

@@ -308,12 +308,10 @@ class _Models:
 
     def video(self) -> tuple[str, str]:
         if self._video is None:
-            from formcheck.models import resolve_model
-            from formcheck.io import sha256_file
+            from formcheck.backends import pose_backend
 
-            path = resolve_model(self.options.variant, self.options.model_path)
-            digest = sha256_file(path)
-            self._video = (f"{path.name} ({self.options.variant}, sha256 {digest[:12]})", digest)
+            backend = pose_backend(variant=self.options.variant, model_path=self.options.model_path)
+            self._video = (backend.identity(), backend.digest)
         return self._video
 
 

@@ -101,6 +101,8 @@ def analyze(
 
 def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet) -> None:
     """`analyze --exercise auto`: one model run, the likely exercise named, then analysed with it."""
+    from dataclasses import replace
+
     from formcheck import pipeline
     from formcheck.session import interrupts_between_frames
 
@@ -113,8 +115,8 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
                                                          analysis_fps=analysis_fps or None)
         console.print(f"Looks like: {esc(rec.title)} ({rec.exercise}), confidence {rec.confidence:.2f}")
         spec, evaluator = pipeline.build_evaluator(rec.exercise, side.value if side else None, reps=reps, hold_s=hold)
-        source = {**source, "exercise_auto": {"exercise": rec.exercise, "confidence": rec.confidence,
-                                              "posture": rec.posture.posture, "posture_confidence": round(rec.posture.confidence, 2)}}
+        source = replace(source, exercise_auto={"exercise": rec.exercise, "confidence": rec.confidence,
+                                                "posture": rec.posture.posture, "posture_confidence": round(rec.posture.confidence, 2)})
         if annotate and not pipeline.is_poses(input):
             # drawing needs the pixels again: a second model run, with the exercise now known
             with _progress(quiet) as progress:

@@ -34,8 +34,10 @@ def register(app) -> None:
         Quit, Ctrl-C or a lost camera print the summary and save report.json (a session cut off is marked incomplete).
         """
         import time
+        from dataclasses import replace
 
         from formcheck import pipeline
+        from formcheck.backends import backend_for_model_option
         from formcheck.live_routine import RoutineItem, load_routine
 
         if (exercise is None) == (routine is None):
@@ -61,7 +63,8 @@ def register(app) -> None:
             pipeline.check_writable(out_dir)
             frames, source_info, release = _open_source(source, camera)
             try:
-                estimator = _load_model(model)
+                backend = backend_for_model_option(model)
+                estimator = backend.open()
             except BaseException:
                 release()
                 raise
@@ -70,7 +73,7 @@ def register(app) -> None:
                 from formcheck.speech import Speaker
 
                 speaker = Speaker(on_notice=lambda msg: err_console.print(f"[yellow]note:[/] {esc(msg)}", soft_wrap=True))
-            source_info.update(model_variant=estimator.variant, model=estimator.model_path.name)
+            source_info = replace(source_info, model_variant=backend.variant, model=backend.model_path.name)
             what = f"camera {camera}" if source is None else f"{source} (played as a camera)"
             titles = ", ".join(s.title for s in specs)
             console.print(f"[bold]formcheck live[/]: {esc(titles)} from {esc(what)}")
@@ -99,30 +102,21 @@ def register(app) -> None:
 def _open_source(path: Path | None, camera: int):
     """(frames, source description, release) for a camera or a file played at its own rate."""
     from formcheck.sources import open_camera, opened_camera_frames, paced_frames, probe_video, video_frames
+    from formcheck.types import SourceInfo
 
     if path is None:
         cap = open_camera(camera, width=640, height=480)
         from formcheck.sources import load_cv2
 
         cv2 = load_cv2()
-        size = [int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))]
-        return opened_camera_frames(cap, camera), {"kind": "camera", "camera": camera, "frame_size_px": size}, cap.release
+        size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        return opened_camera_frames(cap, camera), SourceInfo(kind="camera", camera=camera, frame_size_px=size), cap.release
     info = probe_video(path)
-    source = {
-        "path": str(path), "kind": "video", "played": "live", "fps": round(info.fps, 3),
-        "frame_count": info.frame_count, "frame_size_px": [info.width_px, info.height_px],
-        "rotation_deg": info.rotation_deg,
-    }
+    source = SourceInfo(
+        kind="video", path=str(path), played="live", fps=round(info.fps, 3), frame_count=info.frame_count,
+        frame_size_px=(info.width_px, info.height_px), rotation_deg=info.rotation_deg,
+    )
     return paced_frames(video_frames(path, max_side_px=960)), source, lambda: None
-
-
-def _load_model(model: str):
-    from formcheck.estimator import MediaPipePoseEstimator
-    from formcheck.models import VARIANTS, resolve_model
-
-    if model in VARIANTS:
-        return MediaPipePoseEstimator(resolve_model(model, None), variant=model)
-    return MediaPipePoseEstimator(resolve_model("full", Path(model)), variant="full")
 
 
 def _print_event(console):

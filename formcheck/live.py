@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from formcheck.report import SessionReport
 from formcheck.session import SessionCut, interrupt_requested, run_session
 from formcheck.spec import ExerciseSpec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, PRIORITY_GUIDE, CueDebouncer, Speaker, Utterance
-from formcheck.types import FeatureFrame, Frame, FrameResult, PoseSample
+from formcheck.types import FeatureFrame, Frame, FrameResult, PoseSample, SourceInfo
 
 POLL_S = 0.1  # threads look at their stop flags at least this often
 DISPLAY_MIN_WIDTH_PX = 640  # small camera frames are shown enlarged so the overlay stays readable
@@ -274,7 +274,7 @@ class LiveCoach:
         make_evaluator: Callable[[RoutineItem], tuple[ExerciseSpec, ExerciseEvaluator]],
         poses: queue.Queue,
         *,
-        source: dict,
+        source: SourceInfo,
         out_dir: Path | None,
         options: LiveOptions = LiveOptions(),
         speaker: Speaker | None = None,
@@ -285,7 +285,7 @@ class LiveCoach:
         self.plan = tuple(plan)
         self.make_evaluator = make_evaluator
         self.poses = poses
-        self.source = dict(source)
+        self.source = source
         self.out_dir = out_dir
         self.options = options
         self.speaker = speaker
@@ -401,7 +401,7 @@ class LiveCoach:
         self._done_at: float | None = None
         self.ended_by = QUIT
 
-    def _source_info(self) -> dict:
+    def _source_info(self) -> SourceInfo:
         """The source description with this exercise's frame counts (called once the stream ended)."""
         captured = max(0, self._last_counted_seq - self._count_from + 1 - self._paused_frames)
         dropped = max(0, captured - self._counted)
@@ -421,7 +421,7 @@ class LiveCoach:
         }
         if len(self.plan) > 1:
             live["routine_position"] = [self._number, len(self.plan)]
-        return {**self.source, "live": live}
+        return replace(self.source, live=live)
 
     # --- the stream run_session reads -------------------------------------------------------------
     def _stream(self) -> Iterator[tuple[Frame, PoseSample]]:
@@ -744,7 +744,7 @@ def run_live(
     frames: Iterator[Frame],
     estimator,
     *,
-    source: dict,
+    source: SourceInfo,
     out_dir: Path | None,
     options: LiveOptions = LiveOptions(),
     window: LiveWindow | None = None,

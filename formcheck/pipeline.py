@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from formcheck.defaults import DEFAULT_ANALYSIS_FPS
@@ -12,7 +13,7 @@ from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
 from formcheck.session import close_stream, estimate, interrupt_requested, replay, run_session
 from formcheck.spec import ExerciseSpec, load_spec, spec_ids
-from formcheck.types import PoseSample
+from formcheck.types import PoseSample, SourceInfo
 
 Progress = Callable[[int, int | None], None]
 
@@ -64,31 +65,36 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
 
     if is_poses(path):
         header = read_poses_header(path)
-        source = {"path": str(path), "kind": "poses", **{k: header.get(k) for k in ("source", "fps", "frame_size_px", "model_variant", "analysis_fps")}}
+        size = header.get("frame_size_px")
+        source = SourceInfo(
+            kind="poses", path=str(path), recorded_from=header.get("source"), fps=header.get("fps"),
+            frame_size_px=None if size is None else tuple(size), model_variant=header.get("model_variant"),
+            analysis_fps=header.get("analysis_fps"),
+        )
         if header.get("ends_early") is True:  # saved from a clip cut short: its analysis says so too
-            source.update({k: header[k] for k in ("frame_count", "frames_decoded", "ends_early")})
+            source = replace(source, frame_count=header["frame_count"], frames_decoded=header["frames_decoded"],
+                             ends_early=True)
         return replay(_counted(read_poses(path), header.get("n_frames"), progress)), source, None, lambda: source
-    from formcheck.estimator import MediaPipePoseEstimator
-    from formcheck.models import resolve_model
+    from formcheck.backends import pose_backend
     from formcheck.sources import DecodeCount, ends_early, prefetched, probe_video, video_frames
 
     info = probe_video(path)
-    model = resolve_model(variant, model_path)
-    estimator = MediaPipePoseEstimator(model, variant=variant)
-    source = {
-        "path": str(path), "kind": "video", "fps": round(info.fps, 3), "frame_count": info.frame_count,
-        "frame_size_px": [info.width_px, info.height_px], "rotation_deg": info.rotation_deg,
-        "model_variant": variant, "model": model.name,
-        "analysis_fps": None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
-    }
+    backend = pose_backend(variant=variant, model_path=model_path)
+    estimator = backend.open()
+    source = SourceInfo(
+        kind="video", path=str(path), fps=round(info.fps, 3), frame_count=info.frame_count,
+        frame_size_px=(info.width_px, info.height_px), rotation_deg=info.rotation_deg,
+        model_variant=variant, model=backend.model_path.name,
+        analysis_fps=None if analysis_fps is None else round(min(analysis_fps, info.fps), 3),
+    )
     decoded = DecodeCount()
     frames = prefetched(video_frames(path, max_side_px=max_side_px, max_fps=analysis_fps, count=decoded),
                         name="formcheck-decode")
 
-    def final_source() -> dict:
+    def final_source() -> SourceInfo:
         # only a decoder that reached the end by itself says the file is short (Ctrl-C stops it early)
         short = decoded.ended and ends_early(info.frame_count, decoded.frames)
-        return {**source, "frames_decoded": decoded.frames, **({"ends_early": True} if short else {})}
+        return replace(source, frames_decoded=decoded.frames, ends_early=True if short else None)
 
     # the model runs in a thread of its own too: the caller's evaluator and sinks then work on the
     # other core instead of between inferences, where they would also cool the model's caches
@@ -96,9 +102,9 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
     return poses, source, estimator, final_source
 
 
-def analysed_fps(source: dict) -> float:
+def analysed_fps(source: SourceInfo) -> float:
     """The rate of the analysed frames: what videos drawn from them play at."""
-    return source.get("analysis_fps") or source.get("fps") or 30.0
+    return source.analysis_fps or source.fps or 30.0
 
 
 def _close(stream, estimator) -> None:
@@ -248,7 +254,7 @@ def recognise_clip(path: Path, *, model_path: Path | None = None, variant: str =
     return poses, source, recognition
 
 
-def analyze_poses(poses: list[PoseSample], source: dict, evaluator: ExerciseEvaluator, out_dir: Path) -> SessionReport:
+def analyze_poses(poses: list[PoseSample], source: SourceInfo, evaluator: ExerciseEvaluator, out_dir: Path) -> SessionReport:
     """Analyse poses already in memory (from ``recognise_clip``); writes report.json and reps.csv."""
     from formcheck.sinks import ReportFilesSink
 
@@ -288,8 +294,8 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
         )
         frames = detected = 0
         size = None
-        header = {"source": {"name": path.name}, "fps": source["fps"], "model_variant": variant,
-                  "analysis_fps": source["analysis_fps"]}
+        header = {"source": {"name": path.name}, "fps": source.fps, "model_variant": variant,
+                  "analysis_fps": source.analysis_fps}
         try:
             with PosesWriter(output, header) as writer:
                 for _, pose in stream:
@@ -300,13 +306,13 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
                     if interrupt_requested():
                         raise KeyboardInterrupt  # at a frame boundary: no half-written file is kept
                 _check_frames(path, frames, detected)
-                short = {k: v for k, v in final_source().items() if k in ("frame_count", "frames_decoded", "ends_early")}
-                if short.get("ends_early"):
-                    writer.header.update(short)
+                final = final_source()
+                short = ({"frame_count": final.frame_count, "frames_decoded": final.frames_decoded, "ends_early": True}
+                         if final.ends_early else {})
+                writer.header.update(short)
         finally:
             _close(stream, estimator)
     except BaseException:
         remove_if_empty(created)
         raise
-    return {"frames": frames, "detected": detected / frames, "frame_size_px": size,
-            **(short if short.get("ends_early") else {})}
+    return {"frames": frames, "detected": detected / frames, "frame_size_px": size, **short}

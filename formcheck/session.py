@@ -10,7 +10,7 @@ from typing import Protocol
 
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.report import SessionReport
-from formcheck.types import Frame, FrameResult, PoseSample
+from formcheck.types import Frame, FrameResult, PoseSample, SourceInfo
 
 
 class SessionCut(Exception):
@@ -108,7 +108,7 @@ def run_session(
     evaluator: ExerciseEvaluator,
     sinks: Sequence[Sink] = (),
     *,
-    source: dict | Callable[[], dict] | None = None,
+    source: SourceInfo | dict | Callable[[], SourceInfo | dict] | None = None,
     on_result: Callable[[FrameResult], None] | None = None,
     check: Callable[[SessionReport], None] | None = None,
 ) -> SessionReport:
@@ -146,6 +146,8 @@ def run_session(
             for sink in sinks:
                 sink.abort()
             raise
+    if isinstance(source, SourceInfo):
+        source = source.to_dict()  # the report keeps the plain object report.json has
     report = evaluator.finish(source=source, incomplete=incomplete)
     try:
         if check is not None:

@@ -150,3 +150,68 @@ class FrameResult:
 
 def _round(x: float, nd: int = 1) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
+
+
+# which keys each kind of source writes, in report.json's order; a starred key is written even
+# when None (its null means something: no analysis rate, an older poses file), the rest only when set
+_SOURCE_LAYOUT = {
+    "video": ("path*", "kind*", "fps*", "frame_count*", "frame_size_px*", "rotation_deg*", "model_variant*",
+              "model*", "analysis_fps*", "frames_decoded", "ends_early", "exercise_auto"),
+    "poses": ("path*", "kind*", "source*", "fps*", "frame_size_px*", "model_variant*", "analysis_fps*",
+              "frame_count", "frames_decoded", "ends_early", "exercise_auto"),
+    "played": ("path*", "kind*", "played*", "fps*", "frame_count*", "frame_size_px*", "rotation_deg*",
+               "model_variant", "model", "live"),
+    "camera": ("kind*", "camera*", "frame_size_px*", "model_variant", "model", "live"),
+}
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a session analysed: a video file, a poses file, or a camera (or a file played as one).
+
+    ``to_dict`` is the report's ``source`` object; ``recorded_from`` is a poses file's own
+    ``source`` (the clip it was saved from), ``played`` is "live" for a file standing in for a camera.
+    """
+
+    kind: str  # "video", "poses" or "camera"
+    path: str | None = None
+    camera: int | None = None
+    played: str | None = None
+    recorded_from: dict | None = None
+    fps: float | None = None
+    frame_count: int | None = None
+    frame_size_px: tuple[int, int] | None = None
+    rotation_deg: int | None = None
+    model_variant: str | None = None
+    model: str | None = None  # the model file's name
+    analysis_fps: float | None = None
+    frames_decoded: int | None = None
+    ends_early: bool | None = None  # True, or None: only a short file says so
+    live: dict | None = None  # a live session's frame counts and latencies
+    exercise_auto: dict | None = None  # the exercise recognised when none was named
+
+    def _layout(self) -> tuple[str, ...]:
+        if self.kind == "video" and self.played is not None:
+            return _SOURCE_LAYOUT["played"]
+        if self.kind not in _SOURCE_LAYOUT:
+            raise ValueError(f"unknown source kind {self.kind!r}")
+        return _SOURCE_LAYOUT[self.kind]
+
+    def to_dict(self) -> dict:
+        """The report's ``source`` object (keys in the order report.json has always had)."""
+        out = {}
+        for entry in self._layout():
+            key = entry.rstrip("*")
+            value = getattr(self, "recorded_from" if key == "source" else key)
+            if value is None and not entry.endswith("*"):
+                continue
+            out[key] = list(value) if key == "frame_size_px" and value is not None else value
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SourceInfo:
+        """The inverse of ``to_dict`` (a report's ``source`` object read back)."""
+        fields = {("recorded_from" if k == "source" else k): v for k, v in d.items()}
+        if fields.get("frame_size_px") is not None:
+            fields["frame_size_px"] = tuple(fields["frame_size_px"])
+        return cls(**fields)

@@ -12,7 +12,7 @@ import pytest
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.session import close_stream, estimate, interrupt_requested, interrupts_between_frames, run_session
 from formcheck.spec import load_spec
-from formcheck.types import Frame, PoseSample
+from formcheck.types import Frame, PoseSample, SourceInfo
 
 SIZE = (64, 48)
 
@@ -172,7 +172,7 @@ def test_save_poses_stops_at_a_frame_boundary_and_keeps_no_file(tmp_path, monkey
     poses = iter(stream)
 
     def fake_open(path, **kwargs):
-        source = {"fps": 10.0, "analysis_fps": 10.0}
+        source = SourceInfo(kind="video", fps=10.0, analysis_fps=10.0)
         return poses, source, None, lambda: source
 
     monkeypatch.setattr(pipeline, "open_pose_stream", fake_open)
@@ -207,7 +207,7 @@ def test_live_a_signal_cuts_the_session_thread_and_says_interrupted(tmp_path):
 
     with interrupts_between_frames():
         outcome = run_live([RoutineItem("bridge")], lambda item: build_evaluator(item.exercise, item.side), camera(),
-                           Model(), source={"kind": "camera", "camera": 0}, out_dir=tmp_path,
+                           Model(), source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path,
                            options=LiveOptions(setup=False))
     assert outcome.ended_by == INTERRUPTED and [r.ended_by for r in outcome.runs] == [INTERRUPTED]
     assert given[-1] < 20_000 - 1

@@ -26,7 +26,7 @@ from formcheck.skeleton import NUM_LANDMARKS, Landmark
 from formcheck.sources import paced_frames
 from formcheck.spec import UnknownExerciseError, load_spec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, CueDebouncer, Speaker, Utterance, VoiceError
-from formcheck.types import Frame, PoseSample
+from formcheck.types import Frame, PoseSample, SourceInfo
 from kinematics import SIZE, pose_2d, rep_wave, sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,7 +344,7 @@ def test_camera_lost_mid_session_saves_a_partial_report_marked_incomplete(tmp_pa
 
     events = []
     outcome = run_live([RoutineItem("bridge")], make_evaluator, camera(), model,
-                       source={"kind": "camera", "camera": 0}, out_dir=tmp_path,
+                       source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path,
                        options=LiveOptions(setup=False), on_event=lambda k, t: events.append((k, t)))
     assert outcome.ended_by == CAMERA_LOST and isinstance(outcome.camera_error, InputError)
     report = json.loads((tmp_path / "report.json").read_text())
@@ -359,7 +359,7 @@ def test_camera_lost_mid_session_saves_a_partial_report_marked_incomplete(tmp_pa
 
 
 def coach_for(plan, poses_q, tmp_path, on_event=None) -> LiveCoach:
-    return LiveCoach(plan, make_evaluator, poses_q, source={"kind": "test"}, out_dir=tmp_path,
+    return LiveCoach(plan, make_evaluator, poses_q, source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path,
                      options=LiveOptions(setup=False), on_event=on_event)
 
 

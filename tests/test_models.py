@@ -539,3 +539,46 @@ def test_real_bundle_over_loopback_hub(built_full, server, isolated_env):
     assert seen[-1] == len(body)
     assert models.model_info("full")["source"] == "hub"
     assert models.resolve_model("full") == path
+
+
+# --- the backend factory ---------------------------------------------------------------------------
+
+
+def test_pose_backend_unknown_name_lists_the_valid_ones(tmp_path):
+    from formcheck.backends import BACKENDS, pose_backend
+
+    path = make_fake_bundle(tmp_path / "m.task")
+    with pytest.raises(ModelError) as err:
+        pose_backend("openpose", model_path=path)
+    assert "'openpose'" in str(err.value)
+    assert all(name in str(err.value) for name in BACKENDS) and "mediapipe" in BACKENDS
+
+
+def test_backend_identity_is_the_string_batch_records(tmp_path):
+    import hashlib
+
+    from formcheck.backends import pose_backend
+    from formcheck.batch import BatchOptions, _Models
+
+    path = make_fake_bundle(tmp_path / "my model.task", tag=b"identity")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    expected = f"my model.task (lite, sha256 {digest[:12]})"  # what batch wrote before the factory
+    backend = pose_backend("mediapipe", variant="lite", model_path=path)
+    assert backend.identity() == expected and backend.digest == digest
+    assert _Models(BatchOptions(out_dir=tmp_path, model_path=path, variant="lite")).video() == (expected, digest)
+
+
+def test_model_option_is_a_variant_or_a_task_file(tmp_path, isolated_env):
+    from formcheck.backends import backend_for_model_option, parse_model_option
+
+    assert parse_model_option("lite") == ("lite", None)
+    assert parse_model_option("heavy") == ("heavy", None)
+    assert parse_model_option("models/mine.task") == ("full", Path("models/mine.task"))
+    own = make_fake_bundle(tmp_path / "mine.task")
+    backend = backend_for_model_option(str(own))
+    assert (backend.variant, backend.model_path) == ("full", own)
+    cached = make_fake_bundle(models.cached_model_path("lite"))
+    backend = backend_for_model_option("lite")
+    assert (backend.variant, backend.model_path) == ("lite", cached)
+    with pytest.raises(ModelError, match="not installed"):
+        backend_for_model_option("heavy")

@@ -15,7 +15,6 @@ import numpy as np
 from formcheck.skeleton import MIRROR_INDEX, Landmark
 from formcheck.synth.truth import Truth, hip_flexion_deg, knee_flexion_deg
 
-DEFAULT_MODEL = Path.home() / ".cache" / "formcheck" / "models" / "pose_landmarker_full.task"
 JOINTS = tuple(Landmark[f"{s}_{j}"] for j in ("SHOULDER", "HIP", "KNEE", "ANKLE") for s in ("LEFT", "RIGHT"))
 
 
@@ -31,27 +30,19 @@ class Detections:
         return np.isfinite(self.image_px[:, 0, 0])
 
 
-def detect(frames_bgr: Iterable[np.ndarray], fps: float, model_path: Path = DEFAULT_MODEL) -> Detections:
-    """Run PoseLandmarker (VIDEO mode) over BGR frames."""
-    import cv2
-    import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions
-    from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+def detect(frames_bgr: Iterable[np.ndarray], fps: float, model_path: Path | None = None) -> Detections:
+    """Run the pose estimator the commands use over BGR frames; the full model where formcheck finds it."""
+    from formcheck.backends import pose_backend
+    from formcheck.types import Frame
 
-    opts = PoseLandmarkerOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
-                                 running_mode=RunningMode.VIDEO, num_poses=1)
     img_out, world_out = [], []
-    with PoseLandmarker.create_from_options(opts) as lm:
+    # the estimator and model file the analyses use, so the synthetic checks measure what they run
+    with pose_backend(variant="full", model_path=model_path).open() as estimator:
         for i, bgr in enumerate(frames_bgr):
-            h, w = bgr.shape[:2]
-            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            res = lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), int(round(i * 1000 / fps)))
-            if res.pose_landmarks:
-                img_out.append([[p.x * w, p.y * h] for p in res.pose_landmarks[0]])
-                world_out.append([[p.x, p.y, p.z] for p in res.pose_world_landmarks[0]])
-            else:
-                img_out.append(np.full((33, 2), np.nan))
-                world_out.append(np.full((33, 3), np.nan))
+            rgb = np.ascontiguousarray(bgr[:, :, ::-1])
+            pose = estimator.estimate(Frame(rgb, i * 1000 / fps, i))
+            img_out.append(pose.image_xyz_px[:, :2])
+            world_out.append(pose.world_xyz_m)
     return Detections(np.asarray(img_out, float), np.asarray(world_out, float))
 
 
@@ -146,7 +137,7 @@ def compare(truth: Truth, det: Detections) -> CheckResult:
     )
 
 
-def check_truth(truth: Truth, model_path: Path = DEFAULT_MODEL, noise: float = 0.0,
+def check_truth(truth: Truth, model_path: Path | None = None, noise: float = 0.0,
                 compression: int | None = None) -> CheckResult:
     """Render the truth in memory, run MediaPipe on it and score the result."""
     from formcheck.synth import render_frames
@@ -155,4 +146,4 @@ def check_truth(truth: Truth, model_path: Path = DEFAULT_MODEL, noise: float = 0
     return compare(truth, det)
 
 
-__all__ = ["Detections", "CheckResult", "detect", "compare", "check_truth", "DEFAULT_MODEL", "knee_flexion_deg"]
+__all__ = ["Detections", "CheckResult", "detect", "compare", "check_truth", "knee_flexion_deg"]
