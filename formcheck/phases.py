@@ -48,6 +48,7 @@ class RepCandidate:
     seen_fraction: float
     complete: bool = True  # False: the recording ended while the rep was at its peak
     began_before: bool = False  # True: under way (or held) when the recording started
+    direction: str = "increase"  # which way the driver went: increase or decrease
 
 
 # Why a movement that left rest did not count; the report groups them by kind.
@@ -62,6 +63,7 @@ REJECTION_KINDS = {
     "too_long": "held longer than a rep lasts: taken as a new position",
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
+    "against_set": "went the other way from the set's reps",
 }
 
 
@@ -99,9 +101,21 @@ class CounterState:
 class RepCounter:
     """Counts cycles of one driver for one side; ``update`` once per frame."""
 
-    def __init__(self, rep: RepSpec, side: str):
+    def __init__(self, rep: RepSpec, side: str, *, strict_lead_in: bool = False):
+        """``strict_lead_in``: the recording's first rest must be still, and is never a rep's top.
+
+        Counted one way, a driver that moves from the first frame to a still level away from it
+        is a rep begun just after the recording started, and a movement the other way is a
+        return to rest. Counted both ways (TwoWayCounter) the same movement is as much the one
+        as the other, and a settling movement that slows down can start a rep either way: the
+        first rest is then taken only once the driver is as quiet as at rest (within
+        ``max(exit_deg, 1)`` for REST_SETTLE_S), and the movement before it starts no rep.
+        """
+        if rep.direction not in ("increase", "decrease"):
+            raise ValueError(f"a RepCounter counts one way: increase or decrease, not {rep.direction!r} (see TwoWayCounter)")
         self.rep = rep
         self.side = side
+        self._strict_lead_in = strict_lead_in
         self._sign = 1.0 if rep.direction == "increase" else -1.0
         self.rejected: list[RejectedMovement] = []  # drained by the evaluator
         # samples seen before the first rest: a rep the recording started in the middle of
@@ -226,9 +240,16 @@ class RepCounter:
         return lim is None or lim[0] <= self._baseline <= lim[1]
 
     def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
-        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap."""
-        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap.
+
+        With ``strict_lead_in``, less than the quiet of a rest, for as long as the rest position
+        is looked for (BASELINE_WINDOW_S); a driver that never gets that quiet (a noisy model)
+        then falls back to the hysteresis gap rather than never counting.
+        """
         t_last = samples[-1][0]
+        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        if self._strict_lead_in and t_last - samples[0][0] < BASELINE_WINDOW_S * 1000:
+            tol = max(self.rep.exit_deg, 1.0)
         lo = hi = samples[-1][1]
         for t, v in reversed(samples):
             lo, hi = min(lo, v), max(hi, v)
@@ -256,7 +277,8 @@ class RepCounter:
             return None
         i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
         rest_value = lead_in[i_rest][1]
-        if self.excursion(rest_value) <= -self.rep.enter_deg and (lim is None or lim[0] <= rest_value <= lim[1]):
+        if (not self._strict_lead_in and self.excursion(rest_value) <= -self.rep.enter_deg
+                and (lim is None or lim[0] <= rest_value <= lim[1])):
             # the recording started at rest, nearer it than this first still moment: a rep whose
             # start was seen (too soon to have settled), and this stillness is its top
             self._baseline = rest_value
@@ -385,6 +407,7 @@ class RepCounter:
             seen_fraction=self._seen / max(self._frames, 1),
             complete=complete,
             began_before=self._began_before,
+            direction=self.rep.direction,
         )
         # held from the first frame, measured from the edge of the rest range: a lower bound of its
         # range, which passed a rep's start to be taken for one
@@ -446,3 +469,106 @@ class RepCounter:
         """Past its top and on the way back by at least the hysteresis gap: the top was inside the recording."""
         last_e = self._series[-1][1]
         return bool(self._peak[1] - last_e >= self.rep.enter_deg - self.rep.exit_deg)
+
+
+class TwoWayCounter:
+    """Counts a driver that may go either way (``direction: either``): one counter each way, one rep at a time.
+
+    A pelvic tilt shows in the camera as the hip and knee angles opening or closing, depending on
+    how the person tilts and where the camera stands, so no one way can be written in the spec.
+    Both ways are followed from the same rest; while one counter is in a rep the other starts none
+    (the rep's own way back is not a rep the other way), and when a rep ends the other counter
+    takes the rest afresh (its last seconds of "rest" were the held position). Which way the set
+    goes is judged from its reps (``set_direction``); reps the other way are listed, not counted.
+    """
+
+    def __init__(self, rep: RepSpec, side: str):
+        self.rep = rep
+        self.side = side
+        self._ways = tuple(RepCounter(rep.model_copy(update={"direction": d}), side, strict_lead_in=True)
+                           for d in ("increase", "decrease"))
+        self._rejected: list[RejectedMovement] = []
+        self._queued: list[RepCandidate] = []  # a second rep completed in the same frame, given next frame
+
+    @property
+    def rejected(self) -> list[RejectedMovement]:
+        """Both counters' rejected movements; the evaluator drains this list."""
+        for way in self._ways:
+            self._rejected.extend(way.rejected)
+            way.rejected.clear()
+        return self._rejected
+
+    def _busy(self) -> RepCounter | None:
+        return next((w for w in self._ways if w.active), None)
+
+    @property
+    def active(self) -> bool:
+        return self._busy() is not None
+
+    @property
+    def active_since_ms(self) -> float:
+        busy = self._busy()
+        return busy.active_since_ms if busy else np.nan
+
+    @property
+    def peak_excursion_deg(self) -> float:
+        busy = self._busy()
+        return busy.peak_excursion_deg if busy else np.nan
+
+    @property
+    def phase(self) -> str:
+        return self.rep.phase_names[1] if self.active else self.rep.phase_names[0]
+
+    def cancel(self, kind: str | None = None, detail: str = "") -> None:
+        for way in self._ways:
+            way.cancel(kind if way.active else None, detail)
+
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+        busy = self._busy()
+        if busy is not None:
+            other = self._ways[1] if busy is self._ways[0] else self._ways[0]
+            state = busy.update(t_ms, value, usable)
+            other.update(t_ms, value, usable, may_start=False)
+            if not busy.active:
+                other.cancel()  # the held position was no rest: take it afresh from here
+            return self._with_queued(state)
+        states = []
+        for way in self._ways:
+            states.append(way.update(t_ms, value, usable, may_start=may_start and not self.active))
+        started = self._busy()
+        done = [s.completed for s in states if s.completed is not None]
+        self._queued.extend(done[1:])
+        if started is not None:
+            state = states[self._ways.index(started)]
+        else:
+            seen = [s.excursion_deg for s in states if np.isfinite(s.excursion_deg)]
+            state = CounterState(self.phase, max(seen) if seen else np.nan, 0.0)
+        if done:
+            state = CounterState(state.phase, state.excursion_deg, state.hold_s, done[0])
+        return self._with_queued(state)
+
+    def _with_queued(self, state: CounterState) -> CounterState:
+        if state.completed is None and self._queued:
+            return CounterState(state.phase, state.excursion_deg, state.hold_s, self._queued.pop(0))
+        return state
+
+    def finish(self, max_active_s: float) -> RepCandidate | None:
+        done = [c for c in (way.finish(max_active_s) for way in self._ways) if c is not None]
+        return (self._queued + done)[0] if self._queued or done else None
+
+
+def make_counter(rep: RepSpec, side: str) -> RepCounter | TwoWayCounter:
+    """The counter a spec's rep block asks for: one way, or both ways (``direction: either``)."""
+    return TwoWayCounter(rep, side) if rep.direction == "either" else RepCounter(rep, side)
+
+
+def set_direction(reps) -> str | None:
+    """Which way a set of reps (candidates or events, each with ``direction``) goes.
+
+    The way most of them go; on a tie, the way of the first one (the set was established that
+    way before the other showed up). None without reps.
+    """
+    if not reps:
+        return None
+    ways = [r.direction for r in sorted(reps, key=lambda r: r.start_ms)]
+    return max(dict.fromkeys(ways), key=ways.count)  # max keeps the first of equal counts

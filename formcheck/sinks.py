@@ -421,7 +421,9 @@ class ReviewMediaSink:
         self.thumb_width_px = int(thumb_width_px)
         self._renderer = OverlayRenderer(spec) if video else None
         self._writer: BrowserVideoSink | None = None
-        self._sign = 1.0 if spec.rep.direction == "increase" else -1.0
+        # either way (direction: either): the frame furthest from the rest it left, whichever way
+        self._sign = {"increase": 1.0, "decrease": -1.0}.get(spec.rep.direction)
+        self._rest_value: dict[str, float] = {}  # side -> the driver's last value at rest
         self._rest_phase = spec.rep.phase_names[0]
         self._best: dict[str, tuple[float, float, np.ndarray, object]] = {}  # side -> (score, t, image, result)
         self._peaks: dict[str, list[tuple[float, bytes]]] = {}  # side -> [(t_ms, jpeg)] of finished spans
@@ -454,15 +456,21 @@ class ReviewMediaSink:
         from formcheck.features import feature_value
 
         for side, phase in result.phases.items():
+            value = feature_value(result.features, self.spec.rep.driver, side)
             if phase != self._rest_phase:
-                value = feature_value(result.features, self.spec.rep.driver, side)
                 if np.isfinite(value):
-                    score = value * self._sign
+                    if self._sign is not None:
+                        score = value * self._sign
+                    else:
+                        score = abs(value - self._rest_value.get(side, value))
                     best = self._best.get(side)
                     if best is None or score > best[0]:
                         self._best[side] = (score, result.pose.timestamp_ms, image.copy(), result)
-            elif side in self._best:
-                self._keep_peak(side)
+            else:
+                if np.isfinite(value):
+                    self._rest_value[side] = value
+                if side in self._best:
+                    self._keep_peak(side)
 
     def _keep_peak(self, side: str) -> None:
         _, t, image, result = self._best.pop(side)
