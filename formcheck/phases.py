@@ -101,21 +101,24 @@ class CounterState:
 class RepCounter:
     """Counts cycles of one driver for one side; ``update`` once per frame."""
 
-    def __init__(self, rep: RepSpec, side: str, *, strict_lead_in: bool = False):
-        """``strict_lead_in``: the recording's first rest must be still, and is never a rep's top.
+    def __init__(self, rep: RepSpec, side: str, *, two_way: bool = False):
+        """``two_way``: one of a TwoWayCounter's pair, which counts the other way at the same time.
 
-        Counted one way, a driver that moves from the first frame to a still level away from it
+        Counted one way, the rest is the most rest-like value of the last seconds (the lowest,
+        for an increase); a driver that moves from the first frame to a still level away from it
         is a rep begun just after the recording started, and a movement the other way is a
-        return to rest. Counted both ways (TwoWayCounter) the same movement is as much the one
-        as the other, and a settling movement that slows down can start a rep either way: the
-        first rest is then taken only once the driver is as quiet as at rest (within
+        return to rest. Counted both ways, the jitter's extreme one way would be the rest the
+        other way measures from (a rep's start from the jitter's whole range), so the rest is
+        a robust extreme (10th percentile); and the recording's first movement is as much a rep's
+        start as a return to rest, and a settling movement that slows down could start a rep
+        either way: the first rest is taken only once the driver is as quiet as at rest (within
         ``max(exit_deg, 1)`` for REST_SETTLE_S), and the movement before it starts no rep.
         """
         if rep.direction not in ("increase", "decrease"):
             raise ValueError(f"a RepCounter counts one way: increase or decrease, not {rep.direction!r} (see TwoWayCounter)")
         self.rep = rep
         self.side = side
-        self._strict_lead_in = strict_lead_in
+        self._two_way = two_way
         self._sign = 1.0 if rep.direction == "increase" else -1.0
         self.rejected: list[RejectedMovement] = []  # drained by the evaluator
         # samples seen before the first rest: a rep the recording started in the middle of
@@ -203,7 +206,10 @@ class RepCounter:
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
         vals = np.array([v for _, v in self._rest])
-        self._baseline = float(vals.min() if self._sign > 0 else vals.max())
+        if self._two_way:
+            self._baseline = float(np.percentile(vals, 10 if self._sign > 0 else 90))
+        else:
+            self._baseline = float(vals.min() if self._sign > 0 else vals.max())
         e = self.excursion(value)
         if e <= max(self.rep.exit_deg, 1.0):
             self._last_quiet_ms = t_ms
@@ -242,13 +248,13 @@ class RepCounter:
     def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
         """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap.
 
-        With ``strict_lead_in``, less than the quiet of a rest, for as long as the rest position
+        Counted both ways (``two_way``), less than the quiet of a rest, for as long as the rest position
         is looked for (BASELINE_WINDOW_S); a driver that never gets that quiet (a noisy model)
         then falls back to the hysteresis gap rather than never counting.
         """
         t_last = samples[-1][0]
         tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
-        if self._strict_lead_in and t_last - samples[0][0] < BASELINE_WINDOW_S * 1000:
+        if self._two_way and t_last - samples[0][0] < BASELINE_WINDOW_S * 1000:
             tol = max(self.rep.exit_deg, 1.0)
         lo = hi = samples[-1][1]
         for t, v in reversed(samples):
@@ -277,7 +283,7 @@ class RepCounter:
             return None
         i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
         rest_value = lead_in[i_rest][1]
-        if (not self._strict_lead_in and self.excursion(rest_value) <= -self.rep.enter_deg
+        if (not self._two_way and self.excursion(rest_value) <= -self.rep.enter_deg
                 and (lim is None or lim[0] <= rest_value <= lim[1])):
             # the recording started at rest, nearer it than this first still moment: a rep whose
             # start was seen (too soon to have settled), and this stillness is its top
@@ -485,7 +491,7 @@ class TwoWayCounter:
     def __init__(self, rep: RepSpec, side: str):
         self.rep = rep
         self.side = side
-        self._ways = tuple(RepCounter(rep.model_copy(update={"direction": d}), side, strict_lead_in=True)
+        self._ways = tuple(RepCounter(rep.model_copy(update={"direction": d}), side, two_way=True)
                            for d in ("increase", "decrease"))
         self._rejected: list[RejectedMovement] = []
         self._queued: list[RepCandidate] = []  # a second rep completed in the same frame, given next frame
