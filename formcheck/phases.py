@@ -32,6 +32,10 @@ REST_SETTLE_S = 0.2  # the driver must have been still at rest this long before 
 # A rep that began before the recording counts when held at least this long in the frames seen
 # (a stretch already held); a mere lowering from the top in the first frames is not a rep.
 BEGUN_HOLD_MIN_S = 1.0
+# Counted both ways: a whole rep the other way done while a rep is still out, at most half as far
+# as that rep still was from its rest, shows the "rep" was a move to a new position (getting set
+# up: the feet slide in), not a rep; a wobble in a hold comes back most of the way toward rest.
+NEW_POSITION_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ REJECTION_KINDS = {
     "out_of_sight": "the leg was out of sight or out of position for too long",
     "left_posture": "ended while leaving the exercise position",
     "against_set": "went the other way from the set's reps",
+    "new_position": "stayed in a new position, from which the next reps went: taken as the new rest",
 }
 
 
@@ -482,10 +487,13 @@ class TwoWayCounter:
 
     A pelvic tilt shows in the camera as the hip and knee angles opening or closing, depending on
     how the person tilts and where the camera stands, so no one way can be written in the spec.
-    Both ways are followed from the same rest; while one counter is in a rep the other starts none
-    (the rep's own way back is not a rep the other way), and when a rep ends the other counter
-    takes the rest afresh (its last seconds of "rest" were the held position). Which way the set
-    goes is judged from its reps (``set_direction``); reps the other way are listed, not counted.
+    Both ways are followed from the same rest; one rep is counted at a time: while one counter is
+    in a rep, what the other sees is part of it (the rep's own way back, a wobble in the hold),
+    and when a rep ends the other counter takes the rest afresh (its last seconds of "rest" were
+    the held position). Unless the other counter completes a whole rep while the first is still
+    far out (NEW_POSITION_RATIO): then the first was a move to a new position, and the rep counts.
+    Which way the set goes is judged from its reps (``set_direction``); reps the other way are
+    listed, not counted.
     """
 
     def __init__(self, rep: RepSpec, side: str):
@@ -495,6 +503,7 @@ class TwoWayCounter:
                            for d in ("increase", "decrease"))
         self._rejected: list[RejectedMovement] = []
         self._queued: list[RepCandidate] = []  # a second rep completed in the same frame, given next frame
+        self._closest_deg = np.inf  # while the other counter is in a rep: how near its rest the first came
 
     @property
     def rejected(self) -> list[RejectedMovement]:
@@ -505,7 +514,9 @@ class TwoWayCounter:
         return self._rejected
 
     def _busy(self) -> RepCounter | None:
-        return next((w for w in self._ways if w.active), None)
+        """The counter in a rep (the earlier one, while the other follows a rep inside it)."""
+        active = [w for w in self._ways if w.active]
+        return min(active, key=lambda w: w.active_since_ms) if active else None
 
     @property
     def active(self) -> bool:
@@ -534,9 +545,22 @@ class TwoWayCounter:
         if busy is not None:
             other = self._ways[1] if busy is self._ways[0] else self._ways[0]
             state = busy.update(t_ms, value, usable)
-            other.update(t_ms, value, usable, may_start=False)
+            inner = other.update(t_ms, value, usable)
+            other.rejected.clear()  # movements inside the rep are part of it
             if not busy.active:
                 other.cancel()  # the held position was no rest: take it afresh from here
+                self._closest_deg = np.inf
+                return self._with_queued(state)
+            if other.active and np.isfinite(state.excursion_deg):
+                self._closest_deg = min(self._closest_deg, state.excursion_deg)
+            if inner.completed is not None:
+                moved = self._closest_deg >= NEW_POSITION_RATIO * inner.completed.rom_deg
+                self._closest_deg = np.inf
+                if moved:
+                    busy.cancel("new_position", f"{inner.completed.rom_deg:.1f} {self.rep.driver} reps from it")
+                    return CounterState(self.phase, inner.excursion_deg, 0.0, inner.completed)
+            if not other.active:
+                self._closest_deg = np.inf
             return self._with_queued(state)
         states = []
         for way in self._ways:
@@ -559,6 +583,14 @@ class TwoWayCounter:
         return state
 
     def finish(self, max_active_s: float) -> RepCandidate | None:
+        busy = self._busy()
+        if busy is not None:
+            other = self._ways[1] if busy is self._ways[0] else self._ways[0]
+            if other.active:  # a rep inside the rep when the recording ended: which one was it?
+                if self._closest_deg >= NEW_POSITION_RATIO * other.peak_excursion_deg:
+                    busy.cancel("new_position", f"{other.peak_excursion_deg:.1f} {self.rep.driver} reps from it")
+                else:
+                    other.cancel()
         done = [c for c in (way.finish(max_active_s) for way in self._ways) if c is not None]
         return (self._queued + done)[0] if self._queued or done else None
 

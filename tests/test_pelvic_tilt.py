@@ -36,14 +36,19 @@ def hook_lying(opening: float) -> np.ndarray:
                    knee_flex=(KNEE_DEG - KNEE_TILT_DEG * opening,) * 2)
 
 
-def tilts(ways: list[int], *, hold_s: float = 3.0, rest_s: float = 3.0, lead_s: float = 2.0) -> list[np.ndarray]:
-    """Still at rest, then one tilt per entry of ``ways`` (+1 opens the joints, -1 closes them)."""
+def tilts_profile(ways: list[int], *, hold_s: float = 3.0, rest_s: float = 3.0, lead_s: float = 2.0) -> np.ndarray:
+    """Still at rest (0), then one tilt per entry of ``ways`` (+1 opens the joints, -1 closes them)."""
     period = 1.0 + hold_s + 1.0 + rest_s
     t = np.arange(int((len(ways) * period + 1.0) * FPS)) / FPS
     profile = np.zeros_like(t)
     for i, way in enumerate(ways):
         profile += way * rep_wave(t, [0.5 + i * period], 1.0, hold_s, 1.0)
-    return [hook_lying(0.0)] * int(lead_s * FPS) + [hook_lying(x) for x in profile]
+    return np.concatenate([np.zeros(int(lead_s * FPS)), profile])
+
+
+def tilts(ways: list[int], *, start: float = 0.0, **timing) -> list[np.ndarray]:
+    """Hook lying frames of ``tilts_profile``, from a rest ``start`` tilts away from the usual one."""
+    return [hook_lying(start + x) for x in tilts_profile(ways, **timing)]
 
 
 def old_spec():
@@ -143,3 +148,17 @@ def test_a_joint_angle_sum_is_a_chain_and_either_way_has_no_peak_limit():
     limited["rep"]["peak_limit_deg"] = 190
     with pytest.raises(SpecError, match="peak_limit_deg needs direction"):
         parse_spec(yaml.safe_dump(limited), "limited.yaml")
+
+
+def test_sliding_the_feet_in_after_the_recording_started_is_a_new_position_not_a_tilt():
+    """Still with the legs further out, then the feet slide in (the joints close by ~30 deg) and the tilts follow.
+
+    The slide leaves the first rest for good: the tilts, each a whole rep from the new position
+    while the slide never came back, show it was a move to a new position (listed), not a tilt.
+    """
+    t = np.arange(int(0.8 * FPS)) / FPS
+    slide = [hook_lying(-5.0 * x) for x in np.clip(t / 0.8, 0, 1)]
+    frames = [hook_lying(0.0)] * int(1.0 * FPS) + slide + tilts([1, 1], start=-5.0)
+    report = run(load_spec("pelvic_tilt").with_target(hold_s=3), stream(frames, FPS, noise_px=1.0))
+    assert [r.direction for r in report.reps] == ["increase", "increase"]
+    assert [m.kind for m in report.rejected] == ["new_position"]
