@@ -117,13 +117,18 @@ class RepCounter:
         a robust extreme (10th percentile); and the recording's first movement is as much a rep's
         start as a return to rest, and a settling movement that slows down could start a rep
         either way: the first rest is taken only once the driver is as quiet as at rest (within
-        ``max(exit_deg, 1)`` for REST_SETTLE_S), and the movement before it starts no rep.
+        ``max(exit_deg, 1)`` for REST_SETTLE_S), and the movement before it starts no rep. That
+        first rest is trusted once held for a rep's shortest duration (``min_duration_s``): left
+        sooner (the person still getting into position: the feet slide in), it is dropped and the
+        rest is taken afresh where the driver settles next.
         """
         if rep.direction not in ("increase", "decrease"):
             raise ValueError(f"a RepCounter counts one way: increase or decrease, not {rep.direction!r} (see TwoWayCounter)")
         self.rep = rep
         self.side = side
         self._two_way = two_way
+        # two-way: when the recording's first rest began, until it has been held a rep's shortest duration
+        self._first_still_ms: float | None = None
         self._sign = 1.0 if rep.direction == "increase" else -1.0
         self.rejected: list[RejectedMovement] = []  # drained by the evaluator
         # samples seen before the first rest: a rep the recording started in the middle of
@@ -233,6 +238,18 @@ class RepCounter:
             if completed is not None or self._active:
                 return CounterState(self.phase, self.excursion(value), 0.0, completed)
             e = self.excursion(value)
+        if self._first_still_ms is not None:
+            if t_ms - self._first_still_ms >= self.rep.min_duration_s * 1000:
+                self._first_still_ms = None  # held long enough: the rest is trusted
+            elif e >= self.rep.enter_deg:
+                # left sooner than a rep could last: getting into position; the rest is taken afresh
+                self._first_still_ms = None
+                self._settled = False
+                self._quiet_run_ms = None
+                self._pending_since = None
+                self._rest.clear()
+                self._rest.append((t_ms, value))
+                return CounterState(self.phase, np.nan, 0.0)
         if e >= self.rep.enter_deg and self._settled and self._rest_in_range() and may_start:
             if self._pending_since is None:
                 self._pending_since = t_ms
@@ -283,6 +300,8 @@ class RepCounter:
         self._rest.clear()
         self._rest.extend((t, v) for t, v in lead_in if t >= still_from)
         self._settled = True
+        if self._two_way:
+            self._first_still_ms = still_from
         lim = self.rep.rest_range_deg
         if not may_start:
             return None

@@ -158,7 +158,22 @@ def test_sliding_the_feet_in_after_the_recording_started_is_a_new_position_not_a
     """
     t = np.arange(int(0.8 * FPS)) / FPS
     slide = [hook_lying(-5.0 * x) for x in np.clip(t / 0.8, 0, 1)]
-    frames = [hook_lying(0.0)] * int(1.0 * FPS) + slide + tilts([1, 1], start=-5.0)
+    frames = [hook_lying(0.0)] * int(2.0 * FPS) + slide + tilts([1, 1], start=-5.0)
     report = run(load_spec("pelvic_tilt").with_target(hold_s=3), stream(frames, FPS, noise_px=1.0))
     assert [r.direction for r in report.reps] == ["increase", "increase"]
     assert [m.kind for m in report.rejected] == ["new_position"]
+
+
+def test_a_first_rest_shorter_than_a_rep_is_getting_into_position():
+    """The rendered sample's start: still for 0.9 s, the feet slide in, then one tilt done as a small bridge.
+
+    The moment of stillness before the slide is not trusted as the rest (held less than a rep's
+    shortest duration): the slide starts nothing, and the lift counts from where the feet settled.
+    """
+    t = np.arange(int(0.8 * FPS)) / FPS
+    slide = [hook_lying(-5.0 * x) for x in np.clip(t / 0.8, 0, 1)]
+    lift = [hook_lying(-5.0 + 4.0 * x) for x in tilts_profile([1], hold_s=5.0, lead_s=1.0)]  # 20 deg of hip and knee
+    report = run(load_spec("pelvic_tilt").with_target(hold_s=5), stream([hook_lying(0.0)] * int(0.9 * FPS) + slide + lift,
+                                                                        FPS, noise_px=1.0))
+    assert [r.direction for r in report.reps] == ["increase"] and report.reps[0].rom_deg > 15
+    assert not any(m.kind in ("new_position", "against_set") for m in report.rejected)
