@@ -177,3 +177,19 @@ def test_a_first_rest_shorter_than_a_rep_is_getting_into_position():
                                                                         FPS, noise_px=1.0))
     assert [r.direction for r in report.reps] == ["increase"] and report.reps[0].rom_deg > 15
     assert not any(m.kind in ("new_position", "against_set") for m in report.rejected)
+
+
+@pytest.mark.parametrize("way", [1, -1], ids=["opening", "closing"])
+def test_each_rep_counted_either_way_gets_its_thumbnail_at_its_peak(tmp_path, way):
+    """The review's thumbnail is the frame furthest from the rest the rep left, whichever way it went."""
+    from formcheck.sinks import ReviewMediaSink
+
+    spec = load_spec("pelvic_tilt").with_target(hold_s=3)
+    sink = ReviewMediaSink(tmp_path, spec, fps=FPS, video=False)
+    ev = ExerciseEvaluator(spec)
+    for s in stream(tilts([way] * 2, hold_s=0.5), FPS, noise_px=0.5):
+        sink.update(None, ev.update(s))
+    report = ev.finish()
+    sink.close(report)
+    assert report.summary()["reps_total"] == 2
+    assert sorted(p.name for p in (tmp_path / "thumbs").iterdir()) == ["rep-01.jpg", "rep-02.jpg"]
