@@ -70,7 +70,9 @@ def naive_count(poses: list, spec) -> Count:
     """One angle, two fixed thresholds: the spec's driver, raw, per side; no smoothing or gating.
 
     The thresholds are the spec's own enter and exit excursions from the clip's rest level (the
-    10th percentile toward rest of the whole clip), fixed for the clip.
+    10th percentile toward rest of the whole clip), fixed for the clip. A spec counted either way
+    (``direction: either``) is counted one way, fixed for the clip by a plain rule: the way the
+    driver first moves the enter excursion away from its median over the clip.
     """
     from formcheck.features import FeatureExtractor, feature_value
 
@@ -81,11 +83,11 @@ def naive_count(poses: list, spec) -> Count:
         ff = fx.update(pose)
         for s in sides:
             series[s].append(feature_value(ff, spec.rep.driver, s))
-    sign = 1.0 if spec.rep.direction == "increase" else -1.0
     counts = {}
     for s, values in series.items():
-        v = sign * np.asarray(values, float)
+        v = np.asarray(values, float)
         v = v[np.isfinite(v)]
+        v = _naive_sign(v, spec.rep) * v
         if v.size == 0:
             counts[s] = 0
             continue
@@ -99,6 +101,15 @@ def naive_count(poses: list, spec) -> Count:
                 up, n = False, n + 1
         counts[s] = n
     return Count(sum(counts.values()), counts.get("left", 0), counts.get("right", 0))
+
+
+def _naive_sign(v: np.ndarray, rep) -> float:
+    """+1 to count increases, -1 decreases; either way: the way of the first enter excursion from the median."""
+    if rep.direction != "either":
+        return 1.0 if rep.direction == "increase" else -1.0
+    away = v - np.median(v) if v.size else v
+    first = np.flatnonzero(np.abs(away) >= rep.enter_deg)
+    return 1.0 if not first.size or away[first[0]] > 0 else -1.0
 
 
 def _int(s: str) -> int | None:

@@ -9,7 +9,18 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.phases import MAX_GAP_S, REJECTION_KINDS, PositionRun, PositionTracker, RejectedMovement, RepCandidate, RepCounter
+from formcheck.phases import (
+    MAX_GAP_S,
+    REJECTION_KINDS,
+    PositionRun,
+    PositionTracker,
+    RejectedMovement,
+    RepCandidate,
+    RepCounter,
+    TwoWayCounter,
+    make_counter,
+    set_direction,
+)
 from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, mean_guess, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
@@ -149,7 +160,7 @@ class ExerciseEvaluator:
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec)
         sides = (side,) if side else spec.counter_sides
-        self._counters = {s: RepCounter(spec.rep, s) for s in sides}
+        self._counters = {s: make_counter(spec.rep, s) for s in sides}
         # near_camera: only the leg facing the camera is counted (unless the user named the side)
         self._near_only = spec.working_side == "near_camera" and side is None
         self._frame_rules = [r for r in spec.faults if r.scope == "frame"]
@@ -253,9 +264,19 @@ class ExerciseEvaluator:
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in self._counters}
+        for side in self._counters:
+            out[side] = len(self._with_the_set(side))
         for r in self._reps:
-            out[r.side] = out.get(r.side, 0) + 1
+            out.setdefault(r.side, 0)
         return out
+
+    def _with_the_set(self, side: str) -> list[RepEvent]:
+        """A side's reps that go the set's way (all of them, unless the spec counts either way)."""
+        reps = [r for r in self._reps if r.side == side]
+        if self.spec.rep.direction != "either":
+            return reps
+        way = set_direction(reps)
+        return [r for r in reps if r.direction == way]
 
     # --- pieces ------------------------------------------------------------------------------
     def _record(self, ff: FeatureFrame) -> None:
@@ -399,7 +420,7 @@ class ExerciseEvaluator:
                      scope="rep", side=cand.side, start_ms=cand.start_ms, end_ms=cand.end_ms,
                      value=cand.hold_s, limit=target_s, rep_index=index)
 
-    def _take_rejected(self, counter: RepCounter) -> None:
+    def _take_rejected(self, counter: RepCounter | TwoWayCounter) -> None:
         """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
         for r in counter.rejected:
             self._rejected.append(r)
@@ -440,6 +461,7 @@ class ExerciseEvaluator:
             faults=tuple(faults),
             complete=cand.complete,
             began_before=cand.began_before,
+            direction=cand.direction,
         )
         return self._record_event(event) if record else event
 
@@ -575,10 +597,11 @@ class ExerciseEvaluator:
         reps = list(self._reps)
         rep_faults = {id(r): [f for f in r.faults if f.scope == "rep"] for r in reps}
         for side in self._counters:
+            way = self._against_the_set(reps, side)
             counted = [r.rom_deg for r in reps if r.side == side]
             small = [(rej, ev) for rej, ev, seen in self._small if rej.side == side
                      and not any(_overlap(ev, r) for r in reps if r.side != side)  # not an echo of another leg
-                     and self._in_posture(seen)]
+                     and self._in_posture(seen) and ev.direction == (way or ev.direction)]
             if small and len(small) >= SMALL_SET_MIN:
                 typical = float(np.median([ev.rom_deg for _, ev in small]))
                 alike = all(0.5 * typical <= ev.rom_deg <= 2 * typical for _, ev in small)
@@ -703,6 +726,24 @@ class ExerciseEvaluator:
             began_before=self._first_usable_ms is not None and run.start_ms <= self._first_usable_ms,
         )
 
+    def _against_the_set(self, reps: list[RepEvent], side: str) -> str | None:
+        """Counted either way: keep the set's way (``set_direction``), list the reps the other way.
+
+        Returns the set's way (None when the spec has one way, or the side has no reps; then its
+        too-small cycles, if they are the whole set, decide).
+        """
+        if self.spec.rep.direction != "either":
+            return None
+        side_reps = [r for r in reps if r.side == side]
+        way = set_direction(side_reps) or set_direction([ev for rej, ev, _ in self._small if rej.side == side])
+        driver = self.spec.rep.driver
+        for r in [r for r in side_reps if r.direction != way]:
+            reps.remove(r)
+            self._rejected.append(RejectedMovement(
+                side, r.start_ms, r.end_ms, r.rom_deg, "against_set",
+                f"{driver} {_went(r.direction)}; in the set's reps it {_went(way)}"))
+        return way
+
     def _different_position(self, rep: RepEvent, others: list[RepEvent]) -> str | None:
         """Is this rep's top somewhere else than the other reps' tops? Says where, or None.
 
@@ -821,6 +862,10 @@ def describe_rejections(rejected) -> str:
 
 def _other_side(side: str) -> str:
     return "right" if side == "left" else "left"
+
+
+def _went(direction: str) -> str:
+    return {"increase": "rose", "decrease": "fell"}.get(direction, direction)
 
 
 def _seconds(s: float) -> str:

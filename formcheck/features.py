@@ -64,6 +64,11 @@ def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a + b) / 2
 
 
+def joint_angle_sum_deg(points: list[np.ndarray]) -> float:
+    """The sum of the angles at the inner points of a chain (NaN when any point is unseen)."""
+    return float(sum(joint_angle_deg(a, b, c) for a, b, c in zip(points, points[1:], points[2:])))
+
+
 def feature_value(frame: FeatureFrame, name: str, side: str) -> float:
     """A feature's value for a counter side ("left", "right" or "both")."""
     v = frame.values.get(f"{name}.{side}")
@@ -146,6 +151,8 @@ class FeatureExtractor:
         p = self._at(self._names(fs, side or "left"), pts)
         if m == "joint_angle":
             return float(joint_angle_deg(*p))
+        if m == "joint_angle_sum":
+            return joint_angle_sum_deg(p)
         if m == "segment_angle":
             return float(segment_angle_3d_from_vertical_deg(p[1] - p[0]))
         if m == "angle_between":
@@ -186,6 +193,8 @@ class FeatureExtractor:
         p = self._at(names, pts)
         if m == "joint_angle":
             return float(joint_angle_deg(*p))
+        if m == "joint_angle_sum":
+            return joint_angle_sum_deg(p)
         if m == "segment_angle":
             return float(segment_angle_from_vertical_deg(*p))
         if m == "distance":

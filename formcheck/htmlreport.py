@@ -75,7 +75,10 @@ def hold_span(report: dict, spec: dict, rep: dict) -> tuple[float, float] | None
     peak = values[peak_i]
     if not np.isfinite(peak):
         return None
-    sign = 1.0 if spec["rep"]["direction"] == "increase" else -1.0
+    direction = spec["rep"]["direction"]
+    if direction == "either":  # counted either way: each rep says its own
+        direction = rep.get("direction", "increase")
+    sign = 1.0 if direction == "increase" else -1.0
     band = float(spec["rep"].get("hold_band_deg", 5.0))
     near = np.isfinite(values) & ((values - peak) * sign >= -band)
     inside = (t >= rep["start_s"]) & (t <= rep["end_s"] + 1e-6)

@@ -32,6 +32,10 @@ REST_SETTLE_S = 0.2  # the driver must have been still at rest this long before 
 # A rep that began before the recording counts when held at least this long in the frames seen
 # (a stretch already held); a mere lowering from the top in the first frames is not a rep.
 BEGUN_HOLD_MIN_S = 1.0
+# Counted both ways: a whole rep the other way done while a rep is still out, at most half as far
+# as that rep still was from its rest, shows the "rep" was a move to a new position (getting set
+# up: the feet slide in), not a rep; a wobble in a hold comes back most of the way toward rest.
+NEW_POSITION_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class RepCandidate:
     seen_fraction: float
     complete: bool = True  # False: the recording ended while the rep was at its peak
     began_before: bool = False  # True: under way (or held) when the recording started
+    direction: str = "increase"  # which way the driver went: increase or decrease
 
 
 # Why a movement that left rest did not count; the report groups them by kind.
@@ -65,6 +70,8 @@ REJECTION_KINDS = {
     "position_too_short": "held the position without the depth, too briefly to count as a hold",
     "wrong_posture": "not done in the exercise's position",
     "posture_not_seen": "the exercise's position was never seen",
+    "against_set": "went the other way from the set's reps",
+    "new_position": "stayed in a new position, from which the next reps went: taken as the new rest",
 }
 
 
@@ -102,9 +109,29 @@ class CounterState:
 class RepCounter:
     """Counts cycles of one driver for one side; ``update`` once per frame."""
 
-    def __init__(self, rep: RepSpec, side: str):
+    def __init__(self, rep: RepSpec, side: str, *, two_way: bool = False):
+        """``two_way``: one of a TwoWayCounter's pair, which counts the other way at the same time.
+
+        Counted one way, the rest is the most rest-like value of the last seconds (the lowest,
+        for an increase); a driver that moves from the first frame to a still level away from it
+        is a rep begun just after the recording started, and a movement the other way is a
+        return to rest. Counted both ways, the jitter's extreme one way would be the rest the
+        other way measures from (a rep's start from the jitter's whole range), so the rest is
+        a robust extreme (10th percentile); and the recording's first movement is as much a rep's
+        start as a return to rest, and a settling movement that slows down could start a rep
+        either way: the first rest is taken only once the driver is as quiet as at rest (within
+        ``max(exit_deg, 1)`` for REST_SETTLE_S), and the movement before it starts no rep. That
+        first rest is trusted once held for a rep's shortest duration (``min_duration_s``): left
+        sooner (the person still getting into position: the feet slide in), it is dropped and the
+        rest is taken afresh where the driver settles next.
+        """
+        if rep.direction not in ("increase", "decrease"):
+            raise ValueError(f"a RepCounter counts one way: increase or decrease, not {rep.direction!r} (see TwoWayCounter)")
         self.rep = rep
         self.side = side
+        self._two_way = two_way
+        # two-way: when the recording's first rest began, until it has been held a rep's shortest duration
+        self._first_still_ms: float | None = None
         self._sign = 1.0 if rep.direction == "increase" else -1.0
         self.rejected: list[RejectedMovement] = []  # drained by the evaluator
         # samples seen before the first rest: a rep the recording started in the middle of
@@ -192,7 +219,10 @@ class RepCounter:
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
         vals = np.array([v for _, v in self._rest])
-        self._baseline = float(vals.min() if self._sign > 0 else vals.max())
+        if self._two_way:
+            self._baseline = float(np.percentile(vals, 10 if self._sign > 0 else 90))
+        else:
+            self._baseline = float(vals.min() if self._sign > 0 else vals.max())
         e = self.excursion(value)
         if e <= max(self.rep.exit_deg, 1.0):
             self._last_quiet_ms = t_ms
@@ -211,6 +241,18 @@ class RepCounter:
             if completed is not None or self._active:
                 return CounterState(self.phase, self.excursion(value), 0.0, completed)
             e = self.excursion(value)
+        if self._first_still_ms is not None:
+            if t_ms - self._first_still_ms >= self.rep.min_duration_s * 1000:
+                self._first_still_ms = None  # held long enough: the rest is trusted
+            elif e >= self.rep.enter_deg:
+                # left sooner than a rep could last: getting into position; the rest is taken afresh
+                self._first_still_ms = None
+                self._settled = False
+                self._quiet_run_ms = None
+                self._pending_since = None
+                self._rest.clear()
+                self._rest.append((t_ms, value))
+                return CounterState(self.phase, np.nan, 0.0)
         if e >= self.rep.enter_deg and self._settled and self._rest_in_range() and may_start:
             if self._pending_since is None:
                 self._pending_since = t_ms
@@ -229,9 +271,16 @@ class RepCounter:
         return lim is None or lim[0] <= self._baseline <= lim[1]
 
     def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
-        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap."""
-        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap.
+
+        Counted both ways (``two_way``), less than the quiet of a rest, for as long as the rest position
+        is looked for (BASELINE_WINDOW_S); a driver that never gets that quiet (a noisy model)
+        then falls back to the hysteresis gap rather than never counting.
+        """
         t_last = samples[-1][0]
+        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        if self._two_way and t_last - samples[0][0] < BASELINE_WINDOW_S * 1000:
+            tol = max(self.rep.exit_deg, 1.0)
         lo = hi = samples[-1][1]
         for t, v in reversed(samples):
             lo, hi = min(lo, v), max(hi, v)
@@ -254,12 +303,15 @@ class RepCounter:
         self._rest.clear()
         self._rest.extend((t, v) for t, v in lead_in if t >= still_from)
         self._settled = True
+        if self._two_way:
+            self._first_still_ms = still_from
         lim = self.rep.rest_range_deg
         if not may_start:
             return None
         i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
         rest_value = lead_in[i_rest][1]
-        if self.excursion(rest_value) <= -self.rep.enter_deg and (lim is None or lim[0] <= rest_value <= lim[1]):
+        if (not self._two_way and self.excursion(rest_value) <= -self.rep.enter_deg
+                and (lim is None or lim[0] <= rest_value <= lim[1])):
             # the recording started at rest, nearer it than this first still moment: a rep whose
             # start was seen (too soon to have settled), and this stillness is its top
             self._baseline = rest_value
@@ -388,6 +440,7 @@ class RepCounter:
             seen_fraction=self._seen / max(self._frames, 1),
             complete=complete,
             began_before=self._began_before,
+            direction=self.rep.direction,
         )
         # held from the first frame, measured from the edge of the rest range: a lower bound of its
         # range, which passed a rep's start to be taken for one
@@ -529,3 +582,132 @@ class PositionTracker:
             self.runs.append(PositionRun(self.side, self._since, self._last_in_ms, self._deepest[0], self._deepest[1],
                                          self._seen / max(self._frames, 1), open_))
         self._reset()
+
+class TwoWayCounter:
+    """Counts a driver that may go either way (``direction: either``): one counter each way, one rep at a time.
+
+    A pelvic tilt shows in the camera as the hip and knee angles opening or closing, depending on
+    how the person tilts and where the camera stands, so no one way can be written in the spec.
+    Both ways are followed from the same rest; one rep is counted at a time: while one counter is
+    in a rep, what the other sees is part of it (the rep's own way back, a wobble in the hold),
+    and when a rep ends the other counter takes the rest afresh (its last seconds of "rest" were
+    the held position). Unless the other counter completes a whole rep while the first is still
+    far out (NEW_POSITION_RATIO): then the first was a move to a new position, and the rep counts.
+    Which way the set goes is judged from its reps (``set_direction``); reps the other way are
+    listed, not counted.
+    """
+
+    def __init__(self, rep: RepSpec, side: str):
+        self.rep = rep
+        self.side = side
+        self._ways = tuple(RepCounter(rep.model_copy(update={"direction": d}), side, two_way=True)
+                           for d in ("increase", "decrease"))
+        self._rejected: list[RejectedMovement] = []
+        self._queued: list[RepCandidate] = []  # a second rep completed in the same frame, given next frame
+        self._closest_deg = np.inf  # while the other counter is in a rep: how near its rest the first came
+
+    @property
+    def rejected(self) -> list[RejectedMovement]:
+        """Both counters' rejected movements; the evaluator drains this list."""
+        for way in self._ways:
+            self._rejected.extend(way.rejected)
+            way.rejected.clear()
+        return self._rejected
+
+    def _busy(self) -> RepCounter | None:
+        """The counter in a rep (the earlier one, while the other follows a rep inside it)."""
+        active = [w for w in self._ways if w.active]
+        return min(active, key=lambda w: w.active_since_ms) if active else None
+
+    @property
+    def active(self) -> bool:
+        return self._busy() is not None
+
+    @property
+    def active_since_ms(self) -> float:
+        busy = self._busy()
+        return busy.active_since_ms if busy else np.nan
+
+    @property
+    def peak_excursion_deg(self) -> float:
+        busy = self._busy()
+        return busy.peak_excursion_deg if busy else np.nan
+
+    @property
+    def phase(self) -> str:
+        return self.rep.phase_names[1] if self.active else self.rep.phase_names[0]
+
+    def cancel(self, kind: str | None = None, detail: str = "") -> None:
+        for way in self._ways:
+            way.cancel(kind if way.active else None, detail)
+
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+        busy = self._busy()
+        if busy is not None:
+            other = self._ways[1] if busy is self._ways[0] else self._ways[0]
+            state = busy.update(t_ms, value, usable)
+            inner = other.update(t_ms, value, usable)
+            other.rejected.clear()  # movements inside the rep are part of it
+            if not busy.active:
+                other.cancel()  # the held position was no rest: take it afresh from here
+                self._closest_deg = np.inf
+                return self._with_queued(state)
+            if other.active and np.isfinite(state.excursion_deg):
+                self._closest_deg = min(self._closest_deg, state.excursion_deg)
+            if inner.completed is not None:
+                moved = self._closest_deg >= NEW_POSITION_RATIO * inner.completed.rom_deg
+                self._closest_deg = np.inf
+                if moved:
+                    busy.cancel("new_position", f"{inner.completed.rom_deg:.1f} {self.rep.driver} reps from it")
+                    return CounterState(self.phase, inner.excursion_deg, 0.0, inner.completed)
+            if not other.active:
+                self._closest_deg = np.inf
+            return self._with_queued(state)
+        states = []
+        for way in self._ways:
+            states.append(way.update(t_ms, value, usable, may_start=may_start and not self.active))
+        started = self._busy()
+        done = [s.completed for s in states if s.completed is not None]
+        self._queued.extend(done[1:])
+        if started is not None:
+            state = states[self._ways.index(started)]
+        else:
+            seen = [s.excursion_deg for s in states if np.isfinite(s.excursion_deg)]
+            state = CounterState(self.phase, max(seen) if seen else np.nan, 0.0)
+        if done:
+            state = CounterState(state.phase, state.excursion_deg, state.hold_s, done[0])
+        return self._with_queued(state)
+
+    def _with_queued(self, state: CounterState) -> CounterState:
+        if state.completed is None and self._queued:
+            return CounterState(state.phase, state.excursion_deg, state.hold_s, self._queued.pop(0))
+        return state
+
+    def finish(self, max_active_s: float) -> RepCandidate | None:
+        busy = self._busy()
+        if busy is not None:
+            other = self._ways[1] if busy is self._ways[0] else self._ways[0]
+            if other.active:  # a rep inside the rep when the recording ended: which one was it?
+                if self._closest_deg >= NEW_POSITION_RATIO * other.peak_excursion_deg:
+                    busy.cancel("new_position", f"{other.peak_excursion_deg:.1f} {self.rep.driver} reps from it")
+                else:
+                    other.cancel()
+        done = [c for c in (way.finish(max_active_s) for way in self._ways) if c is not None]
+        return (self._queued + done)[0] if self._queued or done else None
+
+
+def make_counter(rep: RepSpec, side: str) -> RepCounter | TwoWayCounter:
+    """The counter a spec's rep block asks for: one way, or both ways (``direction: either``)."""
+    return TwoWayCounter(rep, side) if rep.direction == "either" else RepCounter(rep, side)
+
+
+def set_direction(reps) -> str | None:
+    """Which way a set of reps (candidates or events, each with ``direction``) goes.
+
+    The way most of them go; on a tie, the way of the first one (the set was established that
+    way before the other showed up). None without reps.
+    """
+    if not reps:
+        return None
+    ways = [r.direction for r in sorted(reps, key=lambda r: r.start_ms)]
+    return max(dict.fromkeys(ways), key=ways.count)  # max keeps the first of equal counts

@@ -354,7 +354,7 @@ def latest_cue(result: FrameResult) -> str | None:
 # --- live-only extras: target gauges, routine header, set-up guidance and countdown ------------
 
 ANGLE_MEASURES = ("hip_flexion", "knee_flexion", "thigh_angle", "trunk_lean", "trunk_incline",
-                  "joint_angle", "segment_angle", "angle_between")
+                  "joint_angle", "joint_angle_sum", "segment_angle", "angle_between")
 MAX_GAUGES = 2
 PAUSED_RGB = (120, 120, 120)
 

@@ -391,9 +391,12 @@ class ReviewMediaSink:
         self.thumb_width_px = int(thumb_width_px)
         self._renderer = OverlayRenderer(spec) if video else None
         self._writer: BrowserVideoSink | None = None
-        self._sign = 1.0 if spec.rep.direction == "increase" else -1.0
+        # counted either way (direction: either) both extremes are kept, one each way, and the one
+        # further from where the rep came back to is its peak
+        self._signs = {"increase": (1.0,), "decrease": (-1.0,)}.get(spec.rep.direction, (1.0, -1.0))
         self._rest_phase = spec.rep.phase_names[0]
-        self._best: dict[str, tuple[float, float, np.ndarray, object]] = {}  # side -> (score, t, image, result)
+        # (side, sign) -> (score, t, image, result)
+        self._best: dict[tuple[str, float], tuple[float, float, np.ndarray, object]] = {}
         self._peaks: dict[str, list[tuple[float, bytes]]] = {}  # side -> [(t_ms, jpeg)] of finished spans
         self._thumbs: dict[int, bytes] = {}
         self._canvas: np.ndarray | None = None
@@ -424,18 +427,22 @@ class ReviewMediaSink:
         from formcheck.features import feature_value
 
         for side, phase in result.phases.items():
+            value = feature_value(result.features, self.spec.rep.driver, side)
             if phase != self._rest_phase:
-                value = feature_value(result.features, self.spec.rep.driver, side)
                 if np.isfinite(value):
-                    score = value * self._sign
-                    best = self._best.get(side)
-                    if best is None or score > best[0]:
-                        self._best[side] = (score, result.pose.timestamp_ms, image.copy(), result)
-            elif side in self._best:
-                self._keep_peak(side)
+                    for sign in self._signs:
+                        best = self._best.get((side, sign))
+                        if best is None or value * sign > best[0]:
+                            self._best[(side, sign)] = (value * sign, result.pose.timestamp_ms, image.copy(), result)
+            elif any(k[0] == side for k in self._best):
+                self._keep_peak(side, value)
 
-    def _keep_peak(self, side: str) -> None:
-        _, t, image, result = self._best.pop(side)
+    def _keep_peak(self, side: str, back_at: float = np.nan) -> None:
+        """The side's rep ended (back at ``back_at``): keep its peak frame, the extreme furthest from there."""
+        kept = [(sign, self._best.pop((side, sign))) for sign in self._signs if (side, sign) in self._best]
+        if np.isfinite(back_at):  # the value is score * sign
+            kept.sort(key=lambda k: -abs(k[1][0] * k[0] - back_at))
+        _, t, image, result = kept[0][1]
         jpg = self._thumb(image, result)
         if jpg is not None:
             self._peaks.setdefault(side, []).append((t, jpg))
@@ -470,7 +477,7 @@ class ReviewMediaSink:
             self._thumbs[rep.index] = jpg
 
     def close(self, report) -> None:
-        for side in list(self._best):  # a rep the recording ended in
+        for side in dict.fromkeys(side for side, _ in self._best):  # a rep the recording ended in
             self._keep_peak(side)
         for rep in report.reps:
             self._grab(rep)

@@ -27,6 +27,10 @@ MEASURES: dict[str, tuple[bool, int]] = {
     "trunk_incline": (False, 0),  # unsigned: 0 upright, 90 lying
     "pelvis_tilt": (False, 0),  # left hip minus right hip height, in torso lengths (+ = left higher)
     "joint_angle": (False, 3),  # angle at the middle point, 0..180
+    # a chain of points (shoulder, hip, knee, ankle): the sum of the angles at its inner points.
+    # Joints that move together (both open as the pelvis tilts with the feet planted) add their
+    # signals while their landmark noise, independent, grows only as the square root.
+    "joint_angle_sum": (False, 4),
     "segment_angle": (False, 2),  # segment against image vertical, 0..180
     "distance": (False, 2),  # in torso lengths
     "angle_between": (False, 4),  # unsigned angle between p0->p1 and p2->p3, 0..180
@@ -34,6 +38,8 @@ MEASURES: dict[str, tuple[bool, int]] = {
     # whichever leg the model calls it, for knots of limbs it mislabels (lying on the back)
     "foot_height": (False, 0),
 }
+# measures whose point count is a minimum (a chain), not an exact number
+CHAIN_MEASURES = ("joint_angle_sum",)
 # what each measure's numbers are; every other measure is an angle in degrees
 MEASURE_UNITS = {"foot_height": "% torso", "distance": "torso lengths", "pelvis_tilt": "torso lengths"}
 
@@ -44,7 +50,8 @@ def unit_of(measure: str) -> str:
 
 
 # measures that can be taken from the 3D world landmarks (space: world) instead of the image
-WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "segment_angle", "distance", "angle_between")
+WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "joint_angle_sum", "segment_angle", "distance",
+                  "angle_between")
 SIDED_POINT = re.compile(r"^\{side\}_|^\{other\}_")
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -102,7 +109,10 @@ class FeatureSpec(_Strict):
     @model_validator(mode="after")
     def _shape(self) -> FeatureSpec:
         sided, n_points = MEASURES[self.measure]
-        if len(self.points) != n_points:
+        if self.measure in CHAIN_MEASURES:
+            if len(self.points) < n_points:
+                raise ValueError(f"measure {self.measure!r} takes a chain of at least {n_points} points, got {len(self.points)}")
+        elif len(self.points) != n_points:
             raise ValueError(f"measure {self.measure!r} takes {n_points} points, got {len(self.points)}")
         templated = any(SIDED_POINT.match(p) for p in self.points)
         if (sided or templated) and self.side is None:
@@ -122,7 +132,9 @@ class RepSpec(_Strict):
     """One rep = leave the rest position, pass the peak, come back (hysteresis + dwell)."""
 
     driver: str = Field(description="the feature whose excursion from rest makes a rep")
-    direction: Literal["increase", "decrease"]
+    # either: the movement goes one way or the other depending on the person and the camera (a
+    # pelvic tilt); both ways are counted and the set's own way is kept (see TwoWayCounter)
+    direction: Literal["increase", "decrease", "either"]
     enter_deg: float = Field(gt=0, le=120, description="excursion from rest that starts the active phase")
     exit_deg: float = Field(ge=0, le=120, description="back within this of rest ends the rep")
     return_fraction: float = Field(
@@ -160,6 +172,8 @@ class RepSpec(_Strict):
             raise ValueError("rest_range_deg must be [low, high] with low < high")
         if self.phase_names[0] == self.phase_names[1]:
             raise ValueError("phase_names must be two different names")
+        if self.direction == "either" and self.peak_limit_deg is not None:
+            raise ValueError("peak_limit_deg needs direction: increase or decrease (with either it has no side to be passed on)")
         return self
 
 

@@ -93,6 +93,7 @@ class RepEvent:
     faults: tuple[Fault, ...] = ()
     complete: bool = True  # False: the recording ended while this rep was at its peak
     began_before: bool = False  # True: under way, or held, when the recording started
+    direction: str = "increase"  # which way the driver went (a spec with direction: either counts both)
 
     @property
     def duration_s(self) -> float:
@@ -113,6 +114,7 @@ class RepEvent:
             "faults": [f.id for f in self.faults],
             "complete": self.complete,
             "began_before_recording": self.began_before,
+            "direction": self.direction,
         }
 
 
