@@ -583,6 +583,7 @@ class PositionTracker:
                                          self._seen / max(self._frames, 1), open_))
         self._reset()
 
+
 class TwoWayCounter:
     """Counts a driver that may go either way (``direction: either``): one counter each way, one rep at a time.
 
