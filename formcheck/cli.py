@@ -57,9 +57,9 @@ def analyze(
     input: Annotated[Path, typer.Argument(help="A video clip, or a poses file saved by `formcheck poses`.")],
     exercise: Annotated[str, typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`), a spec file, or auto (name the likely exercise).")],
     side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
-    reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
-    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's]; 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder [default: formcheck-out/<clip name>].")] = None,
+    reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side (default: the spec's).")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds (default: the spec's); 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/<clip name>).")] = None,
     annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
     variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
@@ -208,13 +208,13 @@ def synth(
     reps: Annotated[int, typer.Option(min=1, max=50, help="Reps (per side with --side both).")] = 5,
     side: Annotated[Optional[str], typer.Option(help="left, right or both (one-sided exercises).")] = None,
     fault: Annotated[Optional[str], typer.Option(help="Inject this form fault (ids as the spec names them).")] = None,
-    view: Annotated[Optional[str], typer.Option(help="side, front, oblique (45-70 deg off), angled (20 deg off and raised, as the camera advice allows), or AZIMUTH,ELEVATION in degrees [default: the view the exercise's spec asks for].")] = None,
+    view: Annotated[Optional[str], typer.Option(help="side, front, oblique (45-70 deg off), angled (20 deg off and raised, as the camera advice allows), or AZIMUTH,ELEVATION in degrees (default: the view the exercise's spec asks for).")] = None,
     body: Annotated[int, typer.Option(help="Body seed: height, proportions, clothing, skin.")] = 0,
     fps: Annotated[float, typer.Option(min=5, max=120)] = 30.0,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT")] = "640x480",
     noise: Annotated[float, typer.Option(min=0, max=50, help="Sensor noise (grey levels).")] = 0.0,
     seed: Annotated[int, typer.Option(help="Timing jitter seed.")] = 0,
-    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Seconds held at the top of each rep [default: the exercise's].")] = None,
+    hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Seconds held at the top of each rep (default: the exercise's).")] = None,
 ) -> None:
     """Render a synthetic clip of an exercise with exact ground truth (reps, faults, angles)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn

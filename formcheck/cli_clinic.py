@@ -98,12 +98,12 @@ def register(app) -> None:
         side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
         patient: Annotated[str, typer.Option(help="Patient for clips the manifest does not name.")] = "",
         date: Annotated[str, typer.Option("--date", help="Session date (YYYY-MM-DD) for clips the manifest does not date.")] = "",
-        reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side [default: the spec's].")] = None,
-        hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds [default: the spec's].")] = None,
+        reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side (default: the spec's).")] = None,
+        hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds (default: the spec's).")] = None,
         workers: Annotated[int, typer.Option("--workers", "-j", min=1, max=32, help="Clips analysed at once, each in its own process.")] = 1,
-        dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Run the clips on a Dask distributed cluster (e.g. tcp://host:8786) instead of local processes; needs formcheck[distributed], the clips at the same paths on the workers and a fetched model there.")] = None,
+        dask: Annotated[Optional[str], typer.Option("--dask", metavar="ADDRESS", help="Run the clips on a Dask distributed cluster (e.g. tcp://host:8786) instead of local processes; needs the distributed extra (pip install formcheck with it), the clips at the same paths on the workers and a fetched model there.")] = None,
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the per-clip reports and index.html.")] = Path("formcheck-batch"),
-        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: $XDG_DATA_HOME/formcheck/history.sqlite3].")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: $XDG_DATA_HOME/formcheck/history.sqlite3).")] = None,
         video: Annotated[VideoMode, typer.Option(help="Annotated video: embed in the page, file beside it, or none.")] = VideoMode.embed,
         force: Annotated[bool, typer.Option(help="Analyse again even clips already in the history.")] = False,
         model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
@@ -169,7 +169,7 @@ def register(app) -> None:
     def history(
         patient: Annotated[Optional[str], typer.Option(help="Only this patient.")] = None,
         exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Only this exercise.")] = None,
-        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
         every: Annotated[bool, typer.Option("--all", help="Also re-analyses and failed attempts that were superseded.")] = False,
     ) -> None:
@@ -216,7 +216,7 @@ def register(app) -> None:
         csv_path: Annotated[Path, typer.Option("--csv", help="CSV file to write: one row per rep.")],
         patient: Annotated[Optional[str], typer.Option(help="Only this patient.")] = None,
         exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Only this exercise.")] = None,
-        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
     ) -> None:
         """Write every rep of the history to a spreadsheet, with machine and clinician counts."""
         from formcheck.history import EXPORT_COLUMNS, History, export_rows
@@ -238,8 +238,8 @@ def register(app) -> None:
         reps: Annotated[int, typer.Option("--reps", min=0, max=500, help="The reps you counted.")],
         side: Annotated[Optional[ReviewSide], typer.Option(help="Which side you counted (needed for one-sided exercises).")] = None,
         note: Annotated[str, typer.Option("--note", help="Why: e.g. 'rep 3 was a partial lift'.")] = "",
-        by: Annotated[Optional[str], typer.Option("--by", help="Who reviewed [default: your login name].")] = None,
-        db: Annotated[Optional[Path], typer.Option("--db", help="History database [default: the user data folder].")] = None,
+        by: Annotated[Optional[str], typer.Option("--by", help="Who reviewed (default: your login name).")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
     ) -> None:
         """Store your rep count beside the machine's (which is kept), with who and when."""
         from formcheck.batch import rerender_session

@@ -262,3 +262,24 @@ def test_exercises_id_shows_spec_text_literally(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Lie [bold]down[/] and lift [/]" in _words(result.output)
     assert "Bridge [ward b]" in result.output
+
+
+def test_help_text_is_shown_literally_with_no_text_lost_to_markup():
+    """Rich reads "[default: the spec's]" or "formcheck[distributed]" in a help string as markup and drops
+    it, leaving "per side ." in `--help`; help text says "(default: ...)" and carries no brackets."""
+    import re
+
+    from formcheck import cli, cli_clinic, cli_live  # noqa: F401  (registers every command)
+
+    sources = "".join(Path(m.__file__).read_text() for m in (cli, cli_clinic, cli_live))
+    helps = re.findall(r'help="([^"]*)"', sources)
+    assert len(helps) > 30
+    assert [h for h in helps if "[" in h] == []
+    import os
+
+    env = {**os.environ, "COLUMNS": "250"}
+    for command in (["analyze"], ["batch"]):
+        out = subprocess.run([sys.executable, "-m", "formcheck", *command, "--help"], capture_output=True,
+                             text=True, env=env).stdout
+        assert "Prescribed reps per side (default: the spec's)." in out
+        assert not re.search(r"\w [.;](\s|$)", out), out  # text dropped before a full stop or semicolon
