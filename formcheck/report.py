@@ -98,11 +98,13 @@ class SessionReport:
         return d
 
     def csv_rows(self) -> list[dict]:
-        """One row per rep, for spreadsheets (peak angles as extra columns)."""
+        """One row per rep, for spreadsheets (peak angles as extra columns), numbered from 1 as the
+        summary table, the report page and the history export number them."""
         rows = []
         for r in self.reps:
             d = r.to_dict()
             row = {k: d.get(k) for k in REP_CSV_COLUMNS}
+            row["index"] = r.index + 1
             row["faults"] = ";".join(d["faults"])
             row.update({f"peak_{k}_deg": v for k, v in d["peak_deg"].items()})
             rows.append(row)

@@ -61,6 +61,7 @@ def test_analyze_poses_file_writes_report_and_csv(bridge_poses, tmp_path):
     assert isinstance(report["faults"], list)
     rows = list(csv.DictReader(open(out / "reps.csv")))
     assert len(rows) == 4 and rows[0]["side"] == "both" and "peak_hip_deg" in rows[0]
+    assert [r["index"] for r in rows] == ["1", "2", "3", "4"]  # as the summary table numbers them
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "reps.csv"]
 
 
