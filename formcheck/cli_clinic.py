@@ -105,12 +105,12 @@ def register(app) -> None:
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the per-clip reports and index.html.")] = Path("formcheck-batch"),
         db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: $XDG_DATA_HOME/formcheck/history.sqlite3).")] = None,
         video: Annotated[VideoMode, typer.Option(help="Annotated video: embed in the page, file beside it, or none.")] = VideoMode.embed,
-        force: Annotated[bool, typer.Option(help="Analyse again even clips already in the history.")] = False,
+        force: Annotated[bool, typer.Option(metavar="", help="Analyse again even clips already in the history.")] = False,
         model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
         variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
         max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
         analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
-        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table; failures and the index path only.")] = False,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar or table; failures and the index path only.")] = False,
     ) -> None:
         """Analyse many clips: reports per clip, an index page, every session in the history database.
 
@@ -170,8 +170,8 @@ def register(app) -> None:
         patient: Annotated[Optional[str], typer.Option(help="Only this patient.")] = None,
         exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Only this exercise.")] = None,
         db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-        every: Annotated[bool, typer.Option("--all", help="Also re-analyses and failed attempts that were superseded.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", metavar="", help="Print JSON instead of a table.")] = False,
+        every: Annotated[bool, typer.Option("--all", metavar="", help="Also re-analyses and failed attempts that were superseded.")] = False,
     ) -> None:
         """List analysed sessions: machine and clinician counts, faults, where the report is."""
         import json

@@ -266,7 +266,7 @@ def test_exercises_id_shows_spec_text_literally(tmp_path, monkeypatch):
 
 
 def test_help_text_is_shown_literally_with_no_text_lost_to_markup():
-    """Rich reads "[default: the spec's]" or "formcheck[distributed]" in a help string as markup and drops
+    """Flags show no <bool>. Rich reads "[default: the spec's]" or "formcheck[distributed]" in a help string as markup and drops
     it, leaving "per side ." in `--help`; help text says "(default: ...)" and carries no brackets."""
     import re
 
@@ -279,8 +279,11 @@ def test_help_text_is_shown_literally_with_no_text_lost_to_markup():
     import os
 
     env = {**os.environ, "COLUMNS": "250"}
-    for command in (["analyze"], ["batch"]):
+    for command in ([], ["analyze"], ["batch"], ["live"], ["poses"], ["review"], ["export"], ["history"], ["exercises"]):
         out = subprocess.run([sys.executable, "-m", "formcheck", *command, "--help"], capture_output=True,
                              text=True, env=env).stdout
-        assert "Prescribed reps per side (default: the spec's)." in out
+        if command in (["analyze"], ["batch"]):
+            assert "Prescribed reps per side (default: the spec's)." in out
         assert not re.search(r"\w [.;](\s|$)", out), out  # text dropped before a full stop or semicolon
+        # an on/off flag takes no value; only Typer's own --help line still says <bool>
+        assert [line for line in out.splitlines() if "<bool>" in line and "--help" not in line] == [], command
