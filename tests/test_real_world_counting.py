@@ -16,7 +16,7 @@ import pytest
 
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.spec import load_spec
-from kinematics import SIZE, depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
+from kinematics import depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 
 FPS = 30.0
 
