@@ -679,7 +679,7 @@ class ExerciseEvaluator:
         if not held:
             return
         for run, depth in held:
-            self._reps.append(self._position_hold(run, depth))
+            self._record_event(self._position_hold(run, depth))
         self._renumber(self._reps)
         driver, unit = self.spec.rep.driver, unit_of(self.spec.features[self.spec.rep.driver].measure)
         # rules judged only in the rep's active phase never applied: say so, a clean hold is not proof
@@ -696,22 +696,15 @@ class ExerciseEvaluator:
             )
 
     def _position_hold(self, run: PositionRun, depth: float) -> RepEvent:
-        """A run in the position as a rep: timed by its length, with the too_shallow fault and any frame faults in it."""
-        index = len(self._reps)
+        """A run in the position as a rep (to record): timed by its length, with the too_shallow fault."""
         peak_ms = run.deepest_ms if np.isfinite(run.deepest_ms) else run.start_ms
         frames = [f for f in self._history if run.start_ms <= f.timestamp_ms <= run.end_ms]
         peak_frame = min(frames, key=lambda f: abs(f.timestamp_ms - peak_ms), default=None)
         peak_values = {name: feature_value(peak_frame, name, run.side) for name in self.spec.features} if peak_frame else {}
-        faults = [Fault(id=TOO_SHALLOW_ID, cue=self.spec.position.cue, scope="rep", side=run.side,
-                        start_ms=run.start_ms, end_ms=run.end_ms, value=depth, limit=self.spec.rep.min_rom_deg,
-                        rep_index=index)]
-        self._faults.extend(faults)
-        for f in list(self._unattached):
-            if f.side == run.side and f.start_ms <= run.end_ms and f.end_ms >= run.start_ms:
-                faults.append(f)
-                self._unattached.remove(f)
+        shallow = Fault(id=TOO_SHALLOW_ID, cue=self.spec.position.cue, scope="rep", side=run.side,
+                        start_ms=run.start_ms, end_ms=run.end_ms, value=depth, limit=self.spec.rep.min_rom_deg)
         return RepEvent(
-            index=index,
+            index=len(self._reps),
             side=run.side,
             start_ms=run.start_ms,
             peak_ms=peak_ms,
@@ -720,7 +713,7 @@ class ExerciseEvaluator:
             peak_values=peak_values,
             hold_s=run.duration_s,
             confidence=run.seen_fraction,
-            faults=tuple(faults),
+            faults=(shallow,),
             complete=not run.open,
             # in the position from the first moment it could be judged: held before the recording began
             began_before=self._first_usable_ms is not None and run.start_ms <= self._first_usable_ms,
