@@ -34,23 +34,11 @@ def analyse_clip(
     ``reps`` and ``hold_s`` are the prescription (the spec's target by default). Raises
     ``formcheck.errors.InputError`` for a missing, unreadable or empty clip.
     """
-    from formcheck.pipeline import _close, _someone_seen, open_pose_stream
-    from formcheck.session import run_session
+    from formcheck.pipeline import run_clip
 
-    clip = Path(path)
     evaluator = _evaluator(exercise, side, reps, hold_s)
-    if not clip.exists():
-        from formcheck.errors import InputError
-
-        raise InputError(f"no such file: {clip}")
-    stream, _, estimator, final_source = open_pose_stream(
-        clip, model_path=None if model_path is None else Path(model_path), variant=variant, max_side_px=960,
-        analysis_fps=analysis_fps,
-    )
-    try:
-        return run_session(stream, evaluator, source=final_source, check=_someone_seen(clip))
-    finally:
-        _close(stream, estimator)
+    return run_clip(Path(path), evaluator, model_path=None if model_path is None else Path(model_path),
+                    variant=variant, analysis_fps=analysis_fps)
 
 
 def analyse_poses(

@@ -190,28 +190,43 @@ def analyze(
     if annotate and is_poses(path):
         raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
     _check_report_outputs(path, out_dir, annotate)
+    def sinks_for(source: SourceInfo) -> list:
+        sinks = [ReportFilesSink(out_dir, include_series=include_series)]
+        if extra_sinks is not None:
+            sinks.extend(extra_sinks(source))
+        if annotate:
+            # one image per analysed frame, played at the rate they were analysed
+            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
+        return sinks
+
     created = missing_folders(out_dir)
     try:
         check_writable(out_dir)
-        stream, source, estimator, final_source = open_pose_stream(
-            path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
-            analysis_fps=analysis_fps,
-        )
-        if keep is not None:
-            stream = _tapped(stream, keep)
-        try:
-            sinks = [ReportFilesSink(out_dir, include_series=include_series)]
-            if extra_sinks is not None:
-                sinks.extend(extra_sinks(source))
-            if annotate:
-                # one image per analysed frame, played at the rate they were analysed
-                sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
-            return run_session(stream, evaluator, sinks, source=final_source, check=_someone_seen(path))
-        finally:
-            _close(stream, estimator)
+        return run_clip(path, evaluator, sinks_for, model_path=model_path, variant=variant, max_side_px=max_side_px,
+                        progress=progress, analysis_fps=analysis_fps, keep=keep)
     except BaseException:
         remove_if_empty(created)  # a failed analysis leaves no empty --out folder behind
         raise
+
+
+def run_clip(
+    path: Path, evaluator: ExerciseEvaluator, sinks_for: Callable[[SourceInfo], list] = lambda source: [], *,
+    model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
+    progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
+    keep: Callable[[PoseSample], None] | None = None,
+) -> SessionReport:
+    """One session over a clip or poses file into the sinks ``sinks_for(source)`` builds (none: in
+    memory); the stream's threads and the model are closed whatever happens."""
+    stream, source, estimator, final_source = open_pose_stream(
+        path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
+        analysis_fps=analysis_fps,
+    )
+    if keep is not None:
+        stream = _tapped(stream, keep)
+    try:
+        return run_session(stream, evaluator, sinks_for(source), source=final_source, check=_someone_seen(path))
+    finally:
+        _close(stream, estimator)
 
 
 def _tapped(stream, keep: Callable[[PoseSample], None]) -> Iterator:
