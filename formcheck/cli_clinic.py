@@ -269,6 +269,62 @@ def register(app) -> None:
         if page is not None:
             console.print(f"Updated {esc(page)}")
 
+    @app.command()
+    def serve(
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
+        reports: Annotated[Path, typer.Option("--reports", help="The batch's report folder; uploads are analysed into it.")] = Path("formcheck-batch"),
+        host: Annotated[str, typer.Option("--host", help="Address to listen on; anything but this computer needs the token.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on (0: any free one).")] = 8000,
+        token_file: Annotated[Optional[Path], typer.Option("--token-file", help="A file holding the access token (default: a new one, printed).")] = None,
+        model: Annotated[Optional[Path], typer.Option(help="A pose model .task file for uploads (default: the fetched one).")] = None,
+    ) -> None:
+        """The clinic web app: sessions, review by click, corrections, uploads and progress, in a browser."""
+        import secrets
+        import socket
+
+        from formcheck.history import History
+
+        with clinic_errors(), History(db, read_only=True) as h:
+            db_path = h.path  # missing, foreign, damaged or newer: one line here, before anything listens
+        from formcheck.web import create_app, is_local_host
+
+        local = is_local_host(host)
+        token = None
+        if token_file is not None:
+            try:
+                token = token_file.expanduser().read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as e:
+                raise fail(f"cannot read the token file {token_file} ({getattr(e, 'strerror', None) or e})", EXIT_USAGE) from None
+            if len(token) < 16:
+                raise fail(f"the token in {token_file} is shorter than 16 characters: use a long random one", EXIT_USAGE)
+        elif not local:
+            token = secrets.token_urlsafe(24)  # anyone on the network could connect: a token, always
+        allowed = ["127.0.0.1", "localhost", "::1", "[::1]"] if local else None
+        app_ = create_app(db_path, reports, token, allowed_hosts=allowed, model_path=model)
+        try:
+            family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host.strip("[]"), port))
+        except OSError as e:
+            raise fail(f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port or --host") from None
+        # bound before the address is printed: a browser (or a test) reading it can connect at once
+        bound_port = sock.getsockname()[1]
+        shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
+        url = f"http://{shown}:{bound_port}/" + (f"?token={token}" if token else "")
+        console.print(f"formcheck serve: {esc(url)}", soft_wrap=True)
+        console.print(f"[dim]history {esc(db_path)}, reports {esc(reports.expanduser().resolve())}; Ctrl-C stops[/]", soft_wrap=True)
+        _run_server(app_, sock)
+
+
+def _run_server(app, sock) -> None:
+    """Serve on an already bound socket until Ctrl-C or SIGTERM (uvicorn handles both)."""
+    import uvicorn
+
+    sock.listen(128)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
 
 def _review_db(report: str, db: Optional[Path]) -> Optional[Path]:
     """The database to review in: the one the batch recorded in the report folder, unless none was."""
