@@ -24,7 +24,6 @@ from formcheck.history import History
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_videos"
-CHROMIUM = Path("/usr/bin/chromium")
 MARKUP_NAME = "<b>x</b>"
 # starlette's TestClient asks for httpx2, which the package index here does not have
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
@@ -87,14 +86,6 @@ def server(clinic):
     assert b"Traceback" not in proc.stderr.read()
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """pytest-playwright's browser is the system Chromium: no browser is ever downloaded."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"no system Chromium at {CHROMIUM} (apt-get install -y chromium); Playwright downloads none")
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
-
-
 def _client(clinic, tmp_path, **kwargs):
     from fastapi.testclient import TestClient
 
@@ -155,8 +146,10 @@ def test_progress_chart_and_exports(page, server):
     page.goto(server)
     page.locator("ul.patients a", has_text="alice").click()
     page.wait_for_selector("svg.progress-chart")
-    assert page.locator("svg.progress-chart rect.bar").count() == 2  # two ISO weeks of bridges
-    assert page.locator("svg.progress-chart line.target").count() == 1
+    charts = page.locator("section.exercise figure")
+    assert charts.count() == 4  # reps, hold, range of motion, fault rate
+    assert charts.first.locator("rect.bar").count() == 2  # two ISO weeks of bridges
+    assert page.locator("svg.progress-chart line.target").count() == 2  # the prescribed reps and hold
     assert page.locator("#progress tbody tr").count() == 2
     assert page.evaluate("Array.from(document.styleSheets).some(s => Array.from(s.cssRules)"
                          ".some(r => r.media && r.media.mediaText === 'print'))")
@@ -324,3 +317,16 @@ def test_serve_on_a_missing_or_damaged_database_is_one_line(tmp_path):
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and str(db.name) in r.stderr
+
+
+def test_video_type_comes_from_the_content_and_local_means_loopback():
+    from formcheck.web import is_local_host
+    from formcheck.web.app import sniff_video
+
+    assert sniff_video((SAMPLES / "bridge_correct.mp4").read_bytes()[:64]) == ".mp4"
+    assert sniff_video(b"\x1aE\xdf\xa3" + bytes(60)) == ".mkv"
+    assert sniff_video(b"RIFF\x00\x00\x00\x00AVI LIST") == ".avi"
+    assert sniff_video(b"\x89PNG\r\n\x1a\n" + bytes(56)) is None
+    assert sniff_video(b"<html><script>") is None
+    assert all(is_local_host(h) for h in ("127.0.0.1", "127.0.1.1", "::1", "[::1]", "localhost"))
+    assert not any(is_local_host(h) for h in ("0.0.0.0", "::", "192.168.1.20", "example.org"))

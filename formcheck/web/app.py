@@ -103,7 +103,8 @@ class UploadJob:
         if self.state == "done":
             fraction = 1.0
         elif self.frames_total:
-            fraction = min(1.0, self.frames_done / self.frames_total)
+            # full only when done: after the last frame the report, video and history row are still being written
+            fraction = min(0.99, self.frames_done / self.frames_total)
         return {"id": self.id, "clip": self.clip_name, "state": self.state, "frames_done": self.frames_done,
                 "frames_total": self.frames_total, "fraction": fraction, "session_id": self.session_id,
                 "error": self.error}
@@ -414,18 +415,19 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
         return JSONResponse(job)
 
     @app.get("/progress", response_class=HTMLResponse)
-    def progress_page(patient: str) -> HTMLResponse:
+    def progress_page(patient: str = "") -> HTMLResponse:
         rows = _progress(s, patient)
-        charts = {ex: _week_chart([r for r in rows if r.exercise == ex]) for ex in dict.fromkeys(r.exercise for r in rows)}
+        charts = {ex: [_week_chart([r for r in rows if r.exercise == ex], *chart) for chart in WEEK_CHARTS]
+                  for ex in dict.fromkeys(r.exercise for r in rows)}
         return _page(s, "progress.html.j2", title=f"Progress: {patient or 'no name'}", patient=patient, rows=rows,
                      charts=charts)
 
     @app.get("/progress.json")
-    def progress_json(patient: str) -> JSONResponse:
+    def progress_json(patient: str = "") -> JSONResponse:
         return JSONResponse({"patient": patient, "weeks": [r.to_dict() for r in _progress(s, patient)]})
 
     @app.get("/progress.csv")
-    def progress_csv(patient: str) -> Response:
+    def progress_csv(patient: str = "") -> Response:
         from formcheck.sinks import csv_writer
 
         rows = [r.to_dict() for r in _progress(s, patient)]
@@ -579,19 +581,29 @@ def _progress(s: _Settings, patient: str) -> list[views.WeekRow]:
         return views.progress_rows([(x, h.report(x.id)) for x in sessions])
 
 
-def _week_chart(rows: list[views.WeekRow]) -> dict:
-    """Bar geometry for one exercise's reps per side by week, with the prescription as a line."""
-    width, height, pad = 560, 180, 28
-    top = max([r.reps_per_side or 0 for r in rows] + [r.target_reps or 0 for r in rows] + [1])
+# what each weekly chart shows: (title, WeekRow field, scale to the shown unit, prescription field)
+WEEK_CHARTS = (
+    ("reps per side", "reps_per_side", 1.0, "target_reps"),
+    ("hold s", "hold_s", 1.0, "target_hold_s"),
+    ("range of motion deg", "rom_deg", 1.0, None),
+    ("reps with a fault %", "fault_rate", 100.0, None),
+)
+
+
+def _week_chart(rows: list[views.WeekRow], title: str, name: str, scale: float, target: str | None) -> dict:
+    """Bar geometry for one measure of one exercise by week, with its prescription as a line."""
+    width, height, pad = 360, 150, 24
+    values = [None if getattr(r, name) is None else round(getattr(r, name) * scale, 1) for r in rows]
+    targets = [getattr(r, target) for r in rows if target and getattr(r, target)]
+    top = max([v or 0 for v in values] + targets + [1])
     step = (width - 2 * pad) / max(1, len(rows))
     bars = []
-    for i, r in enumerate(rows):
-        h = (r.reps_per_side or 0) / top * (height - 2 * pad)
+    for i, (r, v) in enumerate(zip(rows, values)):
+        h = (v or 0) / top * (height - 2 * pad)
         bars.append({"x": pad + i * step + step * 0.15, "w": step * 0.7, "y": height - pad - h, "h": h,
-                     "label": r.week, "value": r.reps_per_side, "fault_rate": r.fault_rate})
-    targets = [r.target_reps for r in rows if r.target_reps]
+                     "label": r.week, "value": "-" if v is None else f"{v:g}"})
     target_y = height - pad - max(targets) / top * (height - 2 * pad) if targets else None
-    return {"width": width, "height": height, "pad": pad, "bars": bars, "target_y": target_y,
+    return {"title": title, "width": width, "height": height, "pad": pad, "bars": bars, "target_y": target_y,
             "target": max(targets) if targets else None}
 
 

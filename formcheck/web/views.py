@@ -100,6 +100,7 @@ class WeekRow:
     reps_per_side: float | None  # mean over the week's sessions and sides, clinician counts first
     target_reps: int | None
     hold_s: float | None  # mean hold of the week's reps
+    target_hold_s: float | None
     rom_deg: float | None  # mean range of motion of the week's reps
     fault_rate: float | None  # share of the week's reps with a fault
     reviewed: int  # sessions with a clinician count
@@ -119,10 +120,12 @@ def progress_rows(sessions: Sequence[tuple[SessionRow, dict]]) -> list[WeekRow]:
         per_side = [n for s, _ in items for n in effective_counts(s).values()]
         reps = [r for _, report in items for r in report.get("reps", [])]
         targets = [report.get("summary", {}).get("target_reps_per_side") for _, report in items]
+        hold_targets = [report.get("summary", {}).get("target_hold_s") for _, report in items]
         rows.append(WeekRow(
             exercise=exercise, week=week, sessions=len(items), reps_per_side=_mean(per_side),
             target_reps=max((t for t in targets if t is not None), default=None),
-            hold_s=_mean([r.get("hold_s") for r in reps]), rom_deg=_mean([r.get("rom_deg") for r in reps]),
+            hold_s=_mean([r.get("hold_s") for r in reps]),
+            target_hold_s=max((t for t in hold_targets if t), default=None), rom_deg=_mean([r.get("rom_deg") for r in reps]),
             fault_rate=round(sum(1 for r in reps if r.get("faults")) / len(reps), 2) if reps else None,
             reviewed=sum(1 for s, _ in items if s.reviews),
         ))
