@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIPS = ROOT.parent / "shared" / "clips"
+CHROMIUM = Path("/usr/bin/chromium")
 sys.path.insert(0, str(Path(__file__).parent))  # tests/kinematics.py
 
 
@@ -18,6 +19,14 @@ def clip_catalog() -> dict[str, dict]:
         return {}
     with open(CLIPS / "catalog.csv", newline="") as f:
         return {row["file"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """pytest-playwright's browser is the system Chromium: no browser is ever downloaded."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no system Chromium at {CHROMIUM} (apt-get install -y chromium); Playwright downloads none")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
 
 
 @pytest.fixture(scope="session")

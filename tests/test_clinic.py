@@ -1,7 +1,8 @@
 """The clinician workflow: batch (resumable, SIGKILL-safe), history database, HTML report, corrections.
 
 Most clips here are poses files built from joint angles (no model); one batch runs the real model
-over two sample clips. The HTML pages are opened in headless Chromium when /usr/bin/chromium exists.
+over two sample clips. The HTML pages are opened in the system Chromium through Playwright when
+/usr/bin/chromium exists (conftest.py points pytest-playwright at it).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from formcheck.history import SCHEMA_VERSION, History, HistoryError, export_rows
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_videos"
 CHROMIUM = Path("/usr/bin/chromium")
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium not installed (apt-get install -y chromium)")
 
 
 def formcheck(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -369,38 +369,80 @@ def test_migration_from_the_first_schema_keeps_the_data(tmp_path):
 # --- the HTML report in a browser -----------------------------------------------------------------------
 
 
-def _check_page(browser, page: Path, shot: Path | None = None) -> dict:
-    from chromium import PAGE_CHECK
+# Resolves when the page's video can play (readyState >= 2) or after the timeout, with what a
+# reviewer would see: the charts and thumbnails drawn, at a size.
+PAGE_CHECK = """
+() => new Promise(resolve => {
+  const v = document.querySelector('video');
+  const started = performance.now();
+  function visible(el) { const r = el.getBoundingClientRect(); return r.width > 50 && r.height > 30; }
+  function report() {
+    const imgs = Array.from(document.querySelectorAll('figure.thumb img'));
+    resolve({
+      title: document.title,
+      charts: Array.from(document.querySelectorAll('svg.chart')).filter(visible).length,
+      chartPaths: document.querySelectorAll('svg.chart path').length,
+      thumbs: imgs.length,
+      thumbsDecoded: imgs.filter(i => i.complete && i.naturalWidth > 0 && visible(i)).length,
+      video: v ? {readyState: v.readyState, duration: v.duration, width: v.videoWidth, error: v.error && v.error.code} : null,
+      repRows: document.querySelectorAll('tr.rep').length,
+      clinician: Array.from(document.querySelectorAll('.clinician-count')).map(e => e.textContent),
+      command: (document.getElementById('review-cmd') || {}).textContent || null,
+    });
+  }
+  function poll() {
+    if (!v || v.readyState >= 2 || (v.error) || performance.now() - started > 20000) { report(); return; }
+    setTimeout(poll, 100);
+  }
+  poll();
+})
+"""
 
-    browser.open(page.resolve().as_uri())
-    state = browser.evaluate(PAGE_CHECK, await_promise=True)
-    assert browser.console_errors() == [], browser.console_errors()
+
+def _check_page(browser_page, page: Path, shot: Path | None = None) -> dict:
+    """Open a report page in Chromium: what it shows, and no console error, exception or failed load."""
+    errors: list[str] = []
+
+    def on_console(message) -> None:
+        if message.type in ("error", "assert"):  # a failed load is reported here too
+            errors.append(f"console: {message.text}")
+
+    def on_error(exc) -> None:
+        errors.append(f"exception: {exc}")
+
+    browser_page.on("console", on_console)
+    browser_page.on("pageerror", on_error)
+    try:
+        browser_page.goto(page.resolve().as_uri())
+        state = browser_page.evaluate(PAGE_CHECK)
+    finally:
+        browser_page.remove_listener("console", on_console)
+        browser_page.remove_listener("pageerror", on_error)
+    assert errors == [], errors
     if shot is not None:
-        browser.screenshot(shot)
+        browser_page.screenshot(path=shot, full_page=True)
     return state
 
 
-@needs_chromium
-def test_report_pages_work_in_a_browser(batch_run, tmp_path):
-    from chromium import Chromium
-
+def test_report_pages_work_in_a_browser(batch_run, tmp_path, page):
+    browser_page = page
+    browser_page.set_viewport_size({"width": 1280, "height": 900})
     out = batch_run["out"]
-    with Chromium(tmp_path / "profile") as browser:
-        for page in sorted(out.glob("*/report.html")):
-            report = json.loads((page.parent / "report.json").read_text())
-            state = _check_page(browser, page, tmp_path / f"{page.parent.name}.png")
-            assert state["charts"] == 1 and state["chartPaths"] > 10
-            n = report["summary"]["reps_total"]
-            assert state["repRows"] == n and state["thumbs"] == n and state["thumbsDecoded"] == n
-            assert state["video"] is not None and state["video"]["readyState"] >= 2, state
-            assert state["video"]["duration"] == pytest.approx(report["quality"]["duration_s"], abs=0.5)
-            assert state["command"].startswith("formcheck review ")
-            png = (tmp_path / f"{page.parent.name}.png").read_bytes()
-            assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
-        index = _check_page(browser, out / "index.html")
-        assert index["title"].startswith("formcheck: 3 sessions")
-        links = browser.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
-        assert len(links) == 3 and all(Path(link.removeprefix("file://")).is_file() for link in links)
+    for html in sorted(out.glob("*/report.html")):
+        report = json.loads((html.parent / "report.json").read_text())
+        state = _check_page(browser_page, html, tmp_path / f"{html.parent.name}.png")
+        assert state["charts"] == 1 and state["chartPaths"] > 10
+        n = report["summary"]["reps_total"]
+        assert state["repRows"] == n and state["thumbs"] == n and state["thumbsDecoded"] == n
+        assert state["video"] is not None and state["video"]["readyState"] >= 2, state
+        assert state["video"]["duration"] == pytest.approx(report["quality"]["duration_s"], abs=0.5)
+        assert state["command"].startswith("formcheck review ")
+        png = (tmp_path / f"{html.parent.name}.png").read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    index = _check_page(browser_page, out / "index.html")
+    assert index["title"].startswith("formcheck: 3 sessions")
+    links = browser_page.evaluate("Array.from(document.querySelectorAll('a')).map(a => a.href)")
+    assert len(links) == 3 and all(Path(link.removeprefix("file://")).is_file() for link in links)
 
 
 # --- the browser-playable video ---------------------------------------------------------------------------
@@ -432,7 +474,7 @@ def test_browser_video_is_h264_and_atomic(tmp_path):
 
 
 @pytest.mark.model
-def test_real_model_batch_over_two_sample_clips(model_path, tmp_path):
+def test_real_model_batch_over_two_sample_clips(model_path, tmp_path, request):
     manifest = {m["clip"]: m for m in json.loads((SAMPLES / "manifest.json").read_text())}
     names = ["bridge_correct.mp4", "standing_hip_extension_knee_bent.mp4"]
     # each sample with the prescription it was rendered to (its analyze_args' --hold, if any)
@@ -452,10 +494,8 @@ def test_real_model_batch_over_two_sample_clips(model_path, tmp_path):
             assert "sha256" in s.model and s.model.startswith("pose_landmarker_full")
     assert "0 analysed, 2 skipped" in formcheck("batch", "--manifest", str(m), "--out", str(out), "--db", str(db)).stdout
     if CHROMIUM.exists():
-        from chromium import Chromium
-
-        with Chromium(tmp_path / "profile") as browser:
-            for page in out.glob("*/report.html"):
-                state = _check_page(browser, page)
-                assert state["video"]["readyState"] >= 2 and state["video"]["width"] > 0
-                assert state["thumbsDecoded"] == state["repRows"] > 0
+        browser_page = request.getfixturevalue("page")  # only here: the counts above need no browser
+        for html in out.glob("*/report.html"):
+            state = _check_page(browser_page, html)
+            assert state["video"]["readyState"] >= 2 and state["video"]["width"] > 0
+            assert state["thumbsDecoded"] == state["repRows"] > 0
