@@ -279,7 +279,7 @@ def test_help_text_is_shown_literally_with_no_text_lost_to_markup():
     import os
 
     env = {**os.environ, "COLUMNS": "250"}
-    for command in ([], ["analyze"], ["batch"], ["live"], ["poses"], ["review"], ["export"], ["history"], ["exercises"]):
+    for command in ([], ["analyze"], ["batch"], ["live"], ["poses"], ["review"], ["export"], ["history"], ["exercises"], ["serve"]):
         out = subprocess.run([sys.executable, "-m", "formcheck", *command, "--help"], capture_output=True,
                              text=True, env=env).stdout
         if command in (["analyze"], ["batch"]):

@@ -174,9 +174,11 @@ def test_upload_a_rendered_clip_and_watch_the_progress_bar_finish(page, server, 
     page.click("#session-link")
     page.wait_for_selector("#counts")
     assert page.locator("#counts .machine").inner_text() == str(expected["expected"]["reps_total"])
+    assert "bridge_correct.mp4 (uploaded, stored as " in page.inner_text("p.meta")  # the name shown, never used
     with History(clinic["db"], read_only=True) as h:
         carol = h.sessions(patient="carol", status="done")
     assert len(carol) == 1 and carol[0].exercise == "bridge" and carol[0].session_date == "2025-03-12"
+    assert carol[0].extra["original_name"] == "bridge_correct.mp4"
     stored = Path(carol[0].clip_path)
     assert stored.parent == (clinic["reports"] / "uploads").resolve() and re.fullmatch(r"[0-9a-f]{32}\.mp4", stored.name)
     assert (Path(carol[0].report_dir) / "annotated.mp4").is_file()

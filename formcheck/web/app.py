@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -120,6 +121,7 @@ class _Request:
     session_date: str
     reps: int | None
     hold_s: float | None
+    original_name: str
 
 
 class Analyser:
@@ -184,8 +186,9 @@ class Analyser:
                 else:
                     analyser._set(r.job_id, state="done", session_id=result.session_id)
 
-        job = ClipJob(r.clip, r.exercise, r.side, r.patient, r.session_date, {"uploaded": "formcheck serve"},
-                      r.reps, r.hold_s, origin="upload")
+        # the name the clinician's file had is kept as text beside the session, never as a path
+        extra = {"uploaded": "formcheck serve", "original_name": r.original_name}
+        job = ClipJob(r.clip, r.exercise, r.side, r.patient, r.session_date, extra, r.reps, r.hold_s, origin="upload")
         options = BatchOptions(out_dir=self.reports_dir, model_path=self.model_path, video="file")
         try:
             with History(self.db_path) as history:
@@ -307,7 +310,8 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
             p["last"] = max(p["last"], views.session_day(sess))
         return _page(s, "index.html.j2", title="Sessions", rows=rows, f=f,
                      patients=sorted(patients.values(), key=lambda p: p["last"], reverse=True),
-                     exercises=sorted({x.exercise for x in all_sessions}), spec_ids=_spec_ids())
+                     exercises=sorted({x.exercise for x in all_sessions}), spec_ids=_spec_ids(),
+                     today=date.today().isoformat())
 
     @app.get("/sessions/{session_id}", response_class=HTMLResponse)
     def session_page(session_id: int) -> HTMLResponse:
@@ -535,9 +539,9 @@ async def _store_upload(s: _Settings, form) -> tuple[_Request, str]:
     side = str(form.get("side", "")) or None
     if side not in (None, "left", "right"):
         raise _Refused(400, "side must be left, right or empty (both sides)")
-    date = str(form.get("date", "")).strip()
-    if date and not _DATE.fullmatch(date):
-        raise _Refused(400, f"the date must be YYYY-MM-DD, not {date[:20]!r}")
+    day = str(form.get("date", "")).strip()
+    if day and not _DATE.fullmatch(day):
+        raise _Refused(400, f"the date must be YYYY-MM-DD, not {day[:20]!r}")
     patient = str(form.get("patient", "")).strip()
     if len(patient) > 80:
         raise _Refused(400, "the patient name is at most 80 characters")
@@ -572,7 +576,7 @@ async def _store_upload(s: _Settings, form) -> tuple[_Request, str]:
         os.replace(part, target)
     finally:
         part.unlink(missing_ok=True)
-    return _Request(job_id, target, exercise, side, patient, date, reps, hold_s), clip.filename
+    return _Request(job_id, target, exercise, side, patient, day, reps, hold_s, clip.filename[:200]), clip.filename
 
 
 def _progress(s: _Settings, patient: str) -> list[views.WeekRow]:
