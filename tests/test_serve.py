@@ -332,3 +332,18 @@ def test_video_type_comes_from_the_content_and_local_means_loopback():
     assert sniff_video(b"<html><script>") is None
     assert all(is_local_host(h) for h in ("127.0.0.1", "127.0.1.1", "::1", "[::1]", "localhost"))
     assert not any(is_local_host(h) for h in ("0.0.0.0", "::", "192.168.1.20", "example.org"))
+
+
+def test_progress_counts_the_clinicians_correction_over_the_machine(clinic, tmp_path):
+    sid = clinic["ids"]["b1.npz"]  # alice's week 10: the machine counted 2
+    c = _client(clinic, tmp_path)
+
+    def week10() -> dict:
+        weeks = c.get("/progress.json", params={"patient": "alice"}).json()["weeks"]
+        return next(w for w in weeks if w["week"] == "2025-W10")
+
+    assert (week10()["reps_per_side"], week10()["reviewed"]) == (2, 0)
+    csrf = _csrf(c.get(f"/sessions/{sid}").text)
+    assert c.post(f"/sessions/{sid}/review", data={"csrf": csrf, "side": "both", "reps": "5", "reviewer": "kim"}).status_code == 303
+    assert (week10()["reps_per_side"], week10()["reviewed"]) == (5, 1)
+    assert "2025-W10,1,5.0," in c.get("/progress.csv", params={"patient": "alice"}).text
