@@ -193,6 +193,10 @@ class Analyser:
         try:
             with History(self.db_path) as history:
                 run_batch([job], options, history, Observer())
+            with self._lock:
+                unfinished = self._jobs[r.job_id].state in ("queued", "running")
+            if unfinished:  # never left spinning: a batch that returns without a result says so
+                self._set(r.job_id, state="failed", error="the analysis ended without a result")
         except Exception as e:  # noqa: BLE001  the upload's page says what went wrong; the server goes on
             from formcheck.errors import InputError
             from formcheck.models import ModelError
