@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from formcheck.types import SourceInfo
+
+if TYPE_CHECKING:
+    from formcheck.htmlreport import ClipMeta
+    from formcheck.spec import ExerciseSpec
 
 REVIEW_VIDEO_MODES = ("embed", "file", "none")  # the clip page's video: inlined, linked beside it, or none
 
@@ -25,7 +30,7 @@ def analysed_fps(source: SourceInfo) -> float:
 class ClipPage:
     """The clinician's page of one clip (batch): what it says about the clip, and its video mode."""
 
-    meta: object  # htmlreport.ClipMeta (its analysed_at is stamped when the page is written)
+    meta: ClipMeta  # its analysed_at is stamped when the page is written
     video: str = "embed"
 
 
@@ -62,10 +67,11 @@ class OutputPlan:
             raise ValueError(f"unknown video mode {self.page.video!r}; valid: {', '.join(REVIEW_VIDEO_MODES)}")
 
 
-def build_sinks(plan: OutputPlan, spec, source: SourceInfo) -> list:
+def build_sinks(plan: OutputPlan, spec: ExerciseSpec | None, source: SourceInfo) -> list:
     """The session sinks that write ``plan``'s outputs for ``spec`` over ``source``, in closing order.
 
     The page comes last: it embeds the thumbnails and video the review media have written by then.
+    ``spec`` is None for a pose-only session (a poses file needs no exercise).
     """
     from formcheck.sinks import AnnotatedVideoSink, PosesFileSink, ReportFilesSink, ReviewMediaSink
 
