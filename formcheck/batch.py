@@ -23,15 +23,16 @@ from typing import Protocol
 
 from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
-from formcheck.history import History, SessionRow, current_sessions, utc_now
+from formcheck.history import History, SessionRow, current_sessions
+from formcheck.htmlreport import PAGE_JSON
 from formcheck.io import OutputKind, check_output, head_contains
+from formcheck.outputs import REVIEW_VIDEO_MODES
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 POSES_SUFFIXES = (".npz",)
 MANIFEST_COLUMNS = ("clip", "exercise", "side", "patient", "date", "reps", "hold_s")
-VIDEO_MODES = ("embed", "file", "none")
+VIDEO_MODES = REVIEW_VIDEO_MODES
 STAGING = ".staging"
-PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 LOCK_NAME = ".formcheck-batch.lock"
 PROGRESS_EVERY_S = 0.25  # workers report frame progress at most this often
 
@@ -358,9 +359,10 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
     """
     from formcheck import __version__, pipeline
     from formcheck.evaluator import SideOverrideError
-    from formcheck.htmlreport import ClipMeta, write_clip_report
+    from formcheck.htmlreport import ClipMeta
     from formcheck.models import ModelError
-    from formcheck.sinks import ReviewMediaSink, write_json_atomic
+    from formcheck.outputs import ClipPage, OutputPlan
+    from formcheck.sinks import report_document
     from formcheck.spec import SpecError
 
     t0 = time.monotonic()
@@ -368,28 +370,22 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
     try:
         spec, evaluator = pipeline.build_evaluator(task["exercise"], task["side"], reps=task["reps"], hold_s=task["hold_s"])
         staging.mkdir(parents=True, exist_ok=True)
-
-        def media(source: dict) -> list:
-            return [ReviewMediaSink(staging, spec, fps=pipeline.analysed_fps(source), video=task["video"] != "none")]
-
+        meta = ClipMeta(
+            clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
+            session_date=task["date"], extra=task["extra"], report_dir=task["final"],
+            formcheck_version=__version__, history_db=task["history_db"],
+        )
+        plan = OutputPlan(folder=staging, include_series=True, review_media=True, page=ClipPage(meta, task["video"]))
         report = pipeline.analyze(
-            Path(task["path"]), spec, evaluator, staging, model_path=task["model_path"], variant=task["variant"],
-            max_side_px=task["max_side_px"], progress=progress, include_series=True, extra_sinks=media,
-            analysis_fps=task["analysis_fps"],
+            Path(task["path"]), spec, evaluator, plan, model_path=task["model_path"], variant=task["variant"],
+            max_side_px=task["max_side_px"], progress=progress, analysis_fps=task["analysis_fps"],
         )
         if report.incomplete and not report.source.get("ends_early"):
             raise KeyboardInterrupt  # interrupted in-process: an unfinished clip is never committed
-        report_dict = json.loads((staging / "report.json").read_text(encoding="utf-8"))  # as written: NaN is null
-        spec_dict = spec.model_dump(mode="json")
-        meta = ClipMeta(
-            clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
-            session_date=task["date"], extra=task["extra"], analysed_at=utc_now(), report_dir=task["final"],
-            formcheck_version=__version__, history_db=task["history_db"],
-        )
-        # the page's settings, and which database holds this session (so `review` finds it)
-        write_json_atomic(staging / PAGE_JSON, {"video": task["video"], "history_db": task["history_db"]})
-        write_clip_report(staging, report=report_dict, spec=spec_dict, meta=meta, video=task["video"])
-        return {"ok": True, "report": report_dict, "spec": spec_dict, "elapsed_s": time.monotonic() - t0}
+        # what report.json and the page hold, from the report itself (never the file read back)
+        report_dict = report_document(report, include_series=True)
+        return {"ok": True, "report": report_dict, "spec": spec.model_dump(mode="json"),
+                "elapsed_s": time.monotonic() - t0}
     except (InputError, SpecError, ModelError, SideOverrideError) as e:
         return {"ok": False, "error": _one_line(e), "elapsed_s": time.monotonic() - t0}
     except MemoryError:

@@ -69,6 +69,7 @@ def analyze(
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
+    from formcheck.outputs import OutputPlan
 
     if exercise == "auto":
         return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet)
@@ -81,8 +82,8 @@ def analyze(
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
         with interrupts_between_frames(), _progress(quiet) as progress:
             report = pipeline.analyze(
-                input, spec, evaluator, out_dir,
-                annotate=annotate, model_path=model, variant=variant.value,
+                input, spec, evaluator, OutputPlan(folder=out_dir, annotated_video=annotate),
+                model_path=model, variant=variant.value,
                 max_side_px=max_side or None, progress=progress, analysis_fps=analysis_fps or None, keep=keeper.update,
             )
         hint = pipeline.suggest(keeper.poses, spec, report)
@@ -104,6 +105,7 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
     from dataclasses import replace
 
     from formcheck import pipeline
+    from formcheck.outputs import OutputPlan
     from formcheck.session import interrupts_between_frames
 
     with user_errors(), interrupts_between_frames():
@@ -120,7 +122,8 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
         if annotate and not pipeline.is_poses(input):
             # drawing needs the pixels again: a second model run, with the exercise now known
             with _progress(quiet) as progress:
-                report = pipeline.analyze(input, spec, evaluator, out_dir, annotate=True, model_path=model,
+                report = pipeline.analyze(input, spec, evaluator, OutputPlan(folder=out_dir, annotated_video=True),
+                                          model_path=model,
                                           variant=variant.value, max_side_px=max_side or None, progress=progress,
                                           analysis_fps=analysis_fps or None)
         else:

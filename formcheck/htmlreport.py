@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from formcheck.report import DISCLAIMER
-from formcheck.sinks import write_text_atomic
+from formcheck.sinks import report_document, write_json_atomic, write_text_atomic
 
+PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 EMBED_VIDEO_MAX_BYTES = 64 * 1024 * 1024  # larger videos are linked beside the page, not inlined
 SIDE_COLOURS = {"left": "#e8870e", "right": "#1f8fe0", "both": "#4a4f57"}
 FAULT_COLOUR = "#c62828"
@@ -321,6 +322,38 @@ def write_clip_report(folder: str | os.PathLike, *, report: dict, spec: dict, me
     page = clip_page_html(report=report, spec=spec, meta=meta, reviews=reviews, folder=folder, video=video,
                           pictures=pictures)
     return write_text_atomic(folder / "report.html", page)
+
+
+class ClipPageSink:
+    """Writes a batch clip's report.html (and its page.json) from the report when the session ends.
+
+    The page shows what report.json (with series) holds, built from the report itself, and
+    embeds the thumbnails and video in ``folder``: it comes after the review media in the sink list.
+    ``meta.analysed_at`` is stamped at close.
+    """
+
+    def __init__(self, folder: str | os.PathLike, spec, meta: ClipMeta, *, video: str = "embed"):
+        self.folder = Path(folder)
+        self.spec = spec
+        self.meta = meta
+        self.video = video
+
+    def update(self, frame, result) -> None:
+        pass
+
+    def close(self, report) -> None:
+        from dataclasses import replace
+
+        from formcheck.history import utc_now
+
+        # the page's settings, and which database holds this session (so `review` finds it)
+        write_json_atomic(self.folder / PAGE_JSON, {"video": self.video, "history_db": self.meta.history_db})
+        write_clip_report(self.folder, report=report_document(report, include_series=True),
+                          spec=self.spec.model_dump(mode="json"), meta=replace(self.meta, analysed_at=utc_now()),
+                          video=self.video)
+
+    def abort(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)

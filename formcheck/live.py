@@ -31,6 +31,7 @@ from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.live_routine import RoutineItem
 from formcheck.live_setup import GO, SetupGuide
+from formcheck.outputs import OutputPlan, build_sinks
 from formcheck.render import LiveOverlay
 from formcheck.report import SessionReport
 from formcheck.session import SessionCut, interrupt_requested, run_session
@@ -352,10 +353,13 @@ class LiveCoach:
         self._debouncer.reset()
         self.on_event("exercise", f"{spec.title}: {target}")
         self._say(Utterance(f"{spec.title}. {spoken}.", "guide", PRIORITY_GUIDE))
+        folder = self._folder(number, spec)
         while True:
             self._begin(number, spec, evaluator)
+            # the report files are a sink like the coach: written as the session closes, unless it never counted
+            outputs = build_sinks(OutputPlan(folder=folder, skip_empty=True), spec, self.source)
             try:
-                report = run_session(self._stream(), evaluator, [self], source=self._source_info)
+                report = run_session(self._stream(), evaluator, [self, *outputs], source=self._source_info)
             except _Restart:
                 spec, evaluator = self.make_evaluator(item)
                 self.on_event("stage", "reset: starting this exercise again")
@@ -364,11 +368,6 @@ class LiveCoach:
             break
         if report.quality["frames"] == 0:
             return ExerciseRun(item, spec, None, self.ended_by, None)
-        folder = self._folder(number, spec)
-        if folder is not None:
-            from formcheck.sinks import ReportFilesSink
-
-            ReportFilesSink(folder).close(report)
         return ExerciseRun(item, spec, report, self.ended_by, folder)
 
     def _folder(self, number: int, spec: ExerciseSpec) -> Path | None:

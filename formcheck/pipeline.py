@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from formcheck.defaults import DEFAULT_ANALYSIS_FPS
 from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
+from formcheck.outputs import OutputPlan, build_sinks
 from formcheck.report import SessionReport
 from formcheck.session import close_stream, estimate, interrupt_requested, replay, run_session
 from formcheck.spec import ExerciseSpec, load_spec, spec_ids
-from formcheck.types import PoseSample, SourceInfo
+from formcheck.types import FeatureFrame, FrameResult, PoseSample, SourceInfo
 
 Progress = Callable[[int, int | None], None]
 
@@ -101,11 +102,6 @@ def open_pose_stream(path: Path, *, model_path: Path | None, variant: str, max_s
     return poses, source, estimator, final_source
 
 
-def analysed_fps(source: SourceInfo) -> float:
-    """The rate of the analysed frames: what videos drawn from them play at."""
-    return source.analysis_fps or source.fps or 30.0
-
-
 def _close(stream, estimator) -> None:
     """Stop the stream's threads before the model they use is closed."""
     close_stream(stream)
@@ -169,41 +165,34 @@ def _someone_seen(path: Path) -> Callable[[SessionReport], None]:
 
 
 def analyze(
-    path: Path, spec: ExerciseSpec, evaluator: ExerciseEvaluator, out_dir: Path, *, annotate: bool = False,
+    path: Path, spec: ExerciseSpec, evaluator: ExerciseEvaluator, outputs: Path | OutputPlan, *,
     model_path: Path | None = None, variant: str = "full", max_side_px: int | None = 960,
-    progress: Progress | None = None, include_series: bool = False,
-    extra_sinks: Callable[[dict], list] | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
+    progress: Progress | None = None, analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
     keep: Callable[[PoseSample], None] | None = None,
 ) -> SessionReport:
-    """Analyse a clip or poses file; writes report.json and reps.csv (and annotated.mp4) atomically.
+    """Analyse a clip or poses file into the outputs planned (a folder: report.json and reps.csv there).
 
-    ``analysis_fps`` samples the video (None: every frame); a poses file is replayed as saved.
-    ``include_series`` puts the per-frame feature values into report.json (for charts);
-    ``extra_sinks(source)`` makes more sinks once the source (its fps, frame size) is known;
-    ``keep(pose)`` sees every raw pose (for a suggestion afterwards).
+    Every output is written atomically when the analysis ends. ``analysis_fps`` samples the video
+    (None: every frame); a poses file is replayed as saved. ``keep(pose)`` sees every raw pose
+    (for a suggestion afterwards).
     """
     from formcheck.io import missing_folders, remove_if_empty
-    from formcheck.sinks import AnnotatedVideoSink, ReportFilesSink
 
+    plan = outputs if isinstance(outputs, OutputPlan) else OutputPlan(folder=Path(outputs))
+    if plan.folder is None:
+        raise ValueError("analyze writes a report: the plan needs a folder")
+    out_dir = plan.folder
     if not path.exists():
         raise InputError(f"no such file: {path}")
-    if annotate and is_poses(path):
+    if plan.annotated_video and is_poses(path):
         raise InputError("--annotate needs the video clip: a poses file has no pixels to draw on")
-    _check_report_outputs(path, out_dir, annotate)
-    def sinks_for(source: SourceInfo) -> list:
-        sinks = [ReportFilesSink(out_dir, include_series=include_series)]
-        if extra_sinks is not None:
-            sinks.extend(extra_sinks(source))
-        if annotate:
-            # one image per analysed frame, played at the rate they were analysed
-            sinks.append(AnnotatedVideoSink(out_dir / "annotated.mp4", spec, fps=analysed_fps(source)))
-        return sinks
-
+    _check_report_outputs(path, out_dir, plan.annotated_video)
     created = missing_folders(out_dir)
     try:
         check_writable(out_dir)
-        return run_clip(path, evaluator, sinks_for, model_path=model_path, variant=variant, max_side_px=max_side_px,
-                        progress=progress, analysis_fps=analysis_fps, keep=keep)
+        return run_clip(path, evaluator, lambda source: build_sinks(plan, spec, source), model_path=model_path,
+                        variant=variant, max_side_px=max_side_px, progress=progress, analysis_fps=analysis_fps,
+                        keep=keep)
     except BaseException:
         remove_if_empty(created)  # a failed analysis leaves no empty --out folder behind
         raise
@@ -270,10 +259,9 @@ def recognise_clip(path: Path, *, model_path: Path | None = None, variant: str =
 
 def analyze_poses(poses: list[PoseSample], source: SourceInfo, evaluator: ExerciseEvaluator, out_dir: Path) -> SessionReport:
     """Analyse poses already in memory (from ``recognise_clip``); writes report.json and reps.csv."""
-    from formcheck.sinks import ReportFilesSink
-
     check_writable(out_dir)
-    return run_session(replay(poses), evaluator, [ReportFilesSink(out_dir)], source=source)
+    sinks = build_sinks(OutputPlan(folder=out_dir), evaluator.spec, source)
+    return run_session(replay(poses), evaluator, sinks, source=source)
 
 
 def suggest(poses: Iterable[PoseSample], spec: ExerciseSpec, report: SessionReport) -> str | None:
@@ -286,12 +274,42 @@ def suggest(poses: Iterable[PoseSample], spec: ExerciseSpec, report: SessionRepo
     return suggestion(report, spec, recognise(list(poses), _catalogue()))
 
 
+class PoseRecorder:
+    """The session stage of `formcheck poses`: no exercise, each pose handed on as the model gave it."""
+
+    def __init__(self):
+        self.frames = 0
+        self.detected = 0
+        self.frame_size_px: tuple[int, int] | None = None
+
+    def update(self, pose: PoseSample) -> FrameResult:
+        self.frames += 1
+        self.detected += pose.detected
+        self.frame_size_px = pose.frame_size_px
+        return FrameResult(pose=pose, features=FeatureFrame(pose.timestamp_ms, {}, False, pose.detected),
+                           phases={}, counts={}, hold_s=0.0)
+
+    def finish(self, source: dict | None = None, incomplete: bool = False) -> PosesRun:
+        return PosesRun(source or {}, incomplete, self.frames, self.detected, self.frame_size_px)
+
+
+@dataclass(frozen=True)
+class PosesRun:
+    """What a pose-only session saw: the source (final counts), frames, frames with someone in them."""
+
+    source: dict
+    incomplete: bool
+    frames: int
+    detected: int
+    frame_size_px: tuple[int, int] | None
+
+
 def save_poses(path: Path, output: Path, *, model_path: Path | None = None, variant: str = "full",
                max_side_px: int | None = 960, progress: Progress | None = None,
                analysis_fps: float | None = DEFAULT_ANALYSIS_FPS) -> dict:
     """Run the model over a clip (sampled at ``analysis_fps``) and save its landmarks; returns frame counts."""
     from formcheck.io import OutputKind, check_output, missing_folders, remove_if_empty
-    from formcheck.posesfile import PosesWriter, is_poses_file
+    from formcheck.posesfile import is_poses_file
 
     if not path.exists():
         raise InputError(f"no such file: {path}")
@@ -299,6 +317,12 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
         raise InputError(f"{path} is already a poses file")
     # never the clip itself, and only an earlier poses file is replaced
     check_output(output, OutputKind("formcheck poses", "--output", is_poses_file), inputs=[path])
+
+    def check(run: PosesRun) -> None:
+        if run.incomplete:
+            raise KeyboardInterrupt  # at a frame boundary: no half-written file is kept
+        _check_frames(path, run.frames, run.detected)
+
     created = missing_folders(output.parent)
     try:
         check_writable(output.parent)
@@ -306,27 +330,14 @@ def save_poses(path: Path, output: Path, *, model_path: Path | None = None, vari
             path, model_path=model_path, variant=variant, max_side_px=max_side_px, progress=progress,
             analysis_fps=analysis_fps,
         )
-        frames = detected = 0
-        size = None
-        header = {"source": {"name": path.name}, "fps": source.fps, "model_variant": variant,
-                  "analysis_fps": source.analysis_fps}
         try:
-            with PosesWriter(output, header) as writer:
-                for _, pose in stream:
-                    writer.update(pose)
-                    frames += 1
-                    detected += pose.detected
-                    size = pose.frame_size_px
-                    if interrupt_requested():
-                        raise KeyboardInterrupt  # at a frame boundary: no half-written file is kept
-                _check_frames(path, frames, detected)
-                final = final_source()
-                short = ({"frame_count": final.frame_count, "frames_decoded": final.frames_decoded, "ends_early": True}
-                         if final.ends_early else {})
-                writer.header.update(short)
+            run = run_session(stream, PoseRecorder(), build_sinks(OutputPlan(poses_file=output), None, source),
+                              source=final_source, check=check)
         finally:
             _close(stream, estimator)
     except BaseException:
         remove_if_empty(created)
         raise
-    return {"frames": frames, "detected": detected / frames, "frame_size_px": size, **short}
+    short = ({k: run.source.get(k) for k in ("frame_count", "frames_decoded")} | {"ends_early": True}
+             if run.source.get("ends_early") else {})
+    return {"frames": run.frames, "detected": run.detected / run.frames, "frame_size_px": run.frame_size_px, **short}

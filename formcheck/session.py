@@ -81,6 +81,15 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
 
+class Stage(Protocol):
+    """What a session feeds every pose to: an ``ExerciseEvaluator``, or the pose-only recorder of
+    `formcheck poses`. ``finish`` builds what the sinks are closed with."""
+
+    def update(self, pose: PoseSample) -> FrameResult: ...
+
+    def finish(self, source: dict | None = None, incomplete: bool = False): ...
+
+
 class PoseEstimatorLike(Protocol):
     def estimate(self, frame: Frame) -> PoseSample: ...
 
@@ -105,7 +114,7 @@ def replay(poses: Iterable[PoseSample]) -> Iterator[tuple[None, PoseSample]]:
 
 def run_session(
     stream: Iterable[tuple[Frame | None, PoseSample]],
-    evaluator: ExerciseEvaluator,
+    evaluator: ExerciseEvaluator | Stage,
     sinks: Sequence[Sink] = (),
     *,
     source: SourceInfo | dict | Callable[[], SourceInfo | dict] | None = None,

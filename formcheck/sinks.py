@@ -32,26 +32,42 @@ VIDEO_CODECS = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
 
 
 
-def _jsonable(obj):
-    """Plain JSON values: numpy scalars and arrays become Python ones, NaN/inf become null."""
+def json_ready(obj):
+    """``obj`` as the plain values its JSON file reads back as: numpy scalars and arrays become
+    Python ones, NaN/inf become None, tuples lists, keys and paths strings.
+
+    Subclasses of str, int and float (enums) become the plain type too, so whatever is built from
+    this (the report page) sees exactly what the file says.
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): json_ready(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [json_ready(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
+        return json_ready(obj.tolist())
     if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
+        return json_ready(obj.item())
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, str):
+        return str.__str__(obj)
     if isinstance(obj, Path):
         return str(obj)
     return obj
 
 
+def report_document(report, *, include_series: bool = False) -> dict:
+    """What report.json holds for ``report``: every output built from a report reads this."""
+    return json_ready(report.to_dict(include_series=include_series))
+
+
 def json_writer(obj):
     """A writer of `obj` as indented UTF-8 JSON (NaN as null), for ``formcheck.io``."""
-    text = json.dumps(_jsonable(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    text = json.dumps(json_ready(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     return lambda fh: fh.write(text)
 
 
@@ -229,11 +245,15 @@ class AnnotatedVideoSink:
 
 
 class ReportFilesSink:
-    """Writes report.json and reps.csv into `out_dir` when the session ends (nothing before)."""
+    """Writes report.json and reps.csv into `out_dir` when the session ends (nothing before).
 
-    def __init__(self, out_dir: str | os.PathLike, *, include_series: bool = False):
+    ``skip_empty``: a session that analysed no frame (live, counting never began) writes nothing.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike, *, include_series: bool = False, skip_empty: bool = False):
         self.out_dir = Path(out_dir)
         self.include_series = include_series
+        self.skip_empty = skip_empty
 
     def update(self, frame, result) -> None:
         pass
@@ -241,14 +261,44 @@ class ReportFilesSink:
     def close(self, report) -> None:
         from formcheck.report import REP_CSV_COLUMNS
 
+        if self.skip_empty and report.quality["frames"] == 0:
+            return
         # published together: a full disk never leaves a report.json without its reps.csv
         write_files_together({
-            self.out_dir / "report.json": json_writer(report.to_dict(include_series=self.include_series)),
+            self.out_dir / "report.json": json_writer(report_document(report, include_series=self.include_series)),
             self.out_dir / "reps.csv": csv_writer(report.csv_rows(), REP_CSV_COLUMNS),
         })
 
     def abort(self) -> None:
         pass
+
+
+class PosesFileSink:
+    """Saves every result's pose to a poses file, written when the session ends (nothing before).
+
+    It saves ``result.pose`` as given: fed by ``pipeline.PoseRecorder`` that is the model's own
+    landmarks (an exercise evaluator hands on smoothed ones). ``header`` is what the caller knows
+    (see ``posesfile.PosesWriter``); a clip that decoded short of its length says so in it.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: dict):
+        from formcheck.posesfile import PosesWriter
+
+        self.path = Path(path)
+        self._writer = PosesWriter(self.path, header)
+
+    def update(self, frame, result) -> None:
+        self._writer.update(result.pose)
+
+    def close(self, report) -> None:
+        source = report.source
+        if source.get("ends_early") is True:  # saved from a clip cut short: its replays say so too
+            self._writer.header.update({"frame_count": source.get("frame_count"),
+                                        "frames_decoded": source.get("frames_decoded"), "ends_early": True})
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._writer.abort()
 
 
 # --- browser-playable video and the review media of the clinician report ---------------------------

@@ -98,3 +98,25 @@ def test_no_module_imports_one_that_imports_it_back():
     """The command modules share cli_common; none imports another (lazily or not)."""
     assert _cycles(_import_graph()) == []
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]  # the check can fail
+
+
+# the session sinks that write a command's outputs: only the output factory chooses and builds them
+OUTPUT_SINKS = {"ReportFilesSink", "AnnotatedVideoSink", "ReviewMediaSink", "ClipPageSink", "PosesFileSink"}
+
+
+def _constructed(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            f = node.func
+            names.add(f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else "")
+    return names
+
+
+def test_outputs_are_chosen_in_one_place():
+    """analyze, batch, live and poses get their sinks from ``outputs.build_sinks``; none builds its own."""
+    offenders = {name: sorted(_constructed(tree) & OUTPUT_SINKS) for name, tree in _modules().items()
+                 if name != "outputs.py"}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    rogue = ast.parse("from formcheck import sinks\nsinks.ReportFilesSink(out).close(report)\n")
+    assert _constructed(rogue) & OUTPUT_SINKS == {"ReportFilesSink"}  # the check can fail
