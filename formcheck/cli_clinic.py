@@ -286,7 +286,7 @@ def register(app) -> None:
 
         with clinic_errors(), History(db, read_only=True) as h:
             db_path = h.path  # missing, foreign, damaged or newer: one line here, before anything listens
-        from formcheck.web import create_app, is_local_host
+        from formcheck.web.app import create_app, is_local_host
 
         local = is_local_host(host)
         token = None

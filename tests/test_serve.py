@@ -89,7 +89,7 @@ def server(clinic):
 def _client(clinic, tmp_path, **kwargs):
     from fastapi.testclient import TestClient
 
-    from formcheck.web import create_app
+    from formcheck.web.app import create_app
 
     return TestClient(create_app(clinic["db"], tmp_path / "reports", **kwargs), follow_redirects=False)
 
@@ -322,7 +322,7 @@ def test_serve_on_a_missing_or_damaged_database_is_one_line(tmp_path):
 
 
 def test_video_type_comes_from_the_content_and_local_means_loopback():
-    from formcheck.web import is_local_host
+    from formcheck.web.app import is_local_host
     from formcheck.web.app import sniff_video
 
     assert sniff_video((SAMPLES / "bridge_correct.mp4").read_bytes()[:64]) == ".mp4"

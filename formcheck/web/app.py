@@ -31,7 +31,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from formcheck.history import History, HistoryError, current_sessions
-from formcheck.web import views
+from formcheck.io import atomic_path
+from formcheck.web import views  # a submodule: the package itself imports nothing
 
 TOKEN_COOKIE = "formcheck_token"
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024  # a 10-minute phone clip at a high bitrate fits; a disk-filling upload does not
@@ -567,19 +568,15 @@ async def _store_upload(s: _Settings, form) -> tuple[_Request, str]:
     folder.mkdir(parents=True, exist_ok=True)
     job_id = uuid.uuid4().hex
     target = folder / f"{job_id}{suffix}"
-    part = folder / f".{job_id}.part"
     size = len(head)
-    try:
-        with open(part, "xb") as out:
+    with atomic_path(target) as part:  # the one atomic writer: no half-uploaded clip is ever listed
+        with open(part, "wb") as out:
             out.write(head)
             while chunk := await clip.read(1024 * 1024):
                 size += len(chunk)
                 if size > s.max_upload_bytes:
                     raise _Refused(413, _too_big(s))
                 out.write(chunk)
-        os.replace(part, target)
-    finally:
-        part.unlink(missing_ok=True)
     return _Request(job_id, target, exercise, side, patient, day, reps, hold_s, clip.filename[:200]), clip.filename
 
 
