@@ -38,7 +38,11 @@ def _program(exercise: str) -> ExerciseProgram:
     try:
         return EXERCISES[exercise]
     except KeyError:
-        raise ValueError(f"unknown exercise {exercise!r}; valid: {', '.join(EXERCISES)}") from None
+        import difflib
+
+        near = difflib.get_close_matches(exercise, EXERCISES, n=2)
+        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise ValueError(f"unknown exercise {exercise!r}; valid: {', '.join(sorted(EXERCISES))}{hint}") from None
 
 
 def spec_view(exercise: str) -> str:
