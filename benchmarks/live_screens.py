@@ -174,7 +174,7 @@ def _show_and_grab(src: Path, xwd: Path) -> None:
 
     image = np.load(src)
     window = LiveWindow("formcheck live")
-    for _ in range(100):
+    for _ in range(400):
         window.show(image)
         if not window.fullscreen:
             window.toggle_fullscreen()
@@ -186,7 +186,8 @@ def _show_and_grab(src: Path, xwd: Path) -> None:
         if np.abs(small - want).mean() < 12:
             break
     else:
-        raise SystemExit("the window never showed the picture on the Xvfb screen")
+        raise SystemExit(f"the window never showed the picture on the Xvfb screen (mean difference "
+                         f"{np.abs(small - want).mean():.1f}; last screen in {xwd})")
     window.close()
 
 
