@@ -30,7 +30,7 @@ def register(app) -> None:
     ) -> None:
         """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
 
-        Keys in the window: q or Esc quit, space pause, r start the exercise again, n next exercise.
+        Keys in the window: q or Esc quit, space pause, r start the exercise again, n next exercise, f full screen.
 
         Quit, Ctrl-C or a lost camera print the summary and save report.json (a session cut off is marked incomplete).
         """
@@ -79,7 +79,7 @@ def register(app) -> None:
             titles = ", ".join(s.title for s in specs)
             console.print(f"[bold]formcheck live[/]: {esc(titles)} from {esc(what)}")
             if not no_window:
-                console.print("[dim]keys: q/Esc quit, space pause, r start again, n next; Ctrl-C ends and saves[/]")
+                console.print("[dim]keys: q/Esc quit, space pause, r start again, n next, f full screen; Ctrl-C ends and saves[/]")
             window = None if no_window else LiveWindow(f"formcheck live: {specs[0].title}" if len(specs) == 1 else "formcheck live")
             try:
                 outcome = run_live(
