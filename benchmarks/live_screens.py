@@ -153,8 +153,8 @@ def grab_xvfb(images: dict[str, np.ndarray], size: tuple[int, int], out: Path) -
                 src = Path(tmp) / f"{name}.npy"
                 np.save(src, image)
                 xwd = Path(tmp) / f"{name}.xwd"
-                subprocess.run([sys.executable, __file__, "--show", str(src), "--grab", str(xwd)], env=env, check=True,
-                               timeout=120)
+                subprocess.run([sys.executable, __file__, "--show", str(src), "--grab", str(xwd), "--screen", f"{w}x{h}"],
+                               env=env, check=True, timeout=300)
                 paths[name] = _xwd_to_png(xwd, out / f"live-{name}-{w}x{h}.png")
             return paths
     finally:
@@ -162,11 +162,12 @@ def grab_xvfb(images: dict[str, np.ndarray], size: tuple[int, int], out: Path) -
         xvfb.wait(10)
 
 
-def _show_and_grab(src: Path, xwd: Path) -> None:
+def _show_and_grab(src: Path, xwd: Path, screen_wh: tuple[int, int]) -> None:
     """In the Xvfb display: the live window, full-screen, showing the picture; then xwd of the screen.
 
-    The X server draws when it gets to it: the screen is grabbed until it shows the picture
-    (polled, never a fixed wait).
+    Xvfb has no window manager to honour the f key's full-screen request, so the window is sized
+    to the screen, which is what full-screen does. The X server draws when it gets to it: the
+    screen is grabbed until it shows the picture (polled, never a fixed wait).
     """
     import cv2
 
@@ -176,13 +177,12 @@ def _show_and_grab(src: Path, xwd: Path) -> None:
     window = LiveWindow("formcheck live")
     for _ in range(400):
         window.show(image)
-        if not window.fullscreen:
-            window.toggle_fullscreen()
+        cv2.resizeWindow(window.title, *screen_wh)
         window.key(50)
         subprocess.run(["xwd", "-root", "-silent", "-out", str(xwd)], check=True, timeout=60)
         screen = _read_xwd(xwd)
         small = cv2.resize(screen, (64, 36), interpolation=cv2.INTER_AREA).astype(int)
-        want = cv2.resize(image, (64, 36), interpolation=cv2.INTER_AREA).astype(int)
+        want = cv2.resize(fit_screen(image, screen_wh), (64, 36), interpolation=cv2.INTER_AREA).astype(int)
         if np.abs(small - want).mean() < 12:
             break
     else:
@@ -219,9 +219,10 @@ def main() -> None:
     ap.add_argument("--xvfb", action="store_true", help="grab a real full-screen window on Xvfb")
     ap.add_argument("--show", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--grab", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--screen", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.show is not None:
-        return _show_and_grab(args.show, args.grab)
+        return _show_and_grab(args.show, args.grab, tuple(int(v) for v in args.screen.split("x")))
     from formcheck.live import write_png
 
     if args.xvfb and not (shutil.which("Xvfb") and shutil.which("xwd")):

@@ -491,10 +491,18 @@ def _draw_gauges(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style, 
         s_lo, s_hi = a - margin, b + margin
         seen = [(side, v) for side, v in vals if math.isfinite(v)]
         now = "  ".join(f"{SIDE_ABBREV.get(side, '')} {round(v):d}".strip() for side, v in seen) or "-"
-        _put(cv2, img, f"{name} {now}", (x0 + pad, y + line_h - st.px(6)), scale, th, TEXT_RGB)
+        label = f"{name} {now}"
+        _put(cv2, img, label, (x0 + pad, y + line_h - st.px(6)), scale, th, TEXT_RGB)
         band = _band_text(lo, hi)
-        bw = _text_size(cv2, band, st.font(0.42), th)[0]
-        _put(cv2, img, band, (x1 - pad - bw, y + line_h - st.px(6)), st.font(0.42), th, MUTED_RGB)
+        # the target goes right of the reading, smaller if it must; never over it (the green band says it too)
+        room = (x1 - pad) - (x0 + pad + _text_size(cv2, label, scale, th)[0] + st.px(8))
+        band_scale = st.font(0.42)
+        bw = _text_size(cv2, band, band_scale, th)[0]
+        if bw > room:
+            band_scale *= max(room, 0) / bw
+            bw = _text_size(cv2, band, band_scale, th)[0]
+        if band_scale >= st.font(0.42) * 0.6:
+            _put(cv2, img, band, (x1 - pad - bw, y + line_h - st.px(6)), band_scale, th, MUTED_RGB)
         by = y + line_h
         bx0, bx1 = x0 + pad, x1 - pad
 
