@@ -270,10 +270,23 @@ def exercises(
         for r in rows:
             console.print("| " + " | ".join(r) + " |", soft_wrap=True, markup=False)
         return
-    t = Table(title=f"{len(rows)} exercises", header_style="bold")
-    for h in header:
-        t.add_column(h, no_wrap=h == "id")
-    for r in rows:
+    from rich import box
+
+    from formcheck.words import readable
+
+    # readable fault names, each cell at least as wide as its longest word: a narrow terminal
+    # wraps between words and never cuts a name
+    shown = [(*r[:5], ", ".join(readable(f.id) for f in spec.faults)) for r, spec in zip(rows, specs)]
+    t = Table(title=f"{len(rows)} exercises", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+              collapse_padding=True)
+    for i, h in enumerate(header):
+        words = [w for r in shown for w in r[i].replace(",", " ").split()] + h.split()
+        longest = max(map(len, words))
+        if h == "reps / hold":
+            longest = max(longest, len("hold 2 s"))  # a dose reads as two short lines, not five
+        # each column as narrow as its longest word; what is left goes to the faults
+        t.add_column(h, no_wrap=h == "id", min_width=longest, max_width=None if h == "faults" else longest)
+    for r in shown:
         t.add_row(*map(esc, r))
     console.print(t)
 

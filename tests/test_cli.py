@@ -346,3 +346,18 @@ def test_batch_index_and_history_date_a_session_nobody_dated(bridge_poses, tmp_p
     assert cells and all(c.startswith("analysed ") and re.search(r"\d{4}$", c) for c in cells), cells
     history = formcheck("history", "--db", str(db))
     assert "analysed " in history.stdout, history.stdout
+
+
+def test_exercises_table_at_80_columns_cuts_no_name(tmp_path):
+    """Every title and fault name whole (wrapped between words), faults as words, not snake_case ids."""
+    from formcheck.spec import load_spec, spec_ids
+    from formcheck.words import readable
+
+    out = formcheck_env("exercises", cache=tmp_path, columns=80).stdout
+    assert "…" not in out
+    words = set(re.findall(r"[A-Za-z_-]+", out))
+    for i in spec_ids():
+        spec = load_spec(i)
+        assert i in words  # the id a patient types, never wrapped
+        expected = spec.title.split() + [w for f in spec.faults for w in readable(f.id).split()]
+        assert [w for w in expected if w.strip("(),") not in words] == [], i
