@@ -121,6 +121,7 @@ def register(app) -> None:
 
         from formcheck.batch import BatchOptions, plan_jobs, run_batch
         from formcheck.history import History
+        from formcheck.words import duration_text
 
         with clinic_errors():
             jobs, notes = plan_jobs(
@@ -160,7 +161,7 @@ def register(app) -> None:
         console.print(
             f"{summary.count('analysed')} analysed, {summary.count('skipped')} skipped (already done), "
             + (f"{len(short)} incomplete, " if short else "")
-            + f"{len(failed)} failed in {summary.elapsed_s:.1f} s. Index: {esc(summary.index_path)}", soft_wrap=True,
+            + f"{len(failed)} failed in {duration_text(summary.elapsed_s)}. Index: {esc(summary.index_path)}", soft_wrap=True,
         )
         if failed or short:
             raise typer.Exit(EXIT_ERROR)
