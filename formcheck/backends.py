@@ -62,3 +62,14 @@ def backend_for_model_option(value: str, name: str = "mediapipe") -> MediaPipeBa
     """The backend a ``--model`` value (variant or ``.task`` file) asks for."""
     variant, path = parse_model_option(value)
     return pose_backend(name, variant=variant, model_path=path)
+
+
+def backend_for_options(model: str | Path | None, variant: str = DEFAULT_VARIANT,
+                        name: str = "mediapipe") -> MediaPipeBackend:
+    """The backend of the ``--model FILE`` / ``--variant NAME`` pair every command takes.
+
+    ``--model lite`` (a variant name, live's old spelling) still means that variant.
+    """
+    if model is not None and str(model) in VARIANTS:
+        return pose_backend(name, variant=str(model))
+    return pose_backend(name, variant=variant, model_path=Path(model) if model is not None else None)

@@ -16,6 +16,7 @@ from formcheck.cli_common import (  # noqa: F401  (the shared names are also rea
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    App,
     Side,
     Variant,
     console,
@@ -27,14 +28,14 @@ from formcheck.cli_common import (  # noqa: F401  (the shared names are also rea
 )
 from formcheck.defaults import ANALYSIS_FPS_HELP, DEFAULT_ANALYSIS_FPS
 
-app = typer.Typer(
+app = App(
     help="Check hip-rehabilitation exercise form from video: reps per side, holds, form faults.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-model_app = typer.Typer(help="Get the pose model and see where it is.", no_args_is_help=True)
-spec_app = typer.Typer(help="Validate exercise spec files.", no_args_is_help=True)
+model_app = App(help="Get the pose model and see where it is.", no_args_is_help=True)
+spec_app = App(help="Validate exercise spec files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 app.add_typer(spec_app, name="spec")
 
@@ -62,7 +63,7 @@ def analyze(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/<clip name>).")] = None,
     annotate: Annotated[bool, typer.Option(metavar="", help="Also write annotated.mp4 with skeleton, angles, counter and cues.")] = False,
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
-    variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+    variant: Annotated[Variant, typer.Option(help="Which pose model to use: lite (fastest), full or heavy.")] = Variant.full,
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
     analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Print only the output folder.")] = False,
@@ -143,7 +144,7 @@ def poses(
     clip: Annotated[Path, typer.Argument(help="A video clip.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Poses file to write (.npz).")],
     model: Annotated[Optional[Path], typer.Option(help="A pose model .task file.")] = None,
-    variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+    variant: Annotated[Variant, typer.Option(help="Which pose model to use: lite (fastest), full or heavy.")] = Variant.full,
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
     analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
 ) -> None:
@@ -272,10 +273,23 @@ def exercises(
         for r in rows:
             console.print("| " + " | ".join(r) + " |", soft_wrap=True, markup=False)
         return
-    t = Table(title=f"{len(rows)} exercises", header_style="bold")
-    for h in header:
-        t.add_column(h, no_wrap=h == "id")
-    for r in rows:
+    from rich import box
+
+    from formcheck.words import readable
+
+    # readable fault names, each cell at least as wide as its longest word: a narrow terminal
+    # wraps between words and never cuts a name
+    shown = [(*r[:5], ", ".join(readable(f.id) for f in spec.faults)) for r, spec in zip(rows, specs)]
+    t = Table(title=f"{len(rows)} exercises", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+              collapse_padding=True)
+    for i, h in enumerate(header):
+        words = [w for r in shown for w in r[i].replace(",", " ").split()] + h.split()
+        longest = max(map(len, words))
+        if h == "reps / hold":
+            longest = max(longest, len("hold 2 s"))  # a dose reads as two short lines, not five
+        # each column as narrow as its longest word; what is left goes to the faults
+        t.add_column(h, no_wrap=h == "id", min_width=longest, max_width=None if h == "faults" else longest)
+    for r in shown:
         t.add_row(*map(esc, r))
     console.print(t)
 

@@ -107,7 +107,7 @@ def register(app) -> None:
         video: Annotated[VideoMode, typer.Option(help="Annotated video: embed in the page, file beside it, or none.")] = VideoMode.embed,
         force: Annotated[bool, typer.Option(metavar="", help="Analyse again even clips already in the history.")] = False,
         model: Annotated[Optional[Path], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
-        variant: Annotated[Variant, typer.Option(help="Which pose model to use.")] = Variant.full,
+        variant: Annotated[Variant, typer.Option(help="Which pose model to use: lite (fastest), full or heavy.")] = Variant.full,
         max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
         analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar or table; failures and the index path only.")] = False,
@@ -121,6 +121,7 @@ def register(app) -> None:
 
         from formcheck.batch import BatchOptions, plan_jobs, run_batch
         from formcheck.history import History
+        from formcheck.words import duration_text
 
         with clinic_errors():
             jobs, notes = plan_jobs(
@@ -160,7 +161,7 @@ def register(app) -> None:
         console.print(
             f"{summary.count('analysed')} analysed, {summary.count('skipped')} skipped (already done), "
             + (f"{len(short)} incomplete, " if short else "")
-            + f"{len(failed)} failed in {summary.elapsed_s:.1f} s. Index: {esc(summary.index_path)}", soft_wrap=True,
+            + f"{len(failed)} failed in {duration_text(summary.elapsed_s)}. Index: {esc(summary.index_path)}", soft_wrap=True,
         )
         if failed or short:
             raise typer.Exit(EXIT_ERROR)
@@ -179,6 +180,7 @@ def register(app) -> None:
         from rich.table import Table
 
         from formcheck.history import History, current_sessions
+        from formcheck.words import readable, session_date_text
 
         with clinic_errors(), History(db, read_only=True) as h:
             sessions = h.sessions(patient=patient, exercise=exercise)
@@ -196,7 +198,7 @@ def register(app) -> None:
             t.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
         for s in sessions:
             if s.status != "done":
-                t.add_row(str(s.id), esc(s.session_date or "-"), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
+                t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
                           "[red]failed[/]", "-", f"[red]{esc(s.error)}[/]")
                 continue
             reviews = s.clinician_counts
@@ -204,8 +206,8 @@ def register(app) -> None:
                 (f"{r.reps}" if side == "both" else f"{side[0].upper()} {r.reps}") + f" ({esc(r.reviewer)})"
                 for side, r in reviews.items()
             ) or "-"
-            f = esc(", ".join(f"{k} x{n}" for k, n in faults.get(s.id, {}).items()) or "-")
-            t.add_row(str(s.id), esc(s.session_date or "-"), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
+            f = esc(", ".join(f"{readable(k)} x{n}" for k, n in faults.get(s.id, {}).items()) or "-")
+            t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
                       _counts(s.reps_by_side), f"[green]{clin}[/]" if reviews else clin, f)
         console.print(t)
         console.print(f"[dim]{len(sessions)} sessions; machine = formcheck's count, clinician = the latest review "

@@ -9,9 +9,12 @@ from contextlib import contextmanager
 from enum import Enum
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from formcheck.words import duration_text, plural, readable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -30,6 +33,34 @@ class Variant(str, Enum):
 class Side(str, Enum):
     left = "left"
     right = "right"
+
+
+class _HelpTakesNoValue:
+    """``--help`` is an on/off flag: shown without Typer's ``<bool>``, as our own flags are."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+
+class HelpCommand(_HelpTakesNoValue, TyperCommand):
+    pass
+
+
+class HelpGroup(_HelpTakesNoValue, TyperGroup):
+    pass
+
+
+class App(typer.Typer):
+    """A Typer app whose groups and commands show ``--help`` without ``<bool>``."""
+
+    def __init__(self, **kwargs):
+        super().__init__(cls=HelpGroup, **kwargs)
+
+    def command(self, *args, cls=HelpCommand, **kwargs):
+        return super().command(*args, cls=cls, **kwargs)
 
 
 def esc(text) -> str:
@@ -96,6 +127,7 @@ def print_summary(report) -> None:
             t.add_column(_with_unit(n, units.get(n, "deg")), justify="right")
         hold_target = s["target_hold_s"]
         t.add_column(f"hold s (of {hold_target:g})" if hold_target else "hold s", justify="right")
+        # titles, not ids, so a narrow terminal wraps the column between words and never mid-word
         t.add_column("faults", overflow="fold")
         for r in d["reps"]:
             end = f"{r['end_s']:.1f}" + ("" if r["complete"] else "*")
@@ -103,7 +135,7 @@ def print_summary(report) -> None:
             t.add_row(
                 str(r["index"] + 1), r["side"], f"{start}-{end}",
                 *[_fmt(r["peak_deg"].get(n)) for n in peak_names], _fmt(r["rom_deg"]), f"{r['hold_s']:.1f}",
-                esc(", ".join(r["faults"]) or "-"),
+                esc(", ".join(readable(f) for f in r["faults"]) or "-"),
             )
         console.print(t)
         console.print("[dim]values at each rep's peak; range = movement from the rest position[/]")
@@ -114,15 +146,15 @@ def print_summary(report) -> None:
     if d["reps"] and d.get("not_counted"):
         n = len(d["not_counted"])
         reasons = "; ".join(dict.fromkeys(m["reason"] for m in d["not_counted"]))
-        console.print(f"[dim]{n} other movement{'s' if n != 1 else ''} did not count: {escape(reasons)}[/]")
+        console.print(f"[dim]{plural(n, 'other movement')} did not count: {escape(reasons)}[/]")
     if d["faults"]:
         console.print("[bold]Form faults[/]")
         for f in d["faults"]:
-            console.print(f"  {f['start_s']:5.1f}s  [red]{esc(f['cue'])}[/]  [dim]{esc(f['id'])} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
+            console.print(f"  {f['start_s']:5.1f}s  [red]{esc(f['cue'])}[/]  [dim]{esc(readable(f['id']))} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
     for n in d["notices"]:
         console.print(f"[yellow]note:[/] {esc(n)}")
     q = d["quality"]
     console.print(
-        f"[dim]{q['frames']} frames, {q['duration_s']:.1f} s; person seen in {q['detected_fraction']:.0%}, "
+        f"[dim]{plural(q['frames'], 'frame')}, {duration_text(q['duration_s'])}; person seen in {q['detected_fraction']:.0%}, "
         f"key joints unseen {q['driver_unseen_fraction']:.0%} of frames. {esc(d['disclaimer'])}[/]"
     )

@@ -8,14 +8,15 @@ import typer
 
 def register(app) -> None:
     """Add the live command to the formcheck app."""
-    from formcheck.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, console, err_console, esc, fail, user_errors
+    from formcheck.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, Side, Variant, console, err_console, esc, fail, user_errors
 
     @app.command()
     def live(
         exercise: Annotated[Optional[str], typer.Option("--exercise", "-e", help="Exercise id (see `formcheck exercises`) or a spec file.")] = None,
         camera: Annotated[int, typer.Option(min=0, help="Camera index.")] = 0,
         side: Annotated[Optional[Side], typer.Option(help="Count only this side (one-sided exercises).")] = None,
-        model: Annotated[str, typer.Option(help="Pose model: lite (fastest), full or heavy, or a .task file.")] = "full",
+        model: Annotated[Optional[str], typer.Option(help="A pose model .task file (default: the fetched one).")] = None,
+        variant: Annotated[Variant, typer.Option(help="Which pose model to use: lite (fastest), full or heavy.")] = Variant.full,
         source: Annotated[Optional[Path], typer.Option("--source", help="Play this video file as a stand-in camera, at its own frame rate.")] = None,
         no_window: Annotated[bool, typer.Option("--no-window", metavar="", help="Run headless: no window (the summary and report as usual).")] = False,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Do not speak counts and cues.")] = False,
@@ -29,7 +30,7 @@ def register(app) -> None:
     ) -> None:
         """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
 
-        Keys in the window: q or Esc quit, space pause, r start the exercise again, n next exercise.
+        Keys in the window: q or Esc quit, space pause, r start the exercise again, n next exercise, f full screen.
 
         Quit, Ctrl-C or a lost camera print the summary and save report.json (a session cut off is marked incomplete).
         """
@@ -37,7 +38,7 @@ def register(app) -> None:
         from dataclasses import replace
 
         from formcheck import pipeline
-        from formcheck.backends import backend_for_model_option
+        from formcheck.backends import backend_for_options
         from formcheck.live_routine import RoutineItem, load_routine
 
         if (exercise is None) == (routine is None):
@@ -63,7 +64,7 @@ def register(app) -> None:
             pipeline.check_writable(out_dir)
             frames, source_info, release = _open_source(source, camera)
             try:
-                backend = backend_for_model_option(model)
+                backend = backend_for_options(model, variant.value)
                 estimator = backend.open()
             except BaseException:
                 release()
@@ -78,7 +79,7 @@ def register(app) -> None:
             titles = ", ".join(s.title for s in specs)
             console.print(f"[bold]formcheck live[/]: {esc(titles)} from {esc(what)}")
             if not no_window:
-                console.print("[dim]keys: q/Esc quit, space pause, r start again, n next; Ctrl-C ends and saves[/]")
+                console.print("[dim]keys: q/Esc quit, space pause, r start again, n next, f full screen; Ctrl-C ends and saves[/]")
             window = None if no_window else LiveWindow(f"formcheck live: {specs[0].title}" if len(specs) == 1 else "formcheck live")
             try:
                 outcome = run_live(

@@ -21,6 +21,7 @@ import numpy as np
 
 from formcheck.report import DISCLAIMER
 from formcheck.sinks import report_document, write_json_atomic, write_text_atomic
+from formcheck.words import date_text, duration_text, plural, readable, session_date_text
 
 PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 EMBED_VIDEO_MAX_BYTES = 64 * 1024 * 1024  # larger videos are linked beside the page, not inlined
@@ -225,6 +226,11 @@ def _env():
     env.filters["num"] = _num
     env.filters["pct"] = lambda v: "-" if v is None else f"{100 * v:.0f}%"
     env.filters["unit"] = _unit_suffix
+    env.filters["readable"] = readable
+    env.filters["plural"] = plural
+    env.filters["date"] = date_text
+    env.filters["duration"] = duration_text
+    env.globals["session_date_text"] = session_date_text
     return env
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.coaching import CoachState, CueBoard, set_summary
 from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.live_routine import RoutineItem
@@ -42,7 +43,7 @@ from formcheck.types import FeatureFrame, Frame, FrameResult, PoseSample, Source
 POLL_S = 0.1  # threads look at their stop flags at least this often
 DISPLAY_MIN_WIDTH_PX = 640  # small camera frames are shown enlarged so the overlay stays readable
 DISPLAY_MAX_WIDTH_PX = 1280
-DONE_MESSAGE_S = 3.0  # "set complete" stays up this long
+END_SCREEN_S = 15.0  # the last end-of-set screen stays in the window this long, or until a key
 ADVANCE_AFTER_S = 4.0  # in a routine, move on this long after the target is reached
 FPS_SMOOTHING = 0.1  # weight of the newest frame in the FPS and latency shown in the corner
 
@@ -368,6 +369,11 @@ class LiveCoach:
             break
         if report.quality["frames"] == 0:
             return ExerciseRun(item, spec, None, self.ended_by, None)
+        if self._current is not None and self._last_result is not None and self.ended_by != QUIT:
+            last_one = number == len(self.plan) or self.ended_by not in (NEXT, TARGET_REACHED)
+            summary = set_summary(report.to_dict(), spec, next_title=None if last_one else self._next_title(),
+                                  only_side=evaluator.side_override)
+            self._show(self._current, self._last_result, LiveOverlay(summary=summary, header=self._header()))
         return ExerciseRun(item, spec, report, self.ended_by, folder)
 
     def _folder(self, number: int, spec: ExerciseSpec) -> Path | None:
@@ -397,7 +403,11 @@ class LiveCoach:
         self._tick_s: float | None = None
         self._active: set[str] = set()
         self._held = False
+        self._holding = False
         self._done_at: float | None = None
+        self._board = CueBoard(spec)
+        self._coach_state: CoachState | None = None
+        self._tally: dict = {"reps": [], "faults": []}  # what the end-of-set screen shows mid-session
         self.ended_by = QUIT
 
     def _source_info(self) -> SourceInfo:
@@ -537,13 +547,21 @@ class LiveCoach:
         self._first_result_s = now if self._first_result_s is None else self._first_result_s
         self._last_result_s = now
         self._last_result = result
+        self._coach_state = self._board.update(result)
         self._coach(result, now)
-        message, tone = None, "good"
-        if self._done_at is not None and now - self._done_at < DONE_MESSAGE_S:
-            message = "Set complete, well done!"
-            if len(self.plan) > 1 and self._number < len(self.plan):
-                message += " Next: " + self._next_title()
-        self._show(lp, result, LiveOverlay(message=message, tone=tone, header=self._header()))
+        summary = None
+        if self._done_at is not None:  # the set is done: the end-of-set screen, kept up to date
+            more = len(self.plan) > 1 and self._number < len(self.plan)
+            summary = set_summary(self._tally_report(result), self._spec, next_title=self._next_title() if more else None,
+                                  only_side=self._evaluator.side_override)
+        self._show(lp, result, LiveOverlay(header=self._header(), coach=self._coach_state, summary=summary))
+
+    def _tally_report(self, result: FrameResult) -> dict:
+        """The part of a report the end-of-set screen reads, from what this set has shown so far."""
+        spec = self._spec
+        return {"summary": {"target_reps_per_side": spec.target.reps, "target_hold_s": spec.target.hold_s,
+                            "reps_by_side": dict(result.counts)},
+                "reps": self._tally["reps"], "faults": self._tally["faults"]}
 
     def _tick(self, lp: LivePose, now: float) -> None:
         """The FPS and latency shown in the corner (smoothed), for every frame the window gets."""
@@ -570,6 +588,8 @@ class LiveCoach:
         """What to say and print for this result: reps, faults, holds, the end of the set."""
         spec = self._spec
         offered = []
+        self._tally["reps"] += [{"side": r.side, "hold_s": r.hold_s} for r in result.new_reps]
+        self._tally["faults"] += [{"id": f.id, "cue": f.cue, "side": f.side} for f in result.new_faults]
         for rep in result.new_reps:
             n = result.counts.get(rep.side, 0)
             side = "" if rep.side == "both" else f"{rep.side} "
@@ -582,15 +602,22 @@ class LiveCoach:
             text = offered[-1].text + ". " if offered else ""
             offered = [Utterance(text + "That's the set, well done.", "count", PRIORITY_COUNT)]
         for fault in result.new_faults:
-            self.on_event("fault", f"{fault.cue}  ({fault.id}, {fault.side})")
-            offered.append(Utterance(fault.cue, f"cue:{fault.id}", PRIORITY_CUE))
+            said = self._board.fault_cue(fault.id, fault.cue, fault.side).text
+            self.on_event("fault", f"{said}  ({fault.id}, {fault.side})")
+            offered.append(Utterance(said, f"cue:{fault.id}", PRIORITY_CUE))
         fresh = [c for c in result.active_cues if c not in self._active]
         self._active = set(result.active_cues)
-        offered += [Utterance(c, f"cue:{c}", PRIORITY_CUE) for c in fresh]
+        sided = {f.fault_id: f.text for f in self._coach_state.firing} if self._coach_state is not None else {}
+        by_cue = {r.cue: r.id for r in spec.faults}
+        for c in fresh:  # said as the screen shows it: the side named
+            offered.append(Utterance(sided.get(by_cue.get(c, ""), c), f"cue:{c}", PRIORITY_CUE))
         for notice in result.notices:
             self.on_event("notice", notice)
         target_hold = spec.target.hold_s
         if target_hold > 0:
+            if 0 < result.hold_s < target_hold and not self._holding:  # a short hold no longer passes silently
+                offered.append(Utterance(f"Keep holding, {target_hold:g} seconds", "hold", PRIORITY_COUNT))
+            self._holding = result.hold_s > 0
             if result.hold_s >= target_hold and not self._held:
                 offered.append(Utterance("Good hold, and release", "hold", PRIORITY_COUNT))
             self._held = result.hold_s >= target_hold if result.hold_s > 0 else False
@@ -656,7 +683,8 @@ class LiveWindow:
     """The OpenCV window: the only place that calls imshow and waitKey."""
 
     KEYS = {ord("q"): "quit", ord("Q"): "quit", 27: "quit", ord(" "): "pause", ord("p"): "pause",
-            ord("r"): "reset", ord("R"): "reset", ord("n"): "next", ord("N"): "next"}
+            ord("r"): "reset", ord("R"): "reset", ord("n"): "next", ord("N"): "next",
+            ord("f"): "fullscreen", ord("F"): "fullscreen"}
 
     def __init__(self, title: str = "formcheck live"):
         from formcheck.sources import load_cv2
@@ -664,13 +692,26 @@ class LiveWindow:
         self.title = title
         self._cv2 = load_cv2()
         self._open = False
+        self.fullscreen = False
 
     def show(self, image_rgb: np.ndarray) -> None:
         cv2 = self._cv2
         if not self._open:
-            cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE | getattr(cv2, "WINDOW_GUI_NORMAL", 0))
+            # resizable (the picture scales with the window, its shape kept): seen from 2-3 m away,
+            # the person makes it as big as the screen allows
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0))
+            cv2.resizeWindow(self.title, image_rgb.shape[1], image_rgb.shape[0])
             self._open = True
         cv2.imshow(self.title, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
+
+    def toggle_fullscreen(self) -> None:
+        """The f key: fill the screen, or back to a window."""
+        if not self._open:
+            return
+        cv2 = self._cv2
+        self.fullscreen = not self.fullscreen
+        cv2.setWindowProperty(self.title, cv2.WND_PROP_FULLSCREEN,
+                              cv2.WINDOW_FULLSCREEN if self.fullscreen else cv2.WINDOW_NORMAL)
 
     def key(self, wait_ms: int = 1) -> str | None:
         """The command of a key pressed (None: none), waiting at most `wait_ms`."""
@@ -729,12 +770,26 @@ def _ui(screen: _Screen, display: NewestFrame, coach: LiveCoach) -> None:
                     screen.window.show(screen.last)
             if screen.window is not None:
                 command = screen.window.key(1)
-                if command is not None:
+                if command == "fullscreen":
+                    screen.window.toggle_fullscreen()
+                elif command is not None:
                     coach.command(command)
                 if screen.window.closed():
                     coach.command("quit")
         except KeyboardInterrupt:
             coach.cut(INTERRUPTED)
+
+
+def _linger(window: LiveWindow, image_rgb: np.ndarray, *, clock: Callable[[], float] = time.monotonic) -> None:
+    """Keep the end-of-set screen up until a key, the window's close button or END_SCREEN_S."""
+    until = clock() + END_SCREEN_S
+    window.show(image_rgb)
+    while clock() < until and not interrupt_requested():
+        command = window.key(100)
+        if command == "fullscreen":
+            window.toggle_fullscreen()
+        elif command is not None or window.closed():
+            return
 
 
 def run_live(
@@ -774,6 +829,8 @@ def run_live(
             except KeyboardInterrupt:
                 coach.cut(INTERRUPTED)
         _wait(coach)
+        if window is not None and screen.last is not None and coach.ended_by in (TARGET_REACHED, SOURCE_END, NEXT):
+            _linger(window, screen.last)
     finally:
         _wait(coach)
         worker.stop()

@@ -12,12 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formcheck.coaching import CoachState, SetSummary
 from formcheck.features import VISIBILITY_MIN
 from formcheck.skeleton import EDGES, Landmark
 from formcheck.spec import ExerciseSpec
 from formcheck.types import FrameResult
 
 CUE_HOLD_S = 2.0  # a fault cue stays on screen this long after it was last raised
+# The live window is read from 2-3 m away, not from a desk: every size of its overlay is this much
+# larger than an annotated video's (the count is then ~7% and the smallest text ~3% of the frame height).
+LIVE_SIZE = 1.5
 NOTICE_HOLD_S = 6.0  # one-off notices (wrong view, out of frame) are longer sentences
 
 # Colours are RGB: frames are RGB throughout formcheck.
@@ -260,7 +264,7 @@ def _draw_panel(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style) -
     """Top-left panel: exercise, rep counter, phase, hold timer. Returns its rectangle."""
     h, w = img.shape[:2]
     pad, gap = st.px(10), st.px(8)
-    max_w = int(w * 0.62) - 2 * pad
+    max_w = int(w * 0.56) - 2 * pad
     rows: list[tuple[str, float, int, tuple]] = []  # text, scale, thickness, colour
     title_scale = _fit_scale(cv2, [spec.title], st.font(0.5), st.thick(1), max_w)
     rows.append((spec.title, title_scale, st.thick(1), MUTED_RGB))
@@ -342,6 +346,57 @@ def _draw_perf(cv2, img, fps: float | None, latency_ms: float | None, st: _Style
     return (x0, y0, x1, y1)
 
 
+def _draw_red_joints(cv2, img, xy: np.ndarray, joints: tuple[int, ...], st: _Style) -> None:
+    """The joints a fault is about, in red over the skeleton: the limb to correct, at a glance."""
+    seen = {j for j in joints if np.isfinite(xy[j]).all()}
+    for a, b in EDGES:
+        if int(a) in seen and int(b) in seen:
+            cv2.line(img, _pt(xy[a]), _pt(xy[b]), CUE_RGB, st.thick(6), cv2.LINE_AA)
+    for j in seen:
+        cv2.circle(img, _pt(xy[j]), st.px(9), CUE_RGB, -1, cv2.LINE_AA)
+        cv2.circle(img, _pt(xy[j]), st.px(9), TEXT_RGB, st.thick(1.5), cv2.LINE_AA)
+
+
+def _draw_summary(cv2, img, summary: SetSummary, st: _Style) -> None:
+    """The end-of-set screen over a dimmed frame: reps against the prescription, holds, faults, next."""
+    h, w = img.shape[:2]
+    _shade(img, 0, 0, w, h, alpha=0.82)
+    rows: list[tuple[str, float, int, tuple]] = [("Set complete" if all(n >= t for _, n, t in summary.reps) else "Set ended",
+                                                  1.3, 3, TEXT_RGB), (summary.title, 0.8, 2, MUTED_RGB)]
+    for side, n, target in summary.reps:
+        who = "Reps" if side == "both" else f"{side.capitalize()} side"
+        rows.append((f"{who}: {n} of {target}", 1.0, 2, GOOD_RGB if n >= target else NOTICE_RGB))
+    for side, held_s, target_s in summary.holds:
+        who = "Hold" if side == "both" else f"{side.capitalize()} hold"
+        rows.append((f"{who}: {held_s:.1f} s on average, of {target_s:g} s", 0.8, 2,
+                     GOOD_RGB if held_s >= target_s - 0.05 else NOTICE_RGB))
+    if summary.faults:
+        rows.append(("To work on:", 0.8, 2, TEXT_RGB))
+        rows += [(f"- {text}" + (f"  (x{n})" if n > 1 else ""), 0.75, 2, (255, 120, 110)) for text, n in summary.faults[:4]]
+    else:
+        rows.append(("No form faults: well done", 0.8, 2, GOOD_RGB))
+    rows.append((summary.next_step, 0.85, 2, TEXT_RGB))
+    max_w = int(w * 0.9)
+    lines: list[tuple[str, float, int, tuple]] = []
+    for text, size, thick, rgb in rows:
+        lines += [(line, st.font(size), st.thick(thick), rgb) for line in _wrap(cv2, text, st.font(size), st.thick(thick), max_w)]
+    gap = st.px(10)
+    sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in lines]
+    total = sum(s[1] + s[2] for s in sizes) + gap * (len(lines) - 1)
+    fit = min(1.0, 0.92 * h / total, *(max_w / max(1, s[0]) for s in sizes))
+    if fit < 1.0:  # a long list on a small frame: everything shrinks together
+        lines = [(t, sc * fit, max(1, int(round(th * fit))), rgb) for t, sc, th, rgb in lines]
+        sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in lines]
+        gap = max(2, int(gap * fit))
+        total = sum(s[1] + s[2] for s in sizes) + gap * (len(lines) - 1)
+    x = (w - max(s[0] for s in sizes)) // 2
+    y = (h - total) // 2
+    for (text, sc, th, rgb), (tw, tht, base) in zip(lines, sizes):
+        y += tht
+        _put(cv2, img, text, (x, y), sc, th, rgb)
+        y += base + gap
+
+
 def latest_cue(result: FrameResult) -> str | None:
     """The cue this frame raises: a fault just found, else the newest one still firing."""
     if result.new_faults:
@@ -368,6 +423,8 @@ class LiveOverlay:
     tone: str = "guide"
     header: str | None = None  # e.g. "Exercise 2 of 3", top right
     gauges: bool = True  # the key angles against their target bands
+    coach: CoachState | None = None  # the cue, hold countdown and red joints (replaces the video's cue memory)
+    summary: SetSummary | None = None  # the end-of-set screen
 
 
 def target_bands(spec: ExerciseSpec) -> dict[str, tuple[float, float]]:
@@ -416,7 +473,7 @@ def _draw_gauges(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style, 
         return None
     h, w = img.shape[:2]
     pad, bar_h = st.px(8), st.px(9)
-    box_w = st.px(210)
+    box_w = min(st.px(210), int(w * 0.38))  # beside the counter panel, never over it
     scale, th = st.font(0.45), st.thick(1)
     line_h = _text_size(cv2, "Hg", scale, th)[1] + st.px(6)
     row_h = line_h + bar_h + st.px(10)
@@ -434,10 +491,18 @@ def _draw_gauges(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style, 
         s_lo, s_hi = a - margin, b + margin
         seen = [(side, v) for side, v in vals if math.isfinite(v)]
         now = "  ".join(f"{SIDE_ABBREV.get(side, '')} {round(v):d}".strip() for side, v in seen) or "-"
-        _put(cv2, img, f"{name} {now}", (x0 + pad, y + line_h - st.px(6)), scale, th, TEXT_RGB)
+        label = f"{name} {now}"
+        _put(cv2, img, label, (x0 + pad, y + line_h - st.px(6)), scale, th, TEXT_RGB)
         band = _band_text(lo, hi)
-        bw = _text_size(cv2, band, st.font(0.42), th)[0]
-        _put(cv2, img, band, (x1 - pad - bw, y + line_h - st.px(6)), st.font(0.42), th, MUTED_RGB)
+        # the target goes right of the reading, smaller if it must; never over it (the green band says it too)
+        room = (x1 - pad) - (x0 + pad + _text_size(cv2, label, scale, th)[0] + st.px(8))
+        band_scale = st.font(0.42)
+        bw = _text_size(cv2, band, band_scale, th)[0]
+        if bw > room:
+            band_scale *= max(room, 0) / bw
+            bw = _text_size(cv2, band, band_scale, th)[0]
+        if band_scale >= st.font(0.42) * 0.6:
+            _put(cv2, img, band, (x1 - pad - bw, y + line_h - st.px(6)), band_scale, th, MUTED_RGB)
         by = y + line_h
         bx0, bx1 = x0 + pad, x1 - pad
 
@@ -523,10 +588,15 @@ def draw_overlay(
     img = image_rgb if inplace else image_rgb.copy()
     h, w = img.shape[:2]
     st = _Style.for_image(w, h)
+    if live is not None:
+        st = _Style(st.s * LIVE_SIZE)
+    coach = live.coach if live is not None else None
     xy = _points_px(result, w, h)
     vis = np.nan_to_num(np.asarray(result.pose.visibility, dtype=np.float64), nan=0.0)
     if xy is not None:
         _draw_skeleton(cv2, img, xy, vis, st)
+        if coach is not None and coach.red_joints:
+            _draw_red_joints(cv2, img, xy, coach.red_joints, st)
     taken = [_draw_panel(cv2, img, result, spec, st)]
     perf = _draw_perf(cv2, img, fps, latency_ms, st)
     if perf is not None:
@@ -539,10 +609,20 @@ def draw_overlay(
         gauges = _draw_gauges(cv2, img, result, spec, st, top) if live.gauges else None
         if gauges is not None:
             taken.append(gauges)
-    cue = cue if cue is not None else latest_cue(result)
     bottom = h
-    if cue:
-        bottom = _draw_banner(cv2, img, cue, bottom, st, rgb=CUE_RGB, text_rgb=TEXT_RGB, size=1.0, thick=2, alpha=0.85)
+    if coach is not None:  # live coaching: the cue board says what is up, and in which colour
+        if coach.cue is not None:
+            good = coach.cue.tone == "good"
+            bottom = _draw_banner(cv2, img, coach.cue.text, bottom, st, rgb=GOOD_RGB if good else CUE_RGB,
+                                  text_rgb=(15, 15, 15) if good else TEXT_RGB, size=1.0, thick=2, alpha=0.88)
+        if coach.hold is not None:
+            done = coach.hold.remaining_s <= 0
+            bottom = _draw_banner(cv2, img, coach.hold.text, bottom, st, rgb=GOOD_RGB if done else NOTICE_RGB,
+                                  text_rgb=(15, 15, 15), size=1.1, thick=2, alpha=0.88)
+    else:
+        cue = cue if cue is not None else latest_cue(result)
+        if cue:
+            bottom = _draw_banner(cv2, img, cue, bottom, st, rgb=CUE_RGB, text_rgb=TEXT_RGB, size=1.0, thick=2, alpha=0.85)
     if notice:
         bottom = _draw_banner(
             cv2, img, notice, bottom, st, rgb=NOTICE_RGB, text_rgb=(25, 25, 25), size=0.55, thick=1, alpha=0.85
@@ -552,7 +632,10 @@ def draw_overlay(
     if xy is not None:  # labels last, so they stay readable and dodge the panels
         _draw_angles(cv2, img, xy, vis, result, spec, st, taken)
     if live is not None:
-        _draw_centre(cv2, img, live, st)
+        if live.summary is not None:
+            _draw_summary(cv2, img, live.summary, st)
+        else:
+            _draw_centre(cv2, img, live, st)
     return img
 
 

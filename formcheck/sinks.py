@@ -27,8 +27,9 @@ from formcheck.io import (
     write_files_together,
 )
 
-# suffix -> fourcc. Browsers play WebM/VP8; the pip OpenCV has no H.264 encoder, so MP4 is mp4v.
-VIDEO_CODECS = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
+# suffix -> codec. The pip OpenCV has no H.264 encoder and browsers refuse its mp4v, so .mp4 is
+# H.264 through ffmpeg (BrowserVideoSink); the others are OpenCV fourccs.
+VIDEO_CODECS = {".mp4": "h264", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
 
 
 
@@ -132,16 +133,52 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 class VideoSink(AtomicOutput):
-    """Writes RGB frames to a video file; the file appears only when ``close`` succeeds."""
+    """Writes RGB frames to a video file; the file appears only when ``close`` succeeds.
 
-    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int]):
-        from formcheck.sources import load_cv2, quiet_native_stderr
+    ``.mp4`` is H.264 (through the ffmpeg of imageio-ffmpeg: the pip OpenCV can only write mp4v,
+    which browsers refuse); the other containers use OpenCV's encoders. ``crf`` is the H.264
+    quality (lower is better and larger).
+    """
 
-        cv2 = load_cv2()
+    def __init__(self, path: str | os.PathLike, fps: float, size_wh: tuple[int, int], *,
+                 crf: int | None = None):
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in VIDEO_CODECS:
             raise OutputError(f"cannot write video {self.path.name}: use one of {', '.join(VIDEO_CODECS)}")
+        if suffix == ".mp4":
+            self._writer = BrowserVideoSink(self.path, fps, size_wh, crf=BROWSER_VIDEO_CRF if crf is None else crf)
+        else:
+            self._writer = _OpenCVVideoWriter(self.path, fps, size_wh)
+        self.size_wh = self._writer.size_wh
+        self.fps = self._writer.fps
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames
+
+    def update(self, image_rgb: np.ndarray) -> None:
+        """Append one RGB frame (resized if it does not match the sink's size)."""
+        self._writer.update(image_rgb)
+
+    def close(self) -> None:
+        """Finish the file and move it into place."""
+        self._writer.close()
+
+    def abort(self) -> None:
+        """Stop and delete the partial file."""
+        self._writer.abort()
+
+
+class _OpenCVVideoWriter(AtomicOutput):
+    """OpenCV's encoder for the containers browsers need no H.264 for (WebM/VP8, AVI/MJPG, MKV)."""
+
+    def __init__(self, path: Path, fps: float, size_wh: tuple[int, int]):
+        from formcheck.sources import load_cv2, quiet_native_stderr
+
+        cv2 = load_cv2()
+        self.path = path
+        suffix = self.path.suffix.lower()
         if not (math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be positive, got {fps}")
         w, h = int(size_wh[0]), int(size_wh[1])
@@ -168,7 +205,6 @@ class VideoSink(AtomicOutput):
             )
 
     def update(self, image_rgb: np.ndarray) -> None:
-        """Append one RGB frame (resized if it does not match the sink's size)."""
         if self._writer is None:
             raise RuntimeError("this VideoSink is closed")
         cv2 = self._cv2
@@ -183,7 +219,6 @@ class VideoSink(AtomicOutput):
         self.frames += 1
 
     def close(self) -> None:
-        """Finish the file and move it into place."""
         if self._writer is None:
             return
         self._writer.release()
@@ -198,7 +233,6 @@ class VideoSink(AtomicOutput):
             self._tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
-        """Stop and delete the partial file."""
         if self._writer is not None:
             self._writer.release()
             self._writer = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -285,5 +286,78 @@ def test_help_text_is_shown_literally_with_no_text_lost_to_markup():
         if command in (["analyze"], ["batch"]):
             assert "Prescribed reps per side (default: the spec's)." in out
         assert not re.search(r"\w [.;](\s|$)", out), out  # text dropped before a full stop or semicolon
-        # an on/off flag takes no value; only Typer's own --help line still says <bool>
-        assert [line for line in out.splitlines() if "<bool>" in line and "--help" not in line] == [], command
+        # an on/off flag takes no value, --help included
+        assert "<bool>" not in out, command
+
+
+def test_help_at_80_columns_shows_no_bool_on_any_command():
+    import os
+
+    env = {**os.environ, "COLUMNS": "80"}
+    for command in ([], ["analyze"], ["synth"], ["model"], ["model", "fetch"], ["spec", "check"], ["live"], ["history"]):
+        out = subprocess.run([sys.executable, "-m", "formcheck", *command, "--help"], capture_output=True,
+                             text=True, env=env).stdout
+        assert "--help" in out and "<bool>" not in out, command
+
+
+def _option_help(command: str) -> dict[str, str]:
+    """{--option: its help words} from `formcheck COMMAND --help` at a wide terminal."""
+    import os
+
+    out = subprocess.run([sys.executable, "-m", "formcheck", command, "--help"], capture_output=True, text=True,
+                         env={**os.environ, "COLUMNS": "300"}).stdout
+    found = {}
+    for line in out.splitlines():
+        m = re.match(r"[│|]\s+(--[a-z-]+)\S*\s+(?:-\w\s+)?(?:<[^>]*>\s+)?(.*?)\s*[│|]?$", line)
+        if m:
+            found[m.group(1)] = " ".join(m.group(2).split())
+    return found
+
+
+def test_live_and_analyze_name_the_pose_model_the_same_way():
+    live, analyze = _option_help("live"), _option_help("analyze")
+    assert live["--variant"] == analyze["--variant"] and "lite" in live["--variant"]
+    assert live["--model"] == analyze["--model"] and ".task" in live["--model"]
+
+
+def test_live_model_option_still_takes_a_variant_name(monkeypatch):
+    """`live --model lite` (the old spelling) still means the lite model; a path is a model file."""
+    from formcheck import backends
+
+    seen = []
+    monkeypatch.setattr(backends, "pose_backend", lambda name="mediapipe", **kw: seen.append(kw) or kw)
+    backends.backend_for_options("lite", "full")
+    backends.backend_for_options(None, "heavy")
+    backends.backend_for_options("mine.task", "full")
+    assert seen == [{"variant": "lite"}, {"variant": "heavy", "model_path": None},
+                    {"variant": "full", "model_path": Path("mine.task")}]
+
+
+def test_synth_mistyped_exercise_suggests_the_nearest(tmp_path):
+    line = assert_one_line_error(formcheck("synth", "brige", "-o", str(tmp_path / "x.mp4")), 2)
+    assert "did you mean 'bridge'" in line and "valid: bird_dog" in line
+
+
+def test_batch_index_and_history_date_a_session_nobody_dated(bridge_poses, tmp_path):
+    db, out = tmp_path / "h.sqlite3", tmp_path / "batch"
+    proc = formcheck("batch", str(bridge_poses), "-e", "bridge", "--db", str(db), "--out", str(out), "--video", "none", "-q")
+    assert proc.returncode == 0, proc.stderr
+    cells = re.findall(r"<tr>\s*<td>([^<]*)</td>", (out / "index.html").read_text())
+    assert cells and all(c.startswith("analysed ") and re.search(r"\d{4}$", c) for c in cells), cells
+    history = formcheck("history", "--db", str(db))
+    assert "analysed " in history.stdout, history.stdout
+
+
+def test_exercises_table_at_80_columns_cuts_no_name(tmp_path):
+    """Every title and fault name whole (wrapped between words), faults as words, not snake_case ids."""
+    from formcheck.spec import load_spec, spec_ids
+    from formcheck.words import readable
+
+    out = formcheck_env("exercises", cache=tmp_path, columns=80).stdout
+    assert "…" not in out
+    words = set(re.findall(r"[A-Za-z_-]+", out))
+    for i in spec_ids():
+        spec = load_spec(i)
+        assert i in words  # the id a patient types, never wrapped
+        expected = spec.title.split() + [w for f in spec.faults for w in readable(f.id).split()]
+        assert [w for w in expected if w.strip("(),") not in words] == [], i

@@ -16,7 +16,7 @@ import pytest
 from formcheck.errors import CameraLost, InputError
 from formcheck.live import (
     CAMERA_LOST, INTERRUPTED, NEXT, QUIT, SOURCE_END, Captured, EndOfStream, FrameGrabber, LiveCoach, LiveOptions,
-    LivePose, NewestFrame, _End, _Failed, display_size, run_live,
+    LivePose, LiveWindow, NewestFrame, _End, _Failed, display_size, run_live,
 )
 from formcheck.live_routine import RoutineError, RoutineItem, load_routine, parse_routine
 from formcheck.live_setup import GO, STEP_BACK, STEP_IN, TURN_SIDE_ON, SetupGuide
@@ -526,3 +526,203 @@ def test_live_modules_import_without_cv2_mediapipe_or_sounddevice():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+# --- live coaching: cues that name the side, at the moment of the fault, cleared at the next rep ----
+
+
+def _result(spec_id_phase: str, t_ms: float, values: dict, *, counts=None, new_reps=(), new_faults=(),
+            active_cues=(), hold_s=0.0, phase_side="left"):
+    """A FrameResult by hand: ``spec_id_phase`` the left counter's phase (the right one at rest)."""
+    from formcheck.types import FeatureFrame, FrameResult
+
+    pose = sample(t_ms, pose_2d(posture="standing"))
+    return FrameResult(pose=pose, features=FeatureFrame(t_ms, values, True, True),
+                       phases={"left": spec_id_phase if phase_side == "left" else "down",
+                               "right": spec_id_phase if phase_side == "right" else "down"},
+                       counts=counts or {"left": 0, "right": 0}, hold_s=hold_s, new_reps=tuple(new_reps),
+                       new_faults=tuple(new_faults), active_cues=tuple(active_cues))
+
+
+def _rep(index: int, side: str, t_ms: float, faults=()):
+    from formcheck.types import RepEvent
+
+    return RepEvent(index, side, t_ms - 1500, t_ms - 700, t_ms, 15.0, {}, 0.4, 1.0, tuple(faults))
+
+
+def _knee_fault(side: str, t_ms: float):
+    from formcheck.types import Fault
+
+    return Fault("knee_bent", "Keep your knee straight", "rep", side, t_ms - 1500, t_ms, 31.0, 20.0, 0)
+
+
+def test_sided_cue_names_the_side_of_the_body_the_cue_is_about():
+    from formcheck.coaching import fault_body_side, sided_cue
+
+    assert sided_cue("Keep your knee straight", "left") == "Keep your left knee straight"
+    assert sided_cue("Keep your other foot flat on the floor", "right") == "Keep your right foot flat on the floor"
+    assert sided_cue("Keep the lifted leg straight", "left") == "Keep the left leg straight"
+    assert sided_cue("Slow down; lift and lower with control", "right") == "Right leg: slow down; lift and lower with control"
+    assert sided_cue("Keep your knee straight", None) == "Keep your knee straight"  # a fault with no side
+    assert sided_cue("Keep your left knee straight", "right") == "Keep your left knee straight"  # already said
+    # the standing leg's knee is measured on the other leg ({other}_ points): the opposite side
+    assert fault_body_side(load_spec("standing_hip_flexion"), "standing_knee_bent", "left") == "right"
+    assert fault_body_side(load_spec("standing_hip_extension"), "knee_bent", "left") == "left"
+    assert fault_body_side(load_spec("standing_hip_extension"), "trunk_lean", "left") is None  # the back has no side
+
+
+def test_cue_board_shows_a_rep_fault_when_it_happens_and_clears_it_at_the_next_rep():
+    from formcheck.coaching import CueBoard
+
+    board = CueBoard(load_spec("standing_hip_extension"))
+    knee = int(Landmark.LEFT_KNEE)
+    assert board.update(_result("down", 0, {"knee.left": 3.0})).cue is None
+    assert board.update(_result("back", 100, {"knee.left": 12.0})).cue is None  # in the rep, knee still straight
+    bent = board.update(_result("back", 200, {"knee.left": 31.0}))  # the knee bends past 20: said now
+    assert bent.cue.text == "Keep your left knee straight" and bent.cue.tone == "fault"
+    assert knee in bent.red_joints and int(Landmark.RIGHT_KNEE) not in bent.red_joints
+    judged = board.update(_result("down", 1500, {"knee.left": 3.0}, counts={"left": 1, "right": 0},
+                                  new_reps=[_rep(0, "left", 1500, [_knee_fault("left", 1500)])],
+                                  new_faults=[_knee_fault("left", 1500)]))
+    assert judged.cue.text == "Keep your left knee straight"  # the rep is judged: still up, not said twice
+    assert board.update(_result("down", 2500, {"knee.left": 3.0})).cue is not None  # resting: stays up
+    nxt = board.update(_result("back", 2600, {"knee.left": 4.0}))
+    assert nxt.cue is None and nxt.red_joints == ()  # the next rep began: gone
+
+
+def test_cue_board_praises_a_good_rep_briefly_and_never_over_a_fault():
+    from formcheck.coaching import GOOD_REP_CUE, CueBoard
+
+    board = CueBoard(load_spec("standing_hip_extension"), good_s=1.0)
+    board.update(_result("back", 0, {"knee.left": 3.0}))
+    good = board.update(_result("down", 1000, {"knee.left": 3.0}, new_reps=[_rep(0, "left", 1000)]))
+    assert good.cue.text == GOOD_REP_CUE and good.cue.tone == "good"
+    assert board.update(_result("down", 1900, {"knee.left": 3.0})).cue.tone == "good"
+    assert board.update(_result("down", 2100, {"knee.left": 3.0})).cue is None  # short: gone after good_s
+    # a right rep without faults while the left one's fault cue is up: the fault stays
+    board.update(_result("back", 3000, {"knee.left": 30.0}))
+    right_done = board.update(_result("down", 3500, {"knee.left": 3.0}, new_reps=[_rep(1, "right", 3500)]))
+    assert right_done.cue.tone == "fault"
+
+
+def test_cue_board_withdraws_an_early_cue_the_judged_rep_was_not_flagged_for():
+    from formcheck.coaching import CueBoard
+
+    board = CueBoard(load_spec("standing_hip_extension"))
+    board.update(_result("back", 0, {"knee.left": 25.0}))  # past the limit for a moment, not at the peak
+    judged = board.update(_result("down", 1000, {"knee.left": 3.0}, new_reps=[_rep(0, "left", 1000)]))
+    assert judged.cue is None or judged.cue.tone == "good"
+
+
+def test_cue_board_frame_fault_is_up_while_it_fires_with_its_joints_red():
+    from formcheck.coaching import CueBoard
+
+    spec = load_spec("standing_hip_flexion")
+    rule = next(r for r in spec.faults if r.id == "standing_knee_bent")
+    board = CueBoard(spec)
+    state = board.update(_result("up", 0, {}, active_cues=[rule.cue]))
+    assert state.cue.text == sided_standing_cue(rule.cue) and int(Landmark.RIGHT_KNEE) in state.red_joints
+
+
+def sided_standing_cue(cue: str) -> str:
+    from formcheck.coaching import sided_cue
+
+    return sided_cue(cue, "right")  # the left leg lifts: the standing leg is the right one
+
+
+def test_hold_prompt_counts_down_then_says_release():
+    from formcheck.coaching import CueBoard
+
+    board = CueBoard(load_spec("bridge"))  # a 3 s hold at the top
+    from formcheck.types import FeatureFrame, FrameResult
+
+    def at(hold_s):
+        pose = sample(0.0, pose_2d(posture="supine"))
+        return FrameResult(pose, FeatureFrame(0.0, {}, True, True), {"both": "up"}, {"both": 0}, hold_s)
+
+    assert board.update(at(0.0)).hold is None
+    assert board.update(at(0.4)).hold.text == "Keep holding: 3"
+    assert board.update(at(2.2)).hold.text == "Keep holding: 1"
+    assert board.update(at(3.1)).hold.text == "Good hold, and release"
+
+
+def test_set_summary_against_the_prescription_and_what_next():
+    from formcheck.coaching import set_summary
+
+    spec = load_spec("standing_hip_extension")
+    report = {"summary": {"target_reps_per_side": 10, "target_hold_s": 0, "reps_by_side": {"left": 10, "right": 7}},
+              "reps": [], "faults": [{"id": "knee_bent", "cue": "Keep your knee straight", "side": "right"}] * 2}
+    s = set_summary(report, spec)
+    assert s.reps == (("left", 10, 10), ("right", 7, 10)) and s.faults == (("Keep your right knee straight", 2),)
+    assert s.next_step.startswith("Do 3 more reps on the right")
+    done = set_summary(report, spec, only_side="left", next_title="Bridge")
+    assert done.reps == (("left", 10, 10),) and done.next_step == "Rest a moment. Next: Bridge"
+
+
+class ViewLog:
+    """The window's view slot, keeping every view."""
+
+    def __init__(self):
+        self.views = []
+
+    def put(self, view) -> None:
+        self.views.append(view)
+
+    def close(self) -> None:
+        pass
+
+
+def test_live_session_ends_on_the_end_of_set_screen(tmp_path):
+    poses = bridge_poses(2)
+    q: queue.Queue = queue.Queue()
+    log = ViewLog()
+    coach = LiveCoach([RoutineItem("bridge", reps=2, hold_s=1.0)], make_evaluator, q,
+                      source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=False),
+                      display=log)
+    feed(q, poses)
+    q.put(_End())
+    coach.start()
+    coach.join(HANG_S)
+    assert coach.error is None
+    summaries = [v.overlay.summary for v in log.views if v.overlay.summary is not None]
+    assert summaries, "no end-of-set screen"
+    assert summaries[-1].reps == (("both", 2, 2),) and summaries[-1].holds[0][2] == 1.0
+    coached = [v.overlay.coach for v in log.views if v.overlay.coach is not None]
+    assert any(c.hold is not None for c in coached)  # the hold counted down on screen
+
+
+def test_window_is_resizable_and_f_toggles_fullscreen(monkeypatch):
+    import formcheck.sources
+
+    calls = []
+
+    class FakeCV2:
+        WINDOW_NORMAL, WINDOW_KEEPRATIO, WINDOW_GUI_NORMAL, WINDOW_AUTOSIZE = 0x0, 0x0, 0x10, 0x1
+        WND_PROP_FULLSCREEN, WINDOW_FULLSCREEN, COLOR_RGB2BGR = 0, 1, 4
+
+        def namedWindow(self, title, flags):
+            calls.append(("named", flags))
+
+        def resizeWindow(self, title, w, h):
+            calls.append(("resize", w, h))
+
+        def imshow(self, title, image):
+            pass
+
+        def cvtColor(self, image, code):
+            return image
+
+        def setWindowProperty(self, title, prop, value):
+            calls.append(("prop", prop, value))
+
+        def waitKey(self, ms):
+            return ord("f")
+
+    monkeypatch.setattr(formcheck.sources, "load_cv2", lambda: FakeCV2())
+    window = LiveWindow("t")
+    window.show(np.zeros((720, 1280, 3), np.uint8))
+    assert calls[0] == ("named", FakeCV2.WINDOW_GUI_NORMAL) and ("resize", 1280, 720) in calls  # not AUTOSIZE: resizable
+    assert window.key() == "fullscreen"
+    window.toggle_fullscreen()
+    window.toggle_fullscreen()
+    assert [c for c in calls if c[0] == "prop"] == [("prop", 0, 1), ("prop", 0, 0)]

@@ -202,3 +202,63 @@ def test_renderer_resets_when_time_goes_back(hip_ext):
     rr = OverlayRenderer(hip_ext)
     rr.cue_at(hip_ext_result(stick_pose(5000.0), active_cues=("Slow down",)))
     assert rr.cue_at(hip_ext_result(stick_pose(0.0))) is None
+
+
+# --- the live coaching display: sized for 2-3 m, the faulty joint red, the cue board, the end screen ----
+
+
+def _panel_bottom(img: np.ndarray) -> int:
+    """The last row of the top-left counter panel (its shade, darker than the plain frame, at x=40)."""
+    column = img[:, 40, 0].astype(int)
+    rows = np.nonzero(column < 70)[0]
+    return int(rows[rows < img.shape[0] // 2].max())
+
+
+def test_live_overlay_is_sized_for_two_to_three_metres(hip_ext):
+    from formcheck.render import LiveOverlay
+
+    video = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext)
+    live = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext, live=LiveOverlay(gauges=False))
+    assert _panel_bottom(live) > 1.3 * _panel_bottom(video)
+    # and it scales with the frame: at 1080p the panel takes the same share of the height
+    big = draw_overlay(frame((1440, 1080)), hip_ext_result(stick_pose(size=(1440, 1080))), hip_ext,
+                       live=LiveOverlay(gauges=False))
+    assert _panel_bottom(big) / 1080 == pytest.approx(_panel_bottom(live) / 480, rel=0.1)
+
+
+def test_live_overlay_draws_the_faulty_joint_red_and_the_board_cue(hip_ext):
+    from formcheck.coaching import CoachState, Cue
+    from formcheck.render import LiveOverlay
+
+    knee = STICK[L.LEFT_KNEE]
+    cue = Cue("Keep your left knee straight", "fault", (int(L.LEFT_HIP), int(L.LEFT_KNEE), int(L.LEFT_ANKLE)), "knee_bent")
+    out = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext,
+                       live=LiveOverlay(gauges=False, coach=CoachState(cue, None, cue.joints)))
+    r, g, b = out[knee[1], knee[0] + 3].astype(int)
+    assert r > 150 and g < 60 and b < 60  # the knee is red
+    strip = out[-8:].reshape(-1, 3).astype(int)
+    assert (strip[:, 0] > strip[:, 1] + 60).mean() > 0.8  # the cue's banner is red
+    plain = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext, live=LiveOverlay(gauges=False))
+    r, g, b = plain[knee[1], knee[0] + 3].astype(int)
+    assert not (r > 150 and g < 60 and b < 60)
+    # the board decides: a cue the result raises is not drawn over it (it would linger into the next rep)
+    quiet = draw_overlay(frame(), hip_ext_result(stick_pose(), active_cues=("Keep your knee straight",)), hip_ext,
+                         live=LiveOverlay(gauges=False, coach=CoachState(None, None, ())))
+    assert np.all(quiet[-8:, :40] == 90)
+    good = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext,
+                        live=LiveOverlay(gauges=False, coach=CoachState(Cue("Good rep", "good"), None, ())))
+    strip = good[-8:].reshape(-1, 3).astype(int)
+    assert (strip[:, 1] > strip[:, 0] + 60).mean() > 0.8  # praise is green
+
+
+def test_end_of_set_screen_covers_the_frame(hip_ext):
+    from formcheck.coaching import SetSummary
+    from formcheck.render import LiveOverlay
+
+    summary = SetSummary("Standing hip extension", (("left", 10, 10), ("right", 7, 10)), (),
+                         (("Keep your right knee straight", 2),), "Do 3 more reps on the right")
+    out = draw_overlay(frame(), hip_ext_result(stick_pose()), hip_ext, live=LiveOverlay(summary=summary))
+    assert np.median(out) < 40  # the frame is dimmed behind the summary
+    pixels = out.reshape(-1, 3).astype(int)
+    assert ((pixels[:, 1] > 150) & (pixels[:, 0] < 120)).sum() > 200  # the finished side in green
+    assert ((pixels[:, 0] > 200) & (pixels[:, 1] > 150) & (pixels[:, 2] < 100)).sum() > 200  # the short one in amber

@@ -227,3 +227,51 @@ def test_report_files_sink_writes_only_on_close(tmp_path):
     assert json.loads((out / "report.json").read_text()) == {"exercise": "bridge", "series": False, "x": None}
     header = (out / "reps.csv").read_text().splitlines()[0].split(",")
     assert header == list(REP_CSV_COLUMNS) + ["peak_hip_deg"]
+
+
+# --- every .mp4 the project writes is H.264 (browsers refuse mp4v) --------------------------------
+
+
+def video_codec(path) -> str:
+    """The video codec ffmpeg reads in `path` (the bundled ffmpeg: this machine has no ffprobe)."""
+    import re
+    import subprocess
+
+    import imageio_ffmpeg
+
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True)
+    found = re.search(r"Video: (\w+)", proc.stderr)
+    assert found, proc.stderr
+    return found.group(1)
+
+
+def test_video_sink_writes_mp4_as_h264(tmp_path):
+    path = tmp_path / "v.mp4"
+    with VideoSink(path, 25.0, (96, 64)) as sink:
+        for img in rgb_frames():
+            sink.update(img)
+    assert video_codec(path) == "h264"
+    webm = tmp_path / "v.webm"
+    with VideoSink(webm, 25.0, (96, 64)) as sink:
+        sink.update(rgb_frames(1)[0])
+    assert video_codec(webm) == "vp8"
+
+
+def test_annotated_video_is_h264(tmp_path):
+    path = tmp_path / "annotated.mp4"
+    sink = AnnotatedVideoSink(path, load_spec("standing_hip_extension"), fps=20.0)
+    for i in range(4):
+        sink.update(Frame(np.full((240, 320, 3), 90, np.uint8), i * 50.0, i), hip_ext_result(stick_pose(i * 50.0, size=(320, 240))))
+    sink.close(None)
+    assert video_codec(path) == "h264"
+
+
+def test_synth_clip_is_h264(tmp_path):
+    import subprocess
+
+    out = tmp_path / "clip.mp4"
+    proc = subprocess.run([sys.executable, "-m", "formcheck", "synth", "bridge", "-o", str(out), "--reps", "1",
+                           "--fps", "5", "--size", "160x120"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert video_codec(out) == "h264"

@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from formcheck.io import atomic_path, atomic_write
+from formcheck.io import atomic_write
 from formcheck.synth.body import BodyShape, forward_kinematics
 from formcheck.synth.exercises import EXERCISES, ExerciseProgram, make_plan, top_windows
 from formcheck.synth.render import (Renderer, Scene, body_primitives, finish_image, fit_camera,
@@ -26,7 +26,7 @@ __all__ = ["generate", "render_clip", "render_frames", "list_exercises", "list_f
 
 VIEWS = ("side", "front", "oblique", "angled")
 ANGLED_OFF_DEG, ANGLED_ELEVATION_DEG = 20.0, 20.0  # "angled": off the spec's view and raised, within its camera advice
-_FOURCC = {".mp4": "mp4v", ".webm": "VP80", ".avi": "MJPG", ".mkv": "VP80"}
+SYNTH_VIDEO_CRF = 18  # H.264 quality of a rendered .mp4: visually lossless
 
 
 def list_exercises() -> tuple[str, ...]:
@@ -38,7 +38,11 @@ def _program(exercise: str) -> ExerciseProgram:
     try:
         return EXERCISES[exercise]
     except KeyError:
-        raise ValueError(f"unknown exercise {exercise!r}; valid: {', '.join(EXERCISES)}") from None
+        import difflib
+
+        near = difflib.get_close_matches(exercise, EXERCISES, n=2)
+        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        raise ValueError(f"unknown exercise {exercise!r}; valid: {', '.join(sorted(EXERCISES))}{hint}") from None
 
 
 def spec_view(exercise: str) -> str:
@@ -208,29 +212,26 @@ def render_frames(truth: Truth, *, noise: float = 0.0, compression: int | None =
 
 def render_clip(truth: Truth, out_path: Path, *, noise: float = 0.0, compression: int | None = None,
                 progress: Callable[[int, int], None] | None = None) -> Path:
-    """Render every frame to a video (mp4v for .mp4, VP80 for .webm) and write the sidecar ``<stem>.json``.
+    """Render every frame to a video (H.264 for .mp4, VP8 for .webm) and write the sidecar ``<stem>.json``.
 
     ``noise``: Gaussian sensor noise, sigma in grey levels (0-255); ``compression``: JPEG quality
     (e.g. 70) applied to each frame before encoding; ``progress(done, total)`` after each frame.
     """
     import cv2  # lazy: generating truth needs no OpenCV
 
+    from formcheck.sinks import VIDEO_CODECS, VideoSink
+
     out_path = Path(out_path)
     suffix = out_path.suffix.lower()
-    if suffix not in _FOURCC:
-        raise ValueError(f"unsupported video suffix {suffix!r}; valid: {', '.join(_FOURCC)}")
-    with atomic_path(out_path, keep_suffix=True) as tmp:  # OpenCV picks the container from the suffix
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*_FOURCC[suffix]), truth.fps, truth.size)
-        try:
-            if not writer.isOpened():
-                raise RuntimeError(f"OpenCV cannot write {suffix} video with fourcc {_FOURCC[suffix]!r}")
-            n = truth.n_frames
-            for i, frame in enumerate(render_frames(truth, noise=noise, compression=compression)):
-                writer.write(frame)
-                if progress is not None:
-                    progress(i + 1, n)
-        finally:
-            writer.release()
+    if suffix not in VIDEO_CODECS:
+        raise ValueError(f"unsupported video suffix {suffix!r}; valid: {', '.join(VIDEO_CODECS)}")
+    # The clip stands in for a camera: encode near-losslessly so the codec adds no artefacts of its own
+    with VideoSink(out_path, truth.fps, truth.size, crf=SYNTH_VIDEO_CRF) as writer:
+        n = truth.n_frames
+        for i, frame in enumerate(render_frames(truth, noise=noise, compression=compression)):
+            writer.update(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+            if progress is not None:
+                progress(i + 1, n)
     sidecar = truth.to_json().encode()
     atomic_write(out_path.with_suffix(".json"), lambda fh: fh.write(sidecar), binary=True)
     return out_path
