@@ -9,6 +9,7 @@ import numpy as np
 
 from formcheck.faults import FrameFaultTracker, rep_fault
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
+from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
     REJECTION_KINDS,
@@ -25,8 +26,8 @@ from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, mean_g
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import SHORT_HOLD_ID, TOO_SHALLOW_ID, WORLD_MEASURES, ExerciseSpec, unit_of
-from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
+from formcheck.spec import SHORT_HOLD_ID, TOO_SHALLOW_ID, ExerciseSpec
+from formcheck.types import Fault, FeatureFrame, FeatureKey, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
@@ -783,7 +784,8 @@ class ExerciseEvaluator:
                 continue
             seen = total = 0
             for rep in self._reps:
-                key = rule.feature if f"{rule.feature}.{rep.side}" not in self._series else f"{rule.feature}.{rep.side}"
+                sided = str(FeatureKey(rule.feature, rep.side))
+                key = sided if sided in self._series else str(FeatureKey(rule.feature))
                 inside = (t_ms >= rep.start_ms) & (t_ms <= rep.end_ms)
                 values = np.asarray(self._series[key])[inside]
                 seen += int(np.isfinite(values).sum())
@@ -835,7 +837,7 @@ def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool | No
 def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
     """The spec with its driver measured on the 3D world landmarks, for a side-view exercise whose driver can be."""
     driver = spec.features[spec.rep.driver]
-    if spec.view != "side" or driver.space == "world" or driver.measure not in WORLD_MEASURES:
+    if spec.view != "side" or driver.space == "world" or not MEASURES[driver.measure].world_capable:
         return None
     data = spec.model_dump()
     data["features"][spec.rep.driver]["space"] = "world"

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from formcheck.features import feature_value
+from formcheck.types import feature_value
 from formcheck.spec import FaultSpec
 from formcheck.types import Fault, FeatureFrame
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from formcheck.report import DISCLAIMER
 from formcheck.sinks import write_text_atomic
+from formcheck.types import FeatureKey
 
 EMBED_VIDEO_MAX_BYTES = 64 * 1024 * 1024  # larger videos are linked beside the page, not inlined
 SIDE_COLOURS = {"left": "#e8870e", "right": "#1f8fe0", "both": "#4a4f57"}
@@ -52,7 +53,7 @@ class ClipMeta:
 
 def _series(report: dict, name: str, side: str) -> np.ndarray | None:
     s = report.get("series") or {}
-    values = s.get(f"{name}.{side}", s.get(name))
+    values = s.get(str(FeatureKey(name, side)), s.get(str(FeatureKey(name))))
     if values is None:
         return None
     return np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -60,8 +61,8 @@ def _series(report: dict, name: str, side: str) -> np.ndarray | None:
 
 def _series_sides(report: dict, name: str) -> list[str]:
     s = report.get("series") or {}
-    sided = [side for side in ("left", "right") if f"{name}.{side}" in s]
-    return sided or (["both"] if name in s else [])
+    sided = [side for side in ("left", "right") if str(FeatureKey(name, side)) in s]
+    return sided or (["both"] if str(FeatureKey(name)) in s else [])
 
 
 def hold_span(report: dict, spec: dict, rep: dict) -> tuple[float, float] | None:
