@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
 from formcheck.measures import MEASURES
 from formcheck.skeleton import EDGES, Landmark
@@ -375,7 +376,7 @@ def target_bands(spec: ExerciseSpec) -> dict[str, tuple[float, float]]:
     """
     bands: dict[str, list[float]] = {}
     for rule in spec.faults:
-        fs = spec.features.get(rule.feature) if rule.feature else None
+        fs = spec.features.get(rule.feature) if check_kind(rule).band else None
         if fs is None or not MEASURES[fs.measure].angle or fs.side == "difference":
             continue
         lo, hi = bands.setdefault(rule.feature, [-math.inf, math.inf])

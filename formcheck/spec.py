@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from formcheck.faults import ENGINE_FAULTS, check_kind
 from formcheck.measures import measure, world_measures  # what each measure takes: its registry entry
 from formcheck.skeleton import LANDMARK_NAMES, SIDES
 
@@ -165,22 +166,13 @@ class FaultSpec(_Strict):
     def _shape(self) -> FaultSpec:
         if (self.feature is None) == (self.rep_measure is None):
             raise ValueError("give exactly one of feature or rep_measure")
-        if self.rep_measure is not None and self.scope != "rep":
-            raise ValueError("rep_measure faults are rep-scoped: set scope: rep")
+        check_kind(self).validate(self)  # the fields its kind needs
         if self.above is None and self.below is None:
             raise ValueError("give above and/or below")
         if self.above is not None and self.below is not None and self.below >= self.above:
             raise ValueError(f"below ({self.below}) must be less than above ({self.above}): the fault would always fire")
         return self
 
-
-# Faults the engine itself raises (not a spec's rules): their ids are reserved, and what they mean.
-SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
-TOO_SHALLOW_ID = "too_shallow"  # a spec's position held for the dose without the driver reaching a rep's depth
-BUILTIN_FAULTS = {
-    SHORT_HOLD_ID: "held shorter than prescribed",
-    TOO_SHALLOW_ID: "held in the exercise's position without reaching its depth",
-}
 
 
 class PositionCheck(_Strict):
@@ -265,8 +257,8 @@ class ExerciseSpec(_Strict):
         for f in self.faults:
             if f.feature is not None and f.feature not in self.features:
                 raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
-            if f.id in BUILTIN_FAULTS:
-                raise ValueError(f"fault id {f.id!r} is reserved: formcheck raises it itself ({BUILTIN_FAULTS[f.id]})")
+            if f.id in ENGINE_FAULTS:
+                raise ValueError(f"fault id {f.id!r} is reserved: formcheck raises it itself ({ENGINE_FAULTS[f.id].meaning})")
         if self.position is not None:
             if self.kind != "hold":
                 raise ValueError("position is for hold exercises (a position held without the depth is one hold)")
