@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.measures import MEASURES
 from formcheck.report import DISCLAIMER
 from formcheck.sinks import write_text_atomic
 from formcheck.types import FeatureKey
@@ -26,7 +27,6 @@ from formcheck.types import FeatureKey
 EMBED_VIDEO_MAX_BYTES = 64 * 1024 * 1024  # larger videos are linked beside the page, not inlined
 SIDE_COLOURS = {"left": "#e8870e", "right": "#1f8fe0", "both": "#4a4f57"}
 FAULT_COLOUR = "#c62828"
-ANGLE_MEASURES_EXCLUDED = {"distance"}  # not degrees: left off the angle chart
 MAX_OTHER_FEATURES = 4
 
 
@@ -49,6 +49,12 @@ class ClipMeta:
 
 
 # --- numbers ---------------------------------------------------------------------------------------
+
+
+def _angle(measure: str | None) -> bool:
+    """A measure in degrees, for the angle chart (one this version does not know is drawn as before)."""
+    entry = MEASURES.get(measure)
+    return entry is None or entry.angle
 
 
 def _series(report: dict, name: str, side: str) -> np.ndarray | None:
@@ -151,7 +157,7 @@ def chart_svg(report: dict, spec: dict) -> str:
     t = np.array(report.get("series", {}).get("t_s", []), dtype=float)
     driver = spec["rep"]["driver"]
     features = spec.get("features", {})
-    others = [n for n, f in features.items() if n != driver and f.get("measure") not in ANGLE_MEASURES_EXCLUDED
+    others = [n for n, f in features.items() if n != driver and _angle(f.get("measure"))
               and f.get("side") != "difference"][:MAX_OTHER_FEATURES]
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "formcheck", "font.size": 9,
                                 "axes.spines.top": False, "axes.spines.right": False}):
