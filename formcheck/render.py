@@ -36,7 +36,6 @@ GOOD_RGB = (70, 200, 90)
 SIDE_RGB = {"left": LEFT_RGB, "right": RIGHT_RGB, "both": MID_RGB}
 SIDE_ABBREV = {"left": "L", "right": "R"}
 
-# Which landmark an angle is drawn at, by measure.
 _DRAWN = sorted({int(i) for edge in EDGES for i in edge} | {int(Landmark.NOSE)})
 _FACE = {int(lm) for lm in Landmark if lm <= Landmark.MOUTH_RIGHT}
 
