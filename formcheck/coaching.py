@@ -13,10 +13,9 @@ import re
 from dataclasses import dataclass
 
 from formcheck.faults import breaches
-from formcheck.features import feature_value
 from formcheck.skeleton import Landmark
 from formcheck.spec import ExerciseSpec
-from formcheck.types import FrameResult
+from formcheck.types import FrameResult, feature_value
 
 GOOD_REP_CUE = "Good rep"
 GOOD_HOLD_CUE = "Good hold, and release"

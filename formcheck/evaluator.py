@@ -7,8 +7,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from formcheck.faults import FrameFaultTracker, rep_fault
+from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
+from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
+from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
     REJECTION_KINDS,
@@ -25,15 +27,14 @@ from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, mean_g
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
-from formcheck.spec import SHORT_HOLD_ID, TOO_SHALLOW_ID, WORLD_MEASURES, ExerciseSpec, unit_of
-from formcheck.types import Fault, FeatureFrame, FrameResult, PoseSample, RepEvent
+from formcheck.spec import ExerciseSpec
+from formcheck.types import Fault, FeatureFrame, FeatureKey, FrameResult, PoseSample, RepEvent
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is not echoing it
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
-HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held long enough
 # Judged against the set, at the end: a rep under a third of its side's typical range is a settling
 # movement or the model echoing the working leg, not a rep ...
 SET_SMALL_FRACTION = 1 / 3
@@ -163,9 +164,9 @@ class ExerciseEvaluator:
         self._counters = {s: make_counter(spec.rep, s) for s in sides}
         # near_camera: only the leg facing the camera is counted (unless the user named the side)
         self._near_only = spec.working_side == "near_camera" and side is None
-        self._frame_rules = [r for r in spec.faults if r.scope == "frame"]
-        self._rep_rules = [r for r in spec.faults if r.scope == "rep"]
-        self._trackers = {s: [FrameFaultTracker(r, s) for r in self._frame_rules] for s in sides}
+        self._frame_rules = [r for r in spec.faults if check_kind(r).scope == "frame"]
+        self._rep_rules = [r for r in spec.faults if check_kind(r).scope == "rep"]
+        self._trackers = {s: [check_kind(r).tracker(r, s) for r in self._frame_rules] for s in sides}
         # the held position itself (half-kneeling), timed per side, for a hold that never reached the depth
         self._positions = ({s: PositionTracker(s, spec.rep.min_dwell_s, POSTURE_GRACE_S, MAX_GAP_S) for s in sides}
                            if spec.position is not None else {})
@@ -411,15 +412,6 @@ class ExerciseEvaluator:
                 out.append(side)
         return out
 
-    def _short_hold(self, cand: RepCandidate, index: int) -> Fault | None:
-        """Every movement cycle is a rep; one held shorter than prescribed says so, with the numbers."""
-        target_s = self.spec.target.hold_s
-        if target_s <= 0 or not cand.complete or cand.hold_s >= HOLD_TOLERANCE * target_s:
-            return None
-        return Fault(id=SHORT_HOLD_ID, cue=f"Hold it for {target_s:g} s: that one was {_seconds(cand.hold_s)}",
-                     scope="rep", side=cand.side, start_ms=cand.start_ms, end_ms=cand.end_ms,
-                     value=cand.hold_s, limit=target_s, rep_index=index)
-
     def _take_rejected(self, counter: RepCounter | TwoWayCounter) -> None:
         """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
         for r in counter.rejected:
@@ -437,17 +429,9 @@ class ExerciseEvaluator:
         if peak_frame is not None:
             for name in self.spec.features:
                 peak_values[name] = feature_value(peak_frame, name, cand.side)
-        measures = {"duration_s": (cand.end_ms - cand.start_ms) / 1000, "rom_deg": cand.rom_deg, "hold_s": cand.hold_s}
-        faults = []
-        for rule in self._rep_rules:
-            if not cand.complete and rule.rep_measure is not None:
-                continue  # a rep cut off by the end of the recording has no true duration or hold
-            f = rep_fault(rule, cand.side, frames, cand.peak_ms, measures, (cand.start_ms, cand.end_ms), index)
-            if f is not None:
-                faults.append(f)
-        short = self._short_hold(cand, index)
-        if short is not None:
-            faults.append(short)
+        finished = FinishedRep(cand.side, frames, cand.start_ms, cand.peak_ms, cand.end_ms, cand.rom_deg, cand.hold_s,
+                               cand.complete, index)
+        faults = judge_finished_rep(self.spec, self._rep_rules, finished)
         event = RepEvent(
             index=index,
             side=cand.side,
@@ -783,7 +767,8 @@ class ExerciseEvaluator:
                 continue
             seen = total = 0
             for rep in self._reps:
-                key = rule.feature if f"{rule.feature}.{rep.side}" not in self._series else f"{rule.feature}.{rep.side}"
+                sided = str(FeatureKey(rule.feature, rep.side))
+                key = sided if sided in self._series else str(FeatureKey(rule.feature))
                 inside = (t_ms >= rep.start_ms) & (t_ms <= rep.end_ms)
                 values = np.asarray(self._series[key])[inside]
                 seen += int(np.isfinite(values).sum())
@@ -835,7 +820,7 @@ def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool | No
 def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:
     """The spec with its driver measured on the 3D world landmarks, for a side-view exercise whose driver can be."""
     driver = spec.features[spec.rep.driver]
-    if spec.view != "side" or driver.space == "world" or driver.measure not in WORLD_MEASURES:
+    if spec.view != "side" or driver.space == "world" or not MEASURES[driver.measure].world_capable:
         return None
     data = spec.model_dump()
     data["features"][spec.rep.driver]["space"] = "world"
@@ -859,10 +844,6 @@ def _other_side(side: str) -> str:
 
 def _went(direction: str) -> str:
     return {"increase": "rose", "decrease": "fell"}.get(direction, direction)
-
-
-def _seconds(s: float) -> str:
-    return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
 
 
 def _overlap(a, b) -> bool:

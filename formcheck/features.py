@@ -8,19 +8,13 @@ from collections import deque
 
 import numpy as np
 
-from formcheck.geometry import (
-    UP_2D,
-    angle_between_deg,
-    distance,
-    joint_angle_deg,
-    segment_angle_3d_from_vertical_deg,
-    segment_angle_from_vertical_deg,
-    signed_angle_deg,
-)
+from formcheck.geometry import segment_angle_3d_from_vertical_deg, segment_angle_from_vertical_deg
+from formcheck.measures import MEASURES, nanmean2 as _nanmean2
 from formcheck.posture import PostureTracker, filmed_end_on, rules_out, supports
-from formcheck.skeleton import SIDES, Landmark, landmark_by_name
+from formcheck.skeleton import SIDES, Landmark
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
-from formcheck.types import FeatureFrame, PoseSample
+# feature_value lives with FeatureKey in types; its callers have always imported it from here
+from formcheck.types import FeatureFrame, FeatureKey, PoseSample, feature_value  # noqa: F401
 
 L = Landmark
 VISIBILITY_MIN = 0.5  # below this MediaPipe is guessing: the landmark does not count as seen
@@ -39,40 +33,6 @@ SIDE_ON_MAX_RATIO = 0.6  # shoulder width / torso length below this: the camera 
 _LEG_PARTS = ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
 _LEFT_LEG = [Landmark[f"LEFT_{p}"] for p in _LEG_PARTS]
 _RIGHT_LEG = [Landmark[f"RIGHT_{p}"] for p in _LEG_PARTS]
-
-
-def _side_lm(side: str, part: str) -> Landmark:
-    return Landmark[f"{side.upper()}_{part}"]
-
-
-def _other(side: str) -> str:
-    return "right" if side == "left" else "left"
-
-
-def _is_across(start: str, end: str) -> bool:
-    """A line from one side's landmark to the other side's (left_wrist -> right_wrist)."""
-    a, b = start.split("_")[0], end.split("_")[0]
-    return a in SIDES and b in SIDES and a != b
-
-
-def _nanmean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Mean of two points; either one alone when the other is unseen."""
-    if not np.isfinite(a).all():
-        return b
-    if not np.isfinite(b).all():
-        return a
-    return (a + b) / 2
-
-
-def joint_angle_sum_deg(points: list[np.ndarray]) -> float:
-    """The sum of the angles at the inner points of a chain (NaN when any point is unseen)."""
-    return float(sum(joint_angle_deg(a, b, c) for a, b, c in zip(points, points[1:], points[2:])))
-
-
-def feature_value(frame: FeatureFrame, name: str, side: str) -> float:
-    """A feature's value for a counter side ("left", "right" or "both")."""
-    v = frame.values.get(f"{name}.{side}")
-    return frame.values.get(name, np.nan) if v is None else v
 
 
 class FeatureExtractor:
@@ -128,88 +88,13 @@ class FeatureExtractor:
         return perp if self._facing_evidence >= 0 else -perp
 
     # --- measures ----------------------------------------------------------------------------
-    def _sided(self, measure: str, side: str, pts: np.ndarray, ctx: dict) -> float:
-        hip, knee = pts[_side_lm(side, "HIP")], pts[_side_lm(side, "KNEE")]
-        if measure == "hip_flexion":
-            return float(signed_angle_deg(ctx["trunk_down"], knee - hip, ctx["anterior"]))
-        if measure == "knee_flexion":
-            return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
-        if measure == "thigh_angle":
-            # against the vertical, not the trunk: a trunk that leans does not move the standing leg
-            return float(signed_angle_deg(-UP_2D, knee - hip, ctx["facing_x"]))
-        raise AssertionError(measure)
-
-    def _world(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
-        """A measure from the 3D world landmarks (metres, y down); ``pts`` holds them, gated."""
-        m = fs.measure
-        if m in ("hip_flexion", "knee_flexion"):
-            hip, knee = pts[_side_lm(side, "HIP")], pts[_side_lm(side, "KNEE")]
-            if m == "knee_flexion":
-                return float(180.0 - joint_angle_deg(hip, knee, pts[_side_lm(side, "ANKLE")]))
-            trunk_down = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP]) - _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
-            return float(angle_between_deg(np.zeros(3), trunk_down, hip, knee))
-        p = self._at(self._names(fs, side or "left"), pts)
-        if m == "joint_angle":
-            return float(joint_angle_deg(*p))
-        if m == "joint_angle_sum":
-            return joint_angle_sum_deg(p)
-        if m == "segment_angle":
-            return float(segment_angle_3d_from_vertical_deg(p[1] - p[0]))
-        if m == "angle_between":
-            return float(angle_between_deg(*p))
-        if m == "distance":
-            trunk = _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER]) - _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP])
-            torso_m = float(np.linalg.norm(trunk))
-            return float(distance(*p)) / torso_m if torso_m > 1e-6 else np.nan
-        raise AssertionError(m)
-
-    @staticmethod
-    def _names(fs: FeatureSpec, side: str) -> list[str]:
-        return [p.replace("{side}", side).replace("{other}", _other(side)) for p in fs.points]
-
-    @staticmethod
-    def _at(names: list[str], pts: np.ndarray) -> list[np.ndarray]:
-        return [pts[landmark_by_name(n)] for n in names]
-
     def _measure(self, fs: FeatureSpec, side: str | None, pts: np.ndarray, ctx: dict) -> float:
-        m = fs.measure
+        m = MEASURES[fs.measure]
         if fs.space == "world":
-            return self._world(fs, side, ctx["world_points"], ctx)
-        if m in ("hip_flexion", "knee_flexion", "thigh_angle"):
-            return self._sided(m, side, pts, ctx)
-        if m == "trunk_lean":
-            return float(signed_angle_deg(UP_2D, ctx["trunk_up"], ctx["facing_x"]))
-        if m == "trunk_incline":
-            return ctx["trunk_incline"]
-        if m == "pelvis_tilt":
-            return float(pts[L.RIGHT_HIP][1] - pts[L.LEFT_HIP][1]) / ctx["torso_px"]
-        if m == "foot_height":
-            hip = _nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP])
-            # image up, not the trunk's front: curling the shoulders up must not raise the feet
-            heights = [float(np.dot(pts[a] - hip, UP_2D)) for a in (L.LEFT_ANKLE, L.RIGHT_ANKLE)]
-            seen = [h for h in heights if np.isfinite(h)]
-            return 100.0 * max(seen) / ctx["torso_px"] if seen else np.nan
-        names = self._names(fs, side or "left")
-        p = self._at(names, pts)
-        if m == "joint_angle":
-            return float(joint_angle_deg(*p))
-        if m == "joint_angle_sum":
-            return joint_angle_sum_deg(p)
-        if m == "segment_angle":
-            return float(segment_angle_from_vertical_deg(*p))
-        if m == "distance":
-            return float(distance(*p)) / ctx["torso_px"]
-        if m == "angle_between":
-            across = [_is_across(names[0], names[1]), _is_across(names[2], names[3])]
-            if across[0] != across[1]:
-                # a limb against a line across the body: a mirrored model would turn the angle
-                # round (x -> 180 - x); two lines across the body are mirrored together
-                i = 0 if across[0] else 2
-                p[i + 1] = p[i] + self._steady_across(names[i], names[i + 1], p[i + 1] - p[i])
-            return float(angle_between_deg(*p))
-        raise AssertionError(m)
+            return m.world(self, fs, side, ctx["world_points"], ctx)
+        return m.image(self, fs, side, pts, ctx)
 
-    def _steady_across(self, start: str, end: str, vector: np.ndarray) -> np.ndarray:
+    def steady_across(self, start: str, end: str, vector: np.ndarray) -> np.ndarray:
         """A line across the body (a left landmark to a right one) with its direction kept.
 
         Such a line turns round only when the model swaps the two sides' labels (it mirrors the
@@ -261,13 +146,13 @@ class FeatureExtractor:
         for name, fs in self.spec.features.items():
             if fs.side == "working":
                 for s in SIDES:
-                    values[f"{name}.{s}"] = self._measure(fs, s, working_pts, working_ctx)
+                    values[str(FeatureKey(name, s))] = self._measure(fs, s, working_pts, working_ctx)
             elif fs.side == "both":
-                values[name] = self._both(fs, pts, ctx)
+                values[str(FeatureKey(name))] = self._both(fs, pts, ctx)
             elif fs.side == "difference":
-                values[name] = self._measure(fs, "left", pts, ctx) - self._measure(fs, "right", pts, ctx)
+                values[str(FeatureKey(name))] = self._measure(fs, "left", pts, ctx) - self._measure(fs, "right", pts, ctx)
             else:
-                values[name] = self._measure(fs, fs.side, pts, ctx)
+                values[str(FeatureKey(name))] = self._measure(fs, fs.side, pts, ctx)
         return FeatureFrame(pose.timestamp_ms, values, posture_ok=self._posture_ok(ctx, pose.world_xyz_m), detected=True)
 
     def _update_near_side(self, ctx: dict) -> None:
@@ -301,7 +186,7 @@ class FeatureExtractor:
             pts[_LEFT_LEG + _RIGHT_LEG] = pts[_RIGHT_LEG + _LEFT_LEG]
 
     def _keys(self, name: str, fs: FeatureSpec) -> list[str]:
-        return [f"{name}.{s}" for s in SIDES] if fs.side == "working" else [name]
+        return [str(FeatureKey(name, s)) for s in SIDES] if fs.side == "working" else [str(FeatureKey(name))]
 
     def _context(self, pts: np.ndarray) -> dict:
         mid_sh = _nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])

@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.measures import MEASURES
 from formcheck.report import DISCLAIMER
 from formcheck.sinks import report_document, write_json_atomic, write_text_atomic
+from formcheck.types import FeatureKey
 from formcheck.words import date_text, duration_text, plural, readable, session_date_text
 
 PAGE_JSON = "page.json"  # in each report folder: the page's video mode and the history database
 EMBED_VIDEO_MAX_BYTES = 64 * 1024 * 1024  # larger videos are linked beside the page, not inlined
 SIDE_COLOURS = {"left": "#e8870e", "right": "#1f8fe0", "both": "#4a4f57"}
 FAULT_COLOUR = "#c62828"
-ANGLE_MEASURES_EXCLUDED = {"distance"}  # not degrees: left off the angle chart
 MAX_OTHER_FEATURES = 4
 
 
@@ -52,9 +53,15 @@ class ClipMeta:
 # --- numbers ---------------------------------------------------------------------------------------
 
 
+def _angle(measure: str | None) -> bool:
+    """A measure in degrees, for the angle chart (one this version does not know is drawn as before)."""
+    entry = MEASURES.get(measure)
+    return entry is None or entry.angle
+
+
 def _series(report: dict, name: str, side: str) -> np.ndarray | None:
     s = report.get("series") or {}
-    values = s.get(f"{name}.{side}", s.get(name))
+    values = s.get(str(FeatureKey(name, side)), s.get(str(FeatureKey(name))))
     if values is None:
         return None
     return np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -62,8 +69,8 @@ def _series(report: dict, name: str, side: str) -> np.ndarray | None:
 
 def _series_sides(report: dict, name: str) -> list[str]:
     s = report.get("series") or {}
-    sided = [side for side in ("left", "right") if f"{name}.{side}" in s]
-    return sided or (["both"] if name in s else [])
+    sided = [side for side in ("left", "right") if str(FeatureKey(name, side)) in s]
+    return sided or (["both"] if str(FeatureKey(name)) in s else [])
 
 
 def hold_span(report: dict, spec: dict, rep: dict) -> tuple[float, float] | None:
@@ -152,7 +159,7 @@ def chart_svg(report: dict, spec: dict) -> str:
     t = np.array(report.get("series", {}).get("t_s", []), dtype=float)
     driver = spec["rep"]["driver"]
     features = spec.get("features", {})
-    others = [n for n, f in features.items() if n != driver and f.get("measure") not in ANGLE_MEASURES_EXCLUDED
+    others = [n for n, f in features.items() if n != driver and _angle(f.get("measure"))
               and f.get("side") != "difference"][:MAX_OTHER_FEATURES]
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "formcheck", "font.size": 9,
                                 "axes.spines.top": False, "axes.spines.right": False}):

@@ -20,7 +20,7 @@ from formcheck.features import FeatureExtractor
 from formcheck.posture import POSTURES, PostureGuess, clip_posture
 from formcheck.report import SessionReport
 from formcheck.spec import ExerciseSpec
-from formcheck.types import PoseSample
+from formcheck.types import FeatureKey, PoseSample
 
 CANDIDATE_POSTURE_MIN = 0.2  # a posture this likely for the clip brings its exercises in as well
 ANY_POSTURE_WEIGHT = 0.25  # a spec done in any posture is a weaker candidate than a matching one
@@ -102,7 +102,7 @@ def _sided_driver(poses: Sequence[PoseSample], spec: ExerciseSpec) -> list[np.nd
     probe = spec.model_copy(update={"features": {spec.rep.driver: fs.model_copy(update={"side": "working"})}})
     fx = FeatureExtractor(probe)
     frames = [fx.update(p).values for p in poses]
-    return [np.array([f.get(f"{spec.rep.driver}.{s}", np.nan) for f in frames]) for s in ("left", "right")]
+    return [np.array([f.get(str(FeatureKey(spec.rep.driver, s)), np.nan) for f in frames]) for s in ("left", "right")]
 
 
 def driver_clarity(report: SessionReport, spec: ExerciseSpec, view_mismatch: bool = False,
@@ -118,9 +118,9 @@ def driver_clarity(report: SessionReport, spec: ExerciseSpec, view_mismatch: boo
     if series is None or not len(series.t_s):
         return 0.0
     driver = spec.rep.driver
-    keys = [k for k in series.values if k == driver or k.startswith(f"{driver}.")]
+    keys = [k for k in series.values if FeatureKey.parse(k).name == driver]
     best = max((series_clarity(series.t_s, series.values[k], spec.rep.min_rom_deg) for k in keys), default=0.0)
-    sides = [series.values[k] for k in (f"{driver}.left", f"{driver}.right") if k in series.values]
+    sides = [series.values[k] for k in (str(FeatureKey(driver, s)) for s in ("left", "right")) if k in series.values]
     if spec.sides == "per_side" and len(sides) == 2:
         best *= 1.0 - TOGETHER_WEIGHT * together(*sides)
     elif spec.sides != "per_side" and len(both_sides) == 2:

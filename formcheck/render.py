@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.coaching import CoachState, SetSummary
+from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
+from formcheck.measures import MEASURES
 from formcheck.skeleton import EDGES, Landmark
 from formcheck.spec import ExerciseSpec
-from formcheck.types import FrameResult
+from formcheck.types import FeatureKey, FrameResult
 
 CUE_HOLD_S = 2.0  # a fault cue stays on screen this long after it was last raised
 # The live window is read from 2-3 m away, not from a desk: every size of its overlay is this much
@@ -38,8 +40,6 @@ GOOD_RGB = (70, 200, 90)
 SIDE_RGB = {"left": LEFT_RGB, "right": RIGHT_RGB, "both": MID_RGB}
 SIDE_ABBREV = {"left": "L", "right": "R"}
 
-# Which landmark an angle is drawn at, by measure.
-_JOINT_OF = {"hip_flexion": "HIP", "knee_flexion": "KNEE"}
 _DRAWN = sorted({int(i) for edge in EDGES for i in edge} | {int(Landmark.NOSE)})
 _FACE = {int(lm) for lm in Landmark if lm <= Landmark.MOUTH_RIGHT}
 
@@ -178,12 +178,12 @@ def _angle_labels(result: FrameResult, spec: ExerciseSpec) -> list[tuple[str, fl
     out = []
     values = result.features.values
     for name, fs in spec.features.items():
-        part = _JOINT_OF.get(fs.measure)
+        part = MEASURES[fs.measure].joint
         if part is None:
             continue
         if fs.side == "working":
             for side in ("left", "right"):
-                out.append((name, values.get(f"{name}.{side}", math.nan), [int(Landmark[f"{side.upper()}_{part}"])], side))
+                out.append((name, values.get(str(FeatureKey(name, side)), math.nan), [int(Landmark[f"{side.upper()}_{part}"])], side))
         elif fs.side == "both":
             joints = [int(Landmark[f"LEFT_{part}"]), int(Landmark[f"RIGHT_{part}"])]
             out.append((name, values.get(name, math.nan), joints, "both"))
@@ -408,8 +408,6 @@ def latest_cue(result: FrameResult) -> str | None:
 
 # --- live-only extras: target gauges, routine header, set-up guidance and countdown ------------
 
-ANGLE_MEASURES = ("hip_flexion", "knee_flexion", "thigh_angle", "trunk_lean", "trunk_incline",
-                  "joint_angle", "joint_angle_sum", "segment_angle", "angle_between")
 MAX_GAUGES = 2
 PAUSED_RGB = (120, 120, 120)
 
@@ -434,8 +432,8 @@ def target_bands(spec: ExerciseSpec) -> dict[str, tuple[float, float]]:
     """
     bands: dict[str, list[float]] = {}
     for rule in spec.faults:
-        fs = spec.features.get(rule.feature) if rule.feature else None
-        if fs is None or fs.measure not in ANGLE_MEASURES or fs.side == "difference":
+        fs = spec.features.get(rule.feature) if check_kind(rule).band else None
+        if fs is None or not MEASURES[fs.measure].angle or fs.side == "difference":
             continue
         lo, hi = bands.setdefault(rule.feature, [-math.inf, math.inf])
         if rule.absolute:
@@ -462,7 +460,7 @@ def _gauge_values(result: FrameResult, spec: ExerciseSpec, name: str) -> list[tu
     fs = spec.features[name]
     values = result.features.values
     if fs.side == "working":
-        return [(side, values.get(f"{name}.{side}", math.nan)) for side in ("left", "right")]
+        return [(side, values.get(str(FeatureKey(name, side)), math.nan)) for side in ("left", "right")]
     return [(fs.side or "both", values.get(name, math.nan))]
 
 

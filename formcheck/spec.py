@@ -12,46 +12,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from formcheck.faults import ENGINE_FAULTS, check_kind
+from formcheck.measures import measure, world_measures  # what each measure takes: its registry entry
 from formcheck.skeleton import LANDMARK_NAMES, SIDES
 
 MAX_SPEC_BYTES = 256 * 1024  # a spec is a page of YAML; anything this big is a mistake
 # far above any real revision count, and small enough for SQLite's 64-bit integers and for JSON
 MAX_SPEC_VERSION = 1_000_000
 
-# measure name -> (takes a body side, number of landmark points it needs)
-MEASURES: dict[str, tuple[bool, int]] = {
-    "hip_flexion": (True, 0),  # signed sagittal: + thigh in front of the trunk line, - behind it
-    "knee_flexion": (True, 0),  # 0 = straight
-    "thigh_angle": (True, 0),  # signed thigh against vertical-down: + forward, - behind (standing)
-    "trunk_lean": (False, 0),  # signed: + leaning forward (anterior), against image vertical
-    "trunk_incline": (False, 0),  # unsigned: 0 upright, 90 lying
-    "pelvis_tilt": (False, 0),  # left hip minus right hip height, in torso lengths (+ = left higher)
-    "joint_angle": (False, 3),  # angle at the middle point, 0..180
-    # a chain of points (shoulder, hip, knee, ankle): the sum of the angles at its inner points.
-    # Joints that move together (both open as the pelvis tilts with the feet planted) add their
-    # signals while their landmark noise, independent, grows only as the square root.
-    "joint_angle_sum": (False, 4),
-    "segment_angle": (False, 2),  # segment against image vertical, 0..180
-    "distance": (False, 2),  # in torso lengths
-    "angle_between": (False, 4),  # unsigned angle between p0->p1 and p2->p3, 0..180
-    # the higher ankle's height above the hips in the image, in percent of the torso length;
-    # whichever leg the model calls it, for knots of limbs it mislabels (lying on the back)
-    "foot_height": (False, 0),
-}
-# measures whose point count is a minimum (a chain), not an exact number
-CHAIN_MEASURES = ("joint_angle_sum",)
-# what each measure's numbers are; every other measure is an angle in degrees
-MEASURE_UNITS = {"foot_height": "% torso", "distance": "torso lengths", "pelvis_tilt": "torso lengths"}
-
-
-def unit_of(measure: str) -> str:
-    """The unit a measure is reported in: "deg", or the length unit named in MEASURE_UNITS."""
-    return MEASURE_UNITS.get(measure, "deg")
-
-
-# measures that can be taken from the 3D world landmarks (space: world) instead of the image
-WORLD_MEASURES = ("hip_flexion", "knee_flexion", "joint_angle", "joint_angle_sum", "segment_angle", "distance",
-                  "angle_between")
 SIDED_POINT = re.compile(r"^\{side\}_|^\{other\}_")
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -90,8 +58,7 @@ class FeatureSpec(_Strict):
     @field_validator("measure")
     @classmethod
     def _known_measure(cls, v: str) -> str:
-        if v not in MEASURES:
-            raise ValueError(f"unknown measure {v!r}; valid: {', '.join(MEASURES)}")
+        measure(v)  # a bad name lists the valid ones
         return v
 
     @field_validator("points")
@@ -108,8 +75,9 @@ class FeatureSpec(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> FeatureSpec:
-        sided, n_points = MEASURES[self.measure]
-        if self.measure in CHAIN_MEASURES:
+        m = measure(self.measure)
+        sided, n_points = m.sided, m.n_points
+        if m.chain:
             if len(self.points) < n_points:
                 raise ValueError(f"measure {self.measure!r} takes a chain of at least {n_points} points, got {len(self.points)}")
         elif len(self.points) != n_points:
@@ -119,8 +87,8 @@ class FeatureSpec(_Strict):
             raise ValueError(f"measure {self.measure!r} needs side: working, left, right, both or difference")
         if not (sided or templated) and self.side is not None:
             raise ValueError(f"measure {self.measure!r} has no side; remove side")
-        if self.space == "world" and self.measure not in WORLD_MEASURES:
-            raise ValueError(f"measure {self.measure!r} is image-only; space: world works for {', '.join(WORLD_MEASURES)}")
+        if self.space == "world" and not m.world_capable:
+            raise ValueError(f"measure {self.measure!r} is image-only; space: world works for {', '.join(world_measures())}")
         return self
 
     @property
@@ -198,22 +166,13 @@ class FaultSpec(_Strict):
     def _shape(self) -> FaultSpec:
         if (self.feature is None) == (self.rep_measure is None):
             raise ValueError("give exactly one of feature or rep_measure")
-        if self.rep_measure is not None and self.scope != "rep":
-            raise ValueError("rep_measure faults are rep-scoped: set scope: rep")
+        check_kind(self).validate(self)  # the fields its kind needs
         if self.above is None and self.below is None:
             raise ValueError("give above and/or below")
         if self.above is not None and self.below is not None and self.below >= self.above:
             raise ValueError(f"below ({self.below}) must be less than above ({self.above}): the fault would always fire")
         return self
 
-
-# Faults the engine itself raises (not a spec's rules): their ids are reserved, and what they mean.
-SHORT_HOLD_ID = "short_hold"  # the dose fault: every cycle is a rep, a short hold is said, not dropped
-TOO_SHALLOW_ID = "too_shallow"  # a spec's position held for the dose without the driver reaching a rep's depth
-BUILTIN_FAULTS = {
-    SHORT_HOLD_ID: "held shorter than prescribed",
-    TOO_SHALLOW_ID: "held in the exercise's position without reaching its depth",
-}
 
 
 class PositionCheck(_Strict):
@@ -298,8 +257,8 @@ class ExerciseSpec(_Strict):
         for f in self.faults:
             if f.feature is not None and f.feature not in self.features:
                 raise ValueError(f"fault {f.id!r} uses unknown feature {f.feature!r}; features: {names}")
-            if f.id in BUILTIN_FAULTS:
-                raise ValueError(f"fault id {f.id!r} is reserved: formcheck raises it itself ({BUILTIN_FAULTS[f.id]})")
+            if f.id in ENGINE_FAULTS:
+                raise ValueError(f"fault id {f.id!r} is reserved: formcheck raises it itself ({ENGINE_FAULTS[f.id].meaning})")
         if self.position is not None:
             if self.kind != "hold":
                 raise ValueError("position is for hold exercises (a position held without the depth is one hold)")

@@ -118,6 +118,27 @@ class RepEvent:
         }
 
 
+@dataclass(frozen=True)
+class FeatureKey:
+    """A feature's name and, for one measured on each leg, which leg: ``str()`` is its written form.
+
+    The written form ("hip_flexion.left", or "trunk_lean" for a side-less feature) keys the per-frame
+    values and the report's series, so it is built and read here and nowhere else.
+    """
+
+    name: str
+    side: str | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.side is None else f"{self.name}.{self.side}"
+
+    @classmethod
+    def parse(cls, text: str) -> FeatureKey:
+        """The key a written form names (feature names have no dots: see the spec's ID_PATTERN)."""
+        name, dot, side = text.partition(".")
+        return cls(name, side if dot else None)
+
+
 @dataclass(frozen=True, eq=False)
 class FeatureFrame:
     """The spec's named measurements for one frame (NaN where the landmarks were not seen)."""
@@ -126,6 +147,12 @@ class FeatureFrame:
     values: dict[str, float]
     posture_ok: bool  # body in the spec's posture (e.g. lying for a bridge)
     detected: bool
+
+
+def feature_value(frame: FeatureFrame, name: str, side: str) -> float:
+    """A feature's value for a counter side ("left", "right" or "both"): its own leg's, else the side-less one."""
+    v = frame.values.get(str(FeatureKey(name, side)))
+    return frame.values.get(str(FeatureKey(name)), np.nan) if v is None else v
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,18 @@ def rendered_hold_s(truth) -> float:
     return round(0.8 * min(holds), 1) if holds else 0.0
 
 
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_the_synth_fault_catalogue_names_its_specs_fault_ids(exercise):
+    """A fault a program renders is one of its spec's rules (unless declared as having none), and
+    every rule of the spec has a program fault to prove it: a renamed rule cannot leave its clip behind."""
+    program, spec_faults = synth.EXERCISES[exercise], {f.id for f in load_spec(exercise).faults}
+    ruled = {f.id for f in program.faults if f.spec_rule}
+    unruled = {f.id for f in program.faults if not f.spec_rule}
+    assert ruled <= spec_faults, f"{exercise}: the program renders {ruled - spec_faults}, which its spec does not name"
+    assert not unruled & spec_faults, f"{exercise}: {unruled & spec_faults} declared as having no rule, but the spec has one"
+    assert spec_faults <= ruled, f"{exercise}: no synthetic clip shows {spec_faults - ruled}"
+
+
 # "angled" (20 deg off, raised) is the benchmark's second placement where "oblique" is outside the advice
 ANGLED = [(e, f) for e, f in CASES if synth.EXERCISES[e].oblique_outside_spec]
 

@@ -86,6 +86,9 @@ class FaultSpec:
     description: str
     metric: str  # a truth channel ("{side}_hip_flexion_deg", "pelvis_drop_m", "rep_duration_s", ...)
     window: str = "top"  # "top": near the top of each rep; "rep": the whole rep
+    # True: the exercise's spec has a fault rule with this id, which must flag it. False: no rule
+    # can tell it (the spec says why); it is rendered to show it raises no false fault
+    spec_rule: bool = True
 
 
 @dataclass(frozen=True)
