@@ -28,7 +28,8 @@ def test_core_imports_and_runs_without_cv2_and_mediapipe():
         """
         import numpy as np
         from formcheck import types, skeleton, geometry, smoothing, spec, features, phases, faults, evaluator, report, session
-        from formcheck import posture, recognise
+        from formcheck import posture, recognise, measures, coaching, words
+        from formcheck.web import views
         from formcheck.evaluator import ExerciseEvaluator
         from formcheck.spec import load_spec
         ev = ExerciseEvaluator(load_spec("bridge"))
@@ -48,7 +49,7 @@ def test_edges_import_lazily():
     proc = run_blocked(
         """
         import formcheck.sources, formcheck.estimator, formcheck.render, formcheck.sinks, formcheck.posesfile
-        import formcheck.models, formcheck.pipeline, formcheck.cli
+        import formcheck.models, formcheck.pipeline, formcheck.cli, formcheck.outputs, formcheck.web.app
         assert "cv2" not in sys.modules and "mediapipe" not in sys.modules
         print("ok")
         """
