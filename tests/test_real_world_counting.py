@@ -184,6 +184,40 @@ def test_a_one_leg_set_stays_one_side_when_the_model_swaps_the_labels_between_re
     assert report.reps_by_side == {"left": 0, "right": 6}
 
 
+def kickbacks(n: int, *, lean: float = 40.0, rest: float = 45.0, top: float = -70.0, standing: tuple = (25.0, 3.0),
+              fps: float = 15.0) -> list[np.ndarray]:
+    """Cable kickbacks of the right leg, leaning on the column: thighs against vertical, in degrees.
+
+    Leaning forward, the working thigh rests well forward (beyond the spec's standing rest range),
+    and the standing thigh straightens from ``standing[0]`` to ``standing[1]`` as she rises onto it
+    while the other leg kicks back to ``top``.
+    """
+    def pose(x: float) -> np.ndarray:
+        work, stand = rest + (top - rest) * x, standing[0] + (standing[1] - standing[0]) * x
+        return pose_2d(posture="standing", trunk_lean=lean, hip_flex=(stand + lean, work + lean))
+    period = 0.7 + 0.6 + 0.7 + 1.2
+    t = np.arange(int((n * period + 1.0) * fps)) / fps
+    return [pose(0.0)] * int(1.5 * fps) + [pose(x) for x in rep_wave(t, [0.3 + i * period for i in range(n)], 0.7, 0.6, 0.7)]
+
+
+def test_a_leg_resting_beyond_the_rest_range_counts_its_reps_and_the_standing_leg_none():
+    """Real clip (cable kickbacks): leaning on the column, the working thigh rests 40-50 deg forward,
+    outside where a standing thigh rests, so its counter never started; the standing leg, which
+    straightens 20-odd deg each time she rises onto it, took the reps. From such a rest a rep
+    starts once the thigh is past the whole rest range, where no rest can be; a deep squat's way
+    back up only comes back into the range, which is a change of position, not a hip extension."""
+    spec = load_spec("standing_hip_extension").with_target(hold_s=0.5)
+    report = run(spec, stream(kickbacks(3), 15.0, noise_px=1.0))
+    assert report.reps_by_side == {"left": 0, "right": 3}
+    assert not any(r.began_before for r in report.reps)
+
+    def squat(k: float) -> np.ndarray:
+        return pose_2d(posture="standing", hip_flex=(k, k), knee_flex=(k, k), trunk_lean=0.4 * k)
+    t = np.arange(int(12 * 15.0)) / 15.0
+    squats = [squat(100 * x) for x in rep_wave(t, [1.0, 4.0, 7.0], 0.8, 0.6, 0.8)]  # thighs 60 deg forward at the bottom
+    assert run(spec, stream(squats, 15.0, noise_px=1.0)).summary()["reps_total"] == 0
+
+
 # --- 6. set edges ----------------------------------------------------------------------------------------
 
 def test_a_settling_dip_before_the_set_is_not_a_rep():
