@@ -218,6 +218,36 @@ def test_a_leg_resting_beyond_the_rest_range_counts_its_reps_and_the_standing_le
     assert run(spec, stream(squats, 15.0, noise_px=1.0)).summary()["reps_total"] == 0
 
 
+def swap_knee_and_foot_labels(pts: np.ndarray) -> np.ndarray:
+    """The model's glitch: the knees, ankles, heels and toes trade names; the hips keep theirs."""
+    from formcheck.skeleton import Landmark
+
+    lower = [Landmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT") for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+    out = pts.copy()
+    out[lower] = pts[lower[4:] + lower[:4]]
+    return out
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_knee_and_foot_label_glitch_does_not_hand_the_rep_to_the_standing_leg(fps):
+    """Real clip (cable kickbacks): for single samples the model calls the kicking knee and foot
+    by the standing leg's names, but not the hips, which is all the hip-depth swap tracker reads.
+    At the top of a rep that one sample reads the standing thigh as far back as the kicking one,
+    and its small real sway became a bigger "rep" than the kick. Each knee and foot travels a
+    short way between neighbouring samples: crossed back, the glitch is continuous again."""
+    period, glitch_s = 0.7 + 0.6 + 0.7 + 1.2, 1 / 15  # one sample at 15 fps
+    t = np.arange(int((3 * period + 1.0) * fps)) / fps
+    starts = [0.3 + i * period for i in range(3)]
+    x = rep_wave(t, starts, 0.7, 0.6, 0.7)
+    # the right leg kicks 40 deg back; the standing leg sways from 25 to 10 deg forward meanwhile
+    frames = [pose_2d(posture="standing", hip_flex=(25 - 15 * v, -40 * v)) for v in x]
+    at_top = np.any([(t >= s + 0.9) & (t < s + 0.9 + glitch_s - 1e-6) for s in starts], axis=0)
+    frames = [swap_knee_and_foot_labels(f) if glitch else f for f, glitch in zip(frames, at_top)]
+    report = run(load_spec("standing_hip_extension"), stream([frames[0]] * int(1.5 * fps) + frames, fps, noise_px=1.0))
+    assert report.reps_by_side == {"left": 0, "right": 3}
+    assert all(35 <= r.rom_deg <= 45 for r in report.reps)
+
+
 # --- 6. set edges ----------------------------------------------------------------------------------------
 
 def test_a_settling_dip_before_the_set_is_not_a_rep():
