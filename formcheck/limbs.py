@@ -6,15 +6,16 @@ for a sample or two, while the hips keep their labels (so the hip-depth swap tra
 swapped, each label jumps across to the other leg. When the labels as given travel several times
 further than the same points crossed over, and the labels had been plainly continuous for a
 moment before (``TRUST_S``: just after the legs separate, the model's first labelling is as often
-the one it then corrects), the labels are put back. A swap the model keeps up for longer than ``MAX_SWAP_S`` is its settled
-view, not a glitch: from then on its labels stand, and the hip-depth tracker judges whole-leg swaps.
+the one it then corrects), the labels are put back. A swap the model keeps up for longer than
+``MAX_SWAP_S`` is its settled view, not a glitch: from then on its labels stand, and the
+hip-depth tracker judges whole-leg swaps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from formcheck.skeleton import Landmark
+from formcheck.skeleton import NUM_LANDMARKS, Landmark
 from formcheck.types import PoseSample
 
 # the joints whose travel decides; the heel and toes go with the ankle
@@ -22,7 +23,7 @@ _LEFT_TRACKED = [Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE]
 _RIGHT_TRACKED = [Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
 _LEFT_LOWER = [Landmark[f"LEFT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 _RIGHT_LOWER = [Landmark[f"RIGHT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
-_ORDER = np.arange(len(Landmark))
+_ORDER = np.arange(NUM_LANDMARKS)
 _SWAPPED = _ORDER.copy()
 _SWAPPED[_LEFT_LOWER + _RIGHT_LOWER] = _ORDER[_RIGHT_LOWER + _LEFT_LOWER]
 # travel as labelled this many times the crossed travel: a swap. Continuous motion between

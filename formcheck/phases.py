@@ -5,8 +5,9 @@ the last few seconds spent at rest), so a shallow squat or a short-range hip ext
 counts, and jitter around any single value never does: entering needs ``enter_deg`` of
 excursion, leaving needs the value to come back within ``exit_deg`` (or most of the way), each
 held for ``min_dwell_s``. A rest beyond the spec's rest range, away from the rep's side (leaning
-on a support), starts a rep only once the driver is past the whole range. Losing the person or the posture for longer than ``max_gap_s`` drops
-the rep in progress, so no rep is invented across a gap.
+on a support), starts a rep only once the driver is past the whole range. Losing the person or
+the posture for longer than ``max_gap_s`` drops the rep in progress, so no rep is invented across
+a gap.
 
 Recordings start wherever the person pressed record. A rep already under way in the first frames
 is counted once the rest position is seen, if its working half was seen: for a lift, its top was
