@@ -2,7 +2,7 @@
 
 Side-on, the model now and then calls the working leg's knee and foot by the other leg's names
 for a sample or two, while the hips keep their labels (so the hip-depth swap tracker in
-``features`` never sees it). Between neighbouring samples a knee or a foot travels a short way;
+``features`` never sees it; a swap the hips share, in place or in depth, is left to it). Between neighbouring samples a knee or a foot travels a short way;
 swapped, each label jumps across to the other leg. When the labels as given travel several times
 further than the same points crossed over, and the labels had been plainly continuous for a
 moment before (``TRUST_S``: just after the legs separate, the model's first labelling is as often
@@ -21,6 +21,7 @@ from formcheck.types import PoseSample
 # the joints whose travel decides; the heel and toes go with the ankle
 _LEFT_TRACKED = [Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE]
 _RIGHT_TRACKED = [Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
+_HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
 _LEFT_LOWER = [Landmark[f"LEFT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 _RIGHT_LOWER = [Landmark[f"RIGHT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 _ORDER = np.arange(NUM_LANDMARKS)
@@ -40,6 +41,7 @@ class LimbSwapGuard:
 
     def __init__(self) -> None:
         self._last: np.ndarray | None = None  # the previous output's tracked points, (2 legs, 2 joints, 2)
+        self._last_hips: np.ndarray | None = None  # the previous hips, x y and depth, (2, 3)
         self._last_ms = -np.inf
         self._clear_since_ms: float | None = None  # the outputs have been plainly continuous since then
         self._swapped_since_ms: float | None = None
@@ -48,14 +50,19 @@ class LimbSwapGuard:
     def update(self, pose: PoseSample) -> PoseSample:
         t = pose.timestamp_ms
         points = np.stack([pose.image_xyz_px[_LEFT_TRACKED, :2], pose.image_xyz_px[_RIGHT_TRACKED, :2]])
+        hips, last_hips = pose.image_xyz_px[_HIPS], self._last_hips
+        self._last_hips = hips
         if not np.isfinite(points).all() or t - self._last_ms > MAX_STEP_S * 1000 or self._last is None:
             self._remember(points, t, clear=False)
             return pose
         kept = _travel(points, self._last)
         crossed = _travel(points[::-1], self._last)
+        # the hips swapped too: the whole leg's labels, the hip-depth tracker's to judge
+        hips_kept = last_hips is None or not np.isfinite([hips, last_hips]).all() or (
+            _travel(hips, last_hips) <= _travel(hips[::-1], last_hips))
         glitch = self._swapped_since_ms is None or t - self._swapped_since_ms <= MAX_SWAP_S * 1000
         trusted = self._clear_since_ms is not None and self._last_ms - self._clear_since_ms >= TRUST_S * 1000
-        if trusted and kept > SWAP_RATIO * crossed and glitch:
+        if trusted and kept > SWAP_RATIO * crossed and glitch and hips_kept:
             self._swapped_since_ms = t if self._swapped_since_ms is None else self._swapped_since_ms
             self.undone += 1
             self._remember(points[::-1], t, clear=True)
