@@ -10,6 +10,7 @@ import numpy as np
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
+from formcheck.limbs import LimbSwapGuard
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
@@ -158,6 +159,8 @@ class ExerciseEvaluator:
         # flatten: its count stands in when the camera turns out not to be side-on.
         world = world_driver_variant(spec)
         self._world_twin = ExerciseEvaluator(world, side, smoothing) if world is not None else None
+        # before smoothing: a swapped sample smoothed would smear each leg toward the other
+        self._limbs = LimbSwapGuard()
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec)
         sides = (side,) if side else spec.counter_sides
@@ -204,7 +207,7 @@ class ExerciseEvaluator:
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
-        smoothed = self._smoother.update(pose)
+        smoothed = self._smoother.update(self._limbs.update(pose))
         ff = self._features.update(smoothed)
         self._record(ff)
         if ff.detected:

@@ -4,8 +4,10 @@ The thresholds are excursions from the person's own rest position (the most rest
 the last few seconds spent at rest), so a shallow squat or a short-range hip extension still
 counts, and jitter around any single value never does: entering needs ``enter_deg`` of
 excursion, leaving needs the value to come back within ``exit_deg`` (or most of the way), each
-held for ``min_dwell_s``. Losing the person or the posture for longer than ``max_gap_s`` drops
-the rep in progress, so no rep is invented across a gap.
+held for ``min_dwell_s``. A rest beyond the spec's rest range, away from the rep's side (leaning
+on a support), starts a rep only once the driver is past the whole range. Losing the person or
+the posture for longer than ``max_gap_s`` drops the rep in progress, so no rep is invented across
+a gap.
 
 Recordings start wherever the person pressed record. A rep already under way in the first frames
 is counted once the rest position is seen, if its working half was seen: for a lift, its top was
@@ -253,7 +255,7 @@ class RepCounter:
                 self._rest.clear()
                 self._rest.append((t_ms, value))
                 return CounterState(self.phase, np.nan, 0.0)
-        if e >= self.rep.enter_deg and self._settled and self._rest_in_range() and may_start:
+        if e >= self.rep.enter_deg and self._settled and self._may_start_from(self._baseline, value) and may_start:
             if self._pending_since is None:
                 self._pending_since = t_ms
             if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:
@@ -269,6 +271,23 @@ class RepCounter:
     def _rest_in_range(self) -> bool:
         lim = self.rep.rest_range_deg
         return lim is None or lim[0] <= self._baseline <= lim[1]
+
+    def _may_start_from(self, rest: float, value: float) -> bool:
+        """May a rep from a rest at ``rest`` be under way now that the driver reads ``value``?
+
+        From inside the spec's rest range, yes. From beyond it on the side away from the rep (a
+        person leaning on a support rests the working thigh well forward), only once the driver is
+        past the range's far edge by a rep's start, where no rest can be: a move from such a
+        reading back into the range is a change of position (standing up out of a squat), not a
+        rep. Counted both ways, either side of the range is on some rep's side: in range only.
+        """
+        lim = self.rep.rest_range_deg
+        if lim is None or lim[0] <= rest <= lim[1]:
+            return True
+        if self._two_way:
+            return False
+        near, far = (lim[0], lim[1]) if self._sign > 0 else (lim[1], lim[0])
+        return (rest - near) * self._sign < 0 and (value - far) * self._sign >= self.rep.enter_deg
 
     def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
         """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap.
@@ -311,7 +330,7 @@ class RepCounter:
         i_rest = int(np.argmin([self.excursion(v) for _, v in lead_in]))
         rest_value = lead_in[i_rest][1]
         if (not self._two_way and self.excursion(rest_value) <= -self.rep.enter_deg
-                and (lim is None or lim[0] <= rest_value <= lim[1])):
+                and self._may_start_from(rest_value, self._baseline)):
             # the recording started at rest, nearer it than this first still moment: a rep whose
             # start was seen (too soon to have settled), and this stillness is its top
             self._baseline = rest_value

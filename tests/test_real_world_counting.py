@@ -184,6 +184,70 @@ def test_a_one_leg_set_stays_one_side_when_the_model_swaps_the_labels_between_re
     assert report.reps_by_side == {"left": 0, "right": 6}
 
 
+def kickbacks(n: int, *, lean: float = 40.0, rest: float = 45.0, top: float = -70.0, standing: tuple = (25.0, 3.0),
+              fps: float = 15.0) -> list[np.ndarray]:
+    """Cable kickbacks of the right leg, leaning on the column: thighs against vertical, in degrees.
+
+    Leaning forward, the working thigh rests well forward (beyond the spec's standing rest range),
+    and the standing thigh straightens from ``standing[0]`` to ``standing[1]`` as she rises onto it
+    while the other leg kicks back to ``top``.
+    """
+    def pose(x: float) -> np.ndarray:
+        work, stand = rest + (top - rest) * x, standing[0] + (standing[1] - standing[0]) * x
+        return pose_2d(posture="standing", trunk_lean=lean, hip_flex=(stand + lean, work + lean))
+    period = 0.7 + 0.6 + 0.7 + 1.2
+    t = np.arange(int((n * period + 1.0) * fps)) / fps
+    return [pose(0.0)] * int(1.5 * fps) + [pose(x) for x in rep_wave(t, [0.3 + i * period for i in range(n)], 0.7, 0.6, 0.7)]
+
+
+def test_a_leg_resting_beyond_the_rest_range_counts_its_reps_and_the_standing_leg_none():
+    """Real clip (cable kickbacks): leaning on the column, the working thigh rests 40-50 deg forward,
+    outside where a standing thigh rests, so its counter never started; the standing leg, which
+    straightens 20-odd deg each time she rises onto it, took the reps. From such a rest a rep
+    starts once the thigh is past the whole rest range, where no rest can be; a deep squat's way
+    back up only comes back into the range, which is a change of position, not a hip extension."""
+    spec = load_spec("standing_hip_extension").with_target(hold_s=0.5)
+    report = run(spec, stream(kickbacks(3), 15.0, noise_px=1.0))
+    assert report.reps_by_side == {"left": 0, "right": 3}
+    assert not any(r.began_before for r in report.reps)
+
+    def squat(k: float) -> np.ndarray:
+        return pose_2d(posture="standing", hip_flex=(k, k), knee_flex=(k, k), trunk_lean=0.4 * k)
+    t = np.arange(int(12 * 15.0)) / 15.0
+    squats = [squat(100 * x) for x in rep_wave(t, [1.0, 4.0, 7.0], 0.8, 0.6, 0.8)]  # thighs 60 deg forward at the bottom
+    assert run(spec, stream(squats, 15.0, noise_px=1.0)).summary()["reps_total"] == 0
+
+
+def swap_knee_and_foot_labels(pts: np.ndarray) -> np.ndarray:
+    """The model's glitch: the knees, ankles, heels and toes trade names; the hips keep theirs."""
+    from formcheck.skeleton import Landmark
+
+    lower = [Landmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT") for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+    out = pts.copy()
+    out[lower] = pts[lower[4:] + lower[:4]]
+    return out
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_knee_and_foot_label_glitch_does_not_hand_the_rep_to_the_standing_leg(fps):
+    """Real clip (cable kickbacks): for single samples the model calls the kicking knee and foot
+    by the standing leg's names, but not the hips, which is all the hip-depth swap tracker reads.
+    At the top of a rep that one sample reads the standing thigh as far back as the kicking one,
+    and its small real sway became a bigger "rep" than the kick. Each knee and foot travels a
+    short way between neighbouring samples: crossed back, the glitch is continuous again."""
+    period, glitch_s = 0.7 + 0.6 + 0.7 + 1.2, 1 / 15  # one sample at 15 fps
+    t = np.arange(int((3 * period + 1.0) * fps)) / fps
+    starts = [0.3 + i * period for i in range(3)]
+    x = rep_wave(t, starts, 0.7, 0.6, 0.7)
+    # the right leg kicks 40 deg back; the standing leg sways from 25 to 10 deg forward meanwhile
+    frames = [pose_2d(posture="standing", hip_flex=(25 - 15 * v, -40 * v)) for v in x]
+    at_top = np.any([(t >= s + 0.9) & (t < s + 0.9 + glitch_s - 1e-6) for s in starts], axis=0)
+    frames = [swap_knee_and_foot_labels(f) if glitch else f for f, glitch in zip(frames, at_top)]
+    report = run(load_spec("standing_hip_extension"), stream([frames[0]] * int(1.5 * fps) + frames, fps, noise_px=1.0))
+    assert report.reps_by_side == {"left": 0, "right": 3}
+    assert all(35 <= r.rom_deg <= 45 for r in report.reps)
+
+
 # --- 6. set edges ----------------------------------------------------------------------------------------
 
 def test_a_settling_dip_before_the_set_is_not_a_rep():
