@@ -28,7 +28,7 @@ def test_core_imports_and_runs_without_cv2_and_mediapipe():
         """
         import numpy as np
         from formcheck import types, skeleton, geometry, smoothing, spec, features, phases, faults, evaluator, report, session
-        from formcheck import posture, recognise, measures, coaching, words
+        from formcheck import posture, recognise, measures, coaching, words, limbs
         from formcheck.web import views
         from formcheck.evaluator import ExerciseEvaluator
         from formcheck.spec import load_spec
