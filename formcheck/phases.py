@@ -220,6 +220,8 @@ class RepCounter:
         self._rest.append((t_ms, value))
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
+        if not self._settled and not self._two_way and self._lead_in is None:
+            self._settle_where_still()
         vals = np.array([v for _, v in self._rest])
         if self._two_way:
             self._baseline = float(np.percentile(vals, 10 if self._sign > 0 else 90))
@@ -267,6 +269,21 @@ class RepCounter:
         else:
             self._pending_since = None
         return CounterState(self.phase, e, 0.0)
+
+    def _settle_where_still(self) -> None:
+        """Starting afresh (after a gap or a dropped rep): the rest is where the driver comes to rest.
+
+        The most rest-like value since starting afresh may belong to the movement that brought the
+        person back (turning over onto the other side); a rest a few degrees from it would then
+        never look quiet, and the next rep would not start. Once the driver has been still for
+        REST_SETTLE_S, the rest is taken from that still run, as at the start of a recording.
+        """
+        still_from = self._still_since(list(self._rest))
+        if still_from is None:
+            return
+        while self._rest[0][0] < still_from:
+            self._rest.popleft()
+        self._settled = True
 
     def _rest_in_range(self) -> bool:
         lim = self.rep.rest_range_deg

@@ -32,6 +32,10 @@ NO_REP_FACTOR = 0.7  # a driver that never made a rep is a little less clear
 # halves a one-sided exercise's clarity rather than ruling it out
 TOGETHER_WEIGHT = 0.5
 WRONG_VIEW_FACTOR = 0.6  # a spec whose camera view the clip does not have measures its driver worse
+# A movement showing, on every rep, a fault whose absence defines the exercise (``defines_exercise``:
+# a clamshell with the feet apart) is at most half as likely that exercise: a side-lying leg raise
+# lifts a clamshell's thigh as clearly as a clamshell opens it.
+DEFINING_FAULT_WEIGHT = 0.5
 KEEP_FPS = 10.0  # poses kept for a later suggestion: this rate ...
 KEEP_S = 180.0  # ... for the first three minutes (memory stays flat on long sessions)
 
@@ -126,7 +130,17 @@ def driver_clarity(report: SessionReport, spec: ExerciseSpec, view_mismatch: boo
     elif spec.sides != "per_side" and len(both_sides) == 2:
         best *= 1.0 - TOGETHER_WEIGHT * (1.0 - together(*both_sides))
     in_posture = 1.0 - float(report.quality.get("posture_mismatch_fraction", 0.0))
-    return best * in_posture * (1.0 if report.reps else NO_REP_FACTOR) * (WRONG_VIEW_FACTOR if view_mismatch else 1.0)
+    unlike = 1.0 - DEFINING_FAULT_WEIGHT * _share_breaking_the_definition(report, spec)
+    return (best * in_posture * unlike * (1.0 if report.reps else NO_REP_FACTOR)
+            * (WRONG_VIEW_FACTOR if view_mismatch else 1.0))
+
+
+def _share_breaking_the_definition(report: SessionReport, spec: ExerciseSpec) -> float:
+    """The share of the reps that showed a fault whose absence defines the exercise."""
+    defining = {f.id for f in spec.faults if f.defines_exercise}
+    if not defining or not report.reps:
+        return 0.0
+    return sum(any(f.id in defining for f in r.faults) for r in report.reps) / len(report.reps)
 
 
 def _weights(posture: PostureGuess, specs: Sequence[ExerciseSpec]) -> dict[str, float]:

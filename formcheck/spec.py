@@ -161,6 +161,9 @@ class FaultSpec(_Strict):
     # what the pose model cannot see of this fault: said in the report whenever the fault is not
     # flagged, so a clean report is not read as proof (e.g. one hip lower than the other)
     limits: str = ""
+    # the exercise is this movement done without this fault (a clamshell keeps the feet together):
+    # a movement that shows it on every rep is more likely another exercise (see recognise.py)
+    defines_exercise: bool = False
 
     @model_validator(mode="after")
     def _shape(self) -> FaultSpec:

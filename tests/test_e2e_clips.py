@@ -70,10 +70,7 @@ def test_real_clip_counts(clip, spec, expected, clips_dir, poses_dir, tmp_path):
 
 # Sure rehab clips, each with the catalogue exercise a clinician would pick and the clip's own hold as
 # the prescription: the count must be exact. Known misses, strict so that a fix shows up:
-SURE_MISSES = {
-    "curve_banded_clamshell.mp4": "the camera zooms until the legs touch the frame's edge; the model then reads "
-                                  "the closed shin near its open angle and two openings merge (5 of 6)",
-}
+SURE_MISSES: dict[str, str] = {}
 SURE_REHAB = [r for r in clip_catalog().values() if r["formcheck_exercise"] != "none" and r["confidence"] == "sure"]
 
 

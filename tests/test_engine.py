@@ -415,3 +415,24 @@ def test_a_hold_is_timed_against_the_position_held_not_a_single_deeper_reading()
     assert len(done) == 1
     assert done[0].hold_s == pytest.approx(6.0, abs=0.6)
     assert max(live) == pytest.approx(6.0, abs=0.6)
+
+
+def test_after_losing_the_person_the_rest_is_where_the_leg_comes_to_rest():
+    """Turning over onto the other side, the person is lost for over a second; the leg is first
+    seen again on its way down and comes to rest a few degrees from there. The rest is where it
+    came to rest, so the first rep of the new side counts."""
+    from formcheck.phases import RepCounter
+
+    counter = RepCounter(load_spec("clamshell").rep, "right")
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 10, 1 / 15)
+    back = np.clip((t - 3.5) / 0.4, 0, 1)  # seen again at 3.5 s coming down from 116, at rest (108) by 3.9 s
+    rep = np.clip((t - 5.0) / 0.5, 0, 1) - np.clip((t - 6.5) / 0.5, 0, 1)  # open 28 deg from 5.0 s to 7.0 s
+    value = np.where(t < 2.0, 124.0, 116.0 - 8.0 * back - 28.0 * rep) + rng.normal(0, 0.5, t.size)
+    value[(t >= 2.0) & (t < 3.5)] = np.nan  # lost for 1.5 s: the counter starts afresh
+    done = [st.completed for ts, v in zip(t, value) if (st := counter.update(ts * 1000, float(v))).completed]
+    assert len(done) == 1
+    assert done[0].start_ms == pytest.approx(5000, abs=300)
+    # from where it came to rest, give or take the stillness a rest allows (the hysteresis gap)
+    rep_spec = counter.rep
+    assert 28 - 2 <= done[0].rom_deg <= 28 + rep_spec.enter_deg - rep_spec.exit_deg + 2

@@ -165,6 +165,14 @@ def test_recognise_names_the_exercise(exercise):
     assert rec.posture.posture == _truth_posture(exercise)
 
 
+def test_a_side_lying_leg_raise_is_not_taken_for_a_clamshell_with_the_feet_apart():
+    """A straight-leg raise lifts the top thigh as clearly as a clamshell opens it, but with the feet
+    apart on every lift: the clamshell's own form fault says it is another exercise."""
+    rec = recognise(_poses("side_lying_hip_abduction", reps=3), CATALOGUE)
+    clarity = {c.exercise: c.clarity for c in rec.candidates}
+    assert clarity["clamshell"] < 0.75 * clarity["side_lying_hip_abduction"]
+
+
 def test_legs_moving_together_or_in_turn():
     t = np.linspace(0, 10, 200)
     wave = np.sin(t)

@@ -339,6 +339,39 @@ def test_a_side_view_exercise_filmed_from_the_front_counts_from_the_3d_landmarks
     assert not any("3D landmarks" in n for n in report.notices)  # side-on, the image angles count
 
 
+def _shin_end_on(pose, side: str, rng):
+    """The model's reading of a bent leg pointing at the camera: the ankle lands on the knee, a
+    few pixels off in any direction (the world landmarks keep the shin's 3D direction)."""
+    from formcheck.skeleton import Landmark
+    from formcheck.types import PoseSample
+
+    image = pose.image_xyz_px.copy()
+    knee, ankle = Landmark[f"{side.upper()}_KNEE"], Landmark[f"{side.upper()}_ANKLE"]
+    image[ankle, :2] = image[knee, :2] + rng.uniform(-3, 3, 2)
+    return PoseSample(pose.timestamp_ms, image, pose.world_xyz_m, pose.visibility, pose.frame_size_px)
+
+
+def test_a_clamshell_whose_closed_shin_is_seen_end_on_counts_every_opening():
+    """A real banded clamshell filmed toward the feet: closed, the top shin points at the camera and
+    the model puts knee and ankle within a few pixels of each other, so the shin's image angle is
+    noise (30-180 deg). Every opening still counts, on each side."""
+    from formcheck import synth
+    from test_specs_on_synth import replay
+
+    truth = synth.generate("clamshell", reps=4, side="both", fault=None, view="front", body_seed=1, fps=20.0, seed=1)
+    rng = np.random.default_rng(7)
+    poses = []
+    for pose in replay(truth):
+        t_s = pose.timestamp_ms / 1000
+        if pose.detected:
+            for side in ("left", "right"):
+                if not any(r.side == side and r.start_s <= t_s <= r.end_s for r in truth.reps):
+                    pose = _shin_end_on(pose, side, rng)
+        poses.append(pose)
+    report = run(load_spec("clamshell"), poses)
+    assert report.reps_by_side == {"left": 4, "right": 4} == {s: truth.expected["reps_by_side"][s] for s in ("left", "right")}
+
+
 def test_the_report_page_lists_what_did_not_count_and_the_hold_against_its_target():
     """The clinician's page shows the same "never a bare 0" as the CLI: every movement not counted, with why."""
     from formcheck.htmlreport import ClipMeta, clip_page_html
