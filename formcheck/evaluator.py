@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -24,7 +25,7 @@ from formcheck.phases import (
     make_counter,
     set_direction,
 )
-from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, mean_guess, rules_out
+from formcheck.posture import PLAIN_NAMES, POSTURES, PostureGuess, alike, classify_pose, mean_guess, rules_out
 from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
@@ -148,7 +149,8 @@ class ViewCheck:
 class ExerciseEvaluator:
     """Runs one exercise spec over a stream of poses: smoothing, features, reps, holds, faults."""
 
-    def __init__(self, spec: ExerciseSpec, side: str | None = None, smoothing: SmoothingConfig = SmoothingConfig()):
+    def __init__(self, spec: ExerciseSpec, side: str | None = None, smoothing: SmoothingConfig = SmoothingConfig(),
+                 classify_posture: Callable[[PoseSample], PostureGuess] = classify_pose):
         if side is not None and spec.sides != "per_side":
             raise SideOverrideError(f"{spec.id} is done with both legs together; --side applies only to one-sided exercises")
         if side is not None and side not in SIDES:
@@ -158,11 +160,11 @@ class ExerciseEvaluator:
         # The same exercise counted from the 3D world landmarks, which a camera in front does not
         # flatten: its count stands in when the camera turns out not to be side-on.
         world = world_driver_variant(spec)
-        self._world_twin = ExerciseEvaluator(world, side, smoothing) if world is not None else None
+        self._world_twin = ExerciseEvaluator(world, side, smoothing, classify_posture) if world is not None else None
         # before smoothing: a swapped sample smoothed would smear each leg toward the other
         self._limbs = LimbSwapGuard()
         self._smoother = PoseSmoother(smoothing)
-        self._features = FeatureExtractor(spec)
+        self._features = FeatureExtractor(spec, classify_posture)
         sides = (side,) if side else spec.counter_sides
         self._counters = {s: make_counter(spec.rep, s) for s in sides}
         # near_camera: only the leg facing the camera is counted (unless the user named the side)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import statistics
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
 from formcheck.geometry import segment_angle_3d_from_vertical_deg, segment_angle_from_vertical_deg
 from formcheck.measures import MEASURES, nanmean2 as _nanmean2
-from formcheck.posture import PostureTracker, filmed_end_on, rules_out, supports
+from formcheck.posture import PostureGuess, PostureTracker, classify_pose, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
 # feature_value lives with FeatureKey in types; its callers have always imported it from here
@@ -38,7 +39,7 @@ _RIGHT_LEG = [Landmark[f"RIGHT_{p}"] for p in _LEG_PARTS]
 class FeatureExtractor:
     """Turns PoseSamples into the spec's named measurements (degrees, or torso lengths)."""
 
-    def __init__(self, spec: ExerciseSpec):
+    def __init__(self, spec: ExerciseSpec, classify_posture: Callable[[PoseSample], PostureGuess] = classify_pose):
         self.spec = spec
         self._facing_evidence = 0.0
         self._swap_evidence = 0.0
@@ -47,7 +48,7 @@ class FeatureExtractor:
         self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
         self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
-        self.posture = PostureTracker()  # the whole body's posture, for the gate and the report
+        self.posture = PostureTracker(classify=classify_posture)  # the whole body's posture, for the gate and the report
         # what the spec's camera lets the posture classifier tell apart (see posture.alike)
         self.posture_terms = {"camera_level": spec.view != "any", "end_on": filmed_end_on(spec)}
         # the tracker has named the spec's posture at some point: until then the gate has only

@@ -17,6 +17,7 @@ Pure numpy. The cues are principles, not values fitted to a clip:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -243,6 +244,27 @@ def classify_pose(pose: PoseSample) -> PostureGuess:
     return classify(cues(pose)) if pose.detected else UNKNOWN
 
 
+class ClassifiedOnce:
+    """``classify_pose`` that works each distinct pose out once.
+
+    Recognition runs every candidate spec over the same poses; each evaluator smooths them into
+    equal but new objects, so the memo is keyed by the landmarks' values, not by identity.
+    """
+
+    def __init__(self):
+        self._seen: dict[bytes, PostureGuess] = {}
+
+    def __call__(self, pose: PoseSample) -> PostureGuess:
+        if not pose.detected:
+            return UNKNOWN
+        key = b"".join(np.ascontiguousarray(a, dtype=float).tobytes()
+                       for a in (pose.image_xyz_px, pose.world_xyz_m, pose.visibility))
+        guess = self._seen.get(key)
+        if guess is None:
+            guess = self._seen[key] = classify_pose(pose)
+        return guess
+
+
 def _ranked(mean: dict[str, float]) -> PostureGuess:
     ranked = tuple(sorted(mean.items(), key=lambda kv: -kv[1]))
     best, conf = ranked[0]
@@ -314,8 +336,9 @@ class PostureTracker:
     ``guess`` is the posture now; ``overall()`` the one the whole stream was mostly in.
     """
 
-    def __init__(self, window_s: float = TRACKER_WINDOW_S):
+    def __init__(self, window_s: float = TRACKER_WINDOW_S, classify: Callable[[PoseSample], PostureGuess] = classify_pose):
         self._window_ms = window_s * 1000
+        self._classify = classify
         self._recent: deque[tuple[float, dict[str, float]]] = deque()
         self._totals = dict.fromkeys(POSTURES, 0.0)
         self._frames = 0
@@ -329,7 +352,7 @@ class PostureTracker:
 
     def update(self, pose: PoseSample) -> PostureGuess:
         t = pose.timestamp_ms
-        frame = self.frame = classify_pose(pose)
+        frame = self.frame = self._classify(pose)
         if frame.posture != "unknown":
             self._recent.append((t, dict(frame.scores)))
             self._frames += 1

@@ -10,14 +10,14 @@ noisy driver of the wrong exercise can count many small "reps".
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.features import FeatureExtractor
-from formcheck.posture import POSTURES, PostureGuess, clip_posture
+from formcheck.posture import POSTURES, ClassifiedOnce, PostureGuess, PostureTracker, classify_pose
 from formcheck.report import SessionReport
 from formcheck.spec import ExerciseSpec
 from formcheck.types import FeatureKey, PoseSample
@@ -98,13 +98,14 @@ def together(a: np.ndarray, b: np.ndarray) -> float:
     return max(0.0, float(np.corrcoef(a[ok], b[ok])[0, 1]))
 
 
-def _sided_driver(poses: Sequence[PoseSample], spec: ExerciseSpec) -> list[np.ndarray]:
+def _sided_driver(poses: Sequence[PoseSample], spec: ExerciseSpec,
+                  classify: Callable[[PoseSample], PostureGuess] = classify_pose) -> list[np.ndarray]:
     """A both-legs driver (the mean of the sides) measured on each side on its own."""
     fs = spec.features[spec.rep.driver]
     if fs.side != "both":
         return []
     probe = spec.model_copy(update={"features": {spec.rep.driver: fs.model_copy(update={"side": "working"})}})
-    fx = FeatureExtractor(probe)
+    fx = FeatureExtractor(probe, classify)
     frames = [fx.update(p).values for p in poses]
     return [np.array([f.get(str(FeatureKey(spec.rep.driver, s)), np.nan) for f in frames]) for s in ("left", "right")]
 
@@ -159,7 +160,11 @@ def _weights(posture: PostureGuess, specs: Sequence[ExerciseSpec]) -> dict[str, 
 def recognise(poses: Sequence[PoseSample], specs: Iterable[ExerciseSpec]) -> Recognition:
     """The catalogue exercise the poses most likely show, with its confidence."""
     specs = list(specs)
-    posture = clip_posture(poses)
+    classify = ClassifiedOnce()  # every spec's evaluator sees the same poses: classify each once
+    tracker = PostureTracker(classify=classify)
+    for pose in poses:
+        tracker.update(pose)
+    posture = tracker.overall()
     if posture.posture not in POSTURES and not posture.scores:
         return Recognition(None, "", 0.0, posture, ())
     weights = _weights(posture, specs)
@@ -167,11 +172,11 @@ def recognise(poses: Sequence[PoseSample], specs: Iterable[ExerciseSpec]) -> Rec
     for spec in specs:
         if spec.id not in weights:
             continue
-        ev = ExerciseEvaluator(spec)
+        ev = ExerciseEvaluator(spec, classify_posture=classify)
         for pose in poses:
             ev.update(pose)
         report = ev.finish()
-        clarity = driver_clarity(report, spec, view_mismatch=ev.view_mismatch, both_sides=_sided_driver(poses, spec))
+        clarity = driver_clarity(report, spec, view_mismatch=ev.view_mismatch, both_sides=_sided_driver(poses, spec, classify))
         tried.append((weights[spec.id] * clarity, spec, report.summary()["reps_total"]))
     tried.sort(key=lambda c: -c[0])
     candidates = tuple(Candidate(s.id, s.title, round(c, 3), n) for c, s, n in tried)

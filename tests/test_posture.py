@@ -173,6 +173,20 @@ def test_a_side_lying_leg_raise_is_not_taken_for_a_clamshell_with_the_feet_apart
     assert clarity["clamshell"] < 0.75 * clarity["side_lying_hip_abduction"]
 
 
+def test_recognise_works_out_each_poses_posture_once_however_many_specs_it_tries(monkeypatch):
+    """Each spec tried smooths the same poses alike: their postures are not worked out again per spec."""
+    import formcheck.posture as posture
+
+    calls = []
+    monkeypatch.setattr(posture, "cues", lambda pose, _cues=posture.cues: calls.append(1) or _cues(pose))
+    poses, clamshell = _poses("clamshell", reps=1), load_spec("clamshell")
+    assert recognise(poses, [clamshell]).exercise == "clamshell"
+    once = len(calls)
+    calls.clear()
+    assert recognise(poses, [clamshell] * 3).exercise == "clamshell"
+    assert len(calls) == once > 0
+
+
 def test_legs_moving_together_or_in_turn():
     t = np.linspace(0, 10, 200)
     wave = np.sin(t)
