@@ -558,14 +558,14 @@ def test_backend_identity_is_the_string_batch_records(tmp_path):
     import hashlib
 
     from formcheck.backends import pose_backend
-    from formcheck.batch import BatchOptions, _Models
+    from formcheck.batch_manifest import BatchOptions, ModelIdentity
 
     path = make_fake_bundle(tmp_path / "my model.task", tag=b"identity")
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = f"my model.task (lite, sha256 {digest[:12]})"  # what batch wrote before the factory
     backend = pose_backend("mediapipe", variant="lite", model_path=path)
     assert backend.identity() == expected and backend.digest == digest
-    assert _Models(BatchOptions(out_dir=tmp_path, model_path=path, variant="lite")).video() == (expected, digest)
+    assert ModelIdentity(BatchOptions(out_dir=tmp_path, model_path=path, variant="lite")).video() == (expected, digest)
 
 
 def test_model_option_is_a_variant_or_a_task_file(tmp_path, isolated_env):
