@@ -120,3 +120,47 @@ def test_outputs_are_chosen_in_one_place():
     assert {k: v for k, v in offenders.items() if v} == {}
     rogue = ast.parse("from formcheck import sinks\nsinks.ReportFilesSink(out).close(report)\n")
     assert _constructed(rogue) & OUTPUT_SINKS == {"ReportFilesSink"}  # the check can fail
+
+
+# the files a session writes; reading one back to build another output is what the output factory
+# replaced (the clip page and the history row come from the report object)
+REPORT_FILES = {"report.json", "reps.csv"}
+FILE_READS = {"read_text", "read_bytes", "load", "loads", "DictReader", "reader", "read_csv"}  # and builtin open()
+# the only legitimate readers: the public API's ``read_report``, and the history import of a folder
+# `formcheck analyze` wrote (`formcheck review FOLDER`)
+REPORT_READERS = {"api.py:read_report", "cli_clinic.py:_import_report"}
+
+
+def _own_nodes(fn: ast.AST):
+    """The nodes of a function's own body: a nested function is judged on its own."""
+    todo = list(ast.iter_child_nodes(fn))
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _report_file_readers(tree: ast.AST, module: str) -> set[str]:
+    """``module:function`` for each function that names a report file and reads a file."""
+    found = set()
+    for fn in ast.walk(tree):
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        own = list(_own_nodes(fn))
+        doc = fn.body[0].value if fn.body and isinstance(fn.body[0], ast.Expr) else None
+        names = {n.value for n in own if isinstance(n, ast.Constant) and isinstance(n.value, str) and n is not doc}
+        reads = {n.func.attr for n in own if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)} & FILE_READS
+        reads |= {n.func.id for n in own if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)} & (FILE_READS | {"open"})
+        if any(f in s for s in names for f in REPORT_FILES) and reads:
+            found.add(f"{module}:{fn.name}")
+    return found
+
+
+def test_no_output_is_built_from_a_report_file_read_back():
+    """Only ``read_report`` and the history import read report.json or reps.csv."""
+    readers = set().union(*(_report_file_readers(tree, name) for name, tree in _modules().items()))
+    assert readers == REPORT_READERS
+    # the check can fail: batch once built the clip page from report.json as written
+    rogue = ast.parse("def page(staging):\n    report = json.loads((staging / 'report.json').read_text())\n")
+    assert _report_file_readers(rogue, "batch.py") == {"batch.py:page"}
