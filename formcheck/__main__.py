@@ -1,3 +1,5 @@
+"""`python -m formcheck`: the command line."""
+
 from formcheck.cli import main
 
 main()

@@ -40,24 +40,30 @@ __all__ = ["BatchObserver", "BatchOptions", "BatchSummary", "ClipJob", "ClipResu
 
 @dataclass(frozen=True, eq=False)
 class BatchSummary:
+    """What a batch did: one result per clip in the order given, the index page and the time taken."""
     results: tuple[ClipResult, ...]
     index_path: Path
     elapsed_s: float
 
     def count(self, status: str) -> int:
+        """How many clips ended with this status (analysed, incomplete, skipped or failed)."""
         return sum(1 for r in self.results if r.status == status)
 
 
 class BatchObserver(Protocol):
     """What the CLI's progress display hears about (all calls come from the main process)."""
 
-    def planned(self, total: int, to_analyse: int) -> None: ...
+    def planned(self, total: int, to_analyse: int) -> None:
+        """The batch has ``total`` clips, of which ``to_analyse`` need the model."""
 
-    def clip_started(self, key: int, name: str) -> None: ...
+    def clip_started(self, key: int, name: str) -> None:
+        """A clip's analysis began."""
 
-    def clip_progress(self, key: int, done: int, total: int | None) -> None: ...
+    def clip_progress(self, key: int, done: int, total: int | None) -> None:
+        """A clip has ``done`` of ``total`` frames analysed (total None: unknown)."""
 
-    def clip_finished(self, key: int, result: ClipResult) -> None: ...
+    def clip_finished(self, key: int, result: ClipResult) -> None:
+        """A clip was committed, skipped or recorded as failed."""
 
 
 def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,

@@ -125,6 +125,7 @@ def copy_session(plan: ClipPlan, row: SessionRow, out: Path, history: History,
 
 
 def skip_result(plan: ClipPlan, row: SessionRow) -> ClipResult:
+    """The result of a clip whose finished session ``row`` is reused."""
     return ClipResult(plan.job, "skipped", row.id, Path(row.report_dir), row.reps_by_side,
                       {s: r.reps for s, r in row.clinician_counts.items()})
 
@@ -132,6 +133,7 @@ def skip_result(plan: ClipPlan, row: SessionRow) -> ClipResult:
 
 def record_failure(history: History, job: ClipJob, out: Path, error: str, plan: ClipPlan | None = None,
                     elapsed_s: float | None = None) -> ClipResult:
+    """Record a clip that could not be analysed (a failed session row) and say why."""
     from formcheck.spec import SpecError, load_spec
 
     spec_version = plan.spec_version if plan else None

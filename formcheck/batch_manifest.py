@@ -44,6 +44,7 @@ class ClipJob:
 
 @dataclass(frozen=True)
 class BatchOptions:
+    """How a batch runs: where it writes, how many workers, which model, video and analysis settings."""
     out_dir: Path
     workers: int = 1
     model_path: Path | None = None
@@ -221,6 +222,7 @@ def plan_jobs(paths: Sequence[Path], *, manifest: Path | None = None, exercise: 
 
 @dataclass(frozen=True)
 class ClipPlan:
+    """One job with its identity: clip hash, run key (what makes two analyses the same) and report folder."""
     key: int
     job: ClipJob
     clip_sha256: str
@@ -254,6 +256,7 @@ class ModelIdentity:
         self._video: tuple[str, str] | None = None
 
     def video(self) -> tuple[str, str]:
+        """The video model's (description, file hash); the model file is hashed on first use."""
         if self._video is None:
             from formcheck.backends import pose_backend
 
@@ -263,6 +266,7 @@ class ModelIdentity:
 
 
 def plan_clip(key: int, job: ClipJob, options: BatchOptions, models: ModelIdentity) -> ClipPlan:
+    """Hash a job's clip, spec, model and settings into its identity and report folder name."""
     from formcheck.pipeline import build_evaluator, is_poses
     from formcheck.io import sha256_file
     from formcheck.posesfile import read_poses_header

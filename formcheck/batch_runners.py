@@ -72,6 +72,7 @@ def _worker_entry(key: int, task: dict) -> dict:
 
 
 def run_in_process(tasks: list[tuple[int, dict]], observer, on_outcome) -> None:
+    """Analyse the clips one after another in this process (one worker, or one clip)."""
     from formcheck.session import interrupt_requested, interrupts_between_frames
 
     # Ctrl-C ends the clip in hand after its current frame (never committed), not at any bytecode
@@ -86,6 +87,7 @@ def run_in_process(tasks: list[tuple[int, dict]], observer, on_outcome) -> None:
 
 
 def run_in_pool(tasks: list[tuple[int, dict]], workers: int, observer, on_outcome) -> None:
+    """Analyse the clips in ``workers`` spawned processes; a clip whose worker died gets one more try."""
     import multiprocessing
     import queue as queue_mod
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait

@@ -13,6 +13,7 @@ from formcheck.errors import InputError
 
 
 def one_line(exc: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
 

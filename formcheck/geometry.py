@@ -55,8 +55,10 @@ def segment_angle_3d_from_vertical_deg(vector: np.ndarray) -> np.ndarray | float
 
 
 def distance(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """Euclidean distance between points (last axis), for single points or arrays of them."""
     return np.linalg.norm(np.asarray(a, float) - b, axis=-1)
 
 
 def midpoint(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The point halfway between ``a`` and ``b``."""
     return (np.asarray(a, float) + b) / 2

@@ -142,6 +142,7 @@ def symmetry(report: dict, spec: dict) -> dict:
 
 
 def tempo(rep: dict) -> dict:
+    """A rep's up and down times in seconds (None where the rep has no peak)."""
     up = rep["peak_s"] - rep["start_s"] if rep.get("peak_s") is not None else None
     down = rep["end_s"] - rep["peak_s"] if rep.get("peak_s") is not None else None
     return {"up_s": up, "down_s": down, "duration_s": rep.get("duration_s")}
@@ -352,9 +353,11 @@ class ClipPageSink:
         self.video = video
 
     def update(self, frame, result) -> None:
+        """Nothing per frame: the page is drawn from the finished report."""
         pass
 
     def close(self, report) -> None:
+        """Write report.html (and page.json) from the report object."""
         from dataclasses import replace
 
         from formcheck.history import utc_now
@@ -366,6 +369,7 @@ class ClipPageSink:
                           video=self.video)
 
     def abort(self) -> None:
+        """Nothing to undo: the page is written only at close."""
         pass
 
 
@@ -383,6 +387,7 @@ class IndexEntry:
 
 
 def index_entry(session, report: dict | None) -> IndexEntry:
+    """The index row of a history session (its report None for a failed one)."""
     if report is None:
         return IndexEntry(session, None)
     reps = report.get("reps", [])
@@ -453,4 +458,5 @@ def index_html(out_dir: Path, entries: list[IndexEntry]) -> str:
 
 
 def write_index(out_dir: str | os.PathLike, entries: list[IndexEntry]) -> Path:
+    """Write ``out_dir/index.html`` listing the entries, atomically; return its path."""
     return write_text_atomic(Path(out_dir) / "index.html", index_html(Path(out_dir), entries))

@@ -133,6 +133,7 @@ def remove_if_empty(folders: Iterable[Path]) -> None:
 
 
 def cannot_write(folder: Path, exc: BaseException | None = None, option: str = "--out") -> OutputError:
+    """The one-line error for a folder formcheck cannot write into, naming the option to change."""
     why = f" ({exc.strerror or exc})" if isinstance(exc, OSError) else ""
     return OutputError(f"cannot write to {folder}{why}: choose another {option}")
 
@@ -263,9 +264,11 @@ class AtomicOutput:
     ``abort`` (discard) on an exception."""
 
     def close(self) -> None:
+        """Move the finished file into place."""
         raise NotImplementedError
 
     def abort(self) -> None:
+        """Remove the unfinished file; the target is left as it was."""
         raise NotImplementedError
 
     def __enter__(self):
@@ -330,6 +333,7 @@ class PublishedFolder:
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def finish(self) -> None:
+        """Delete the older folder kept aside while publishing (the new one stays)."""
         if self.aside is not None:
             shutil.rmtree(self.aside, ignore_errors=True)
 

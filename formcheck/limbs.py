@@ -48,6 +48,7 @@ class LimbSwapGuard:
         self.undone = 0  # samples put back, for the curious
 
     def update(self, pose: PoseSample) -> PoseSample:
+        """The pose with left and right limbs swapped back when the model swapped them briefly."""
         t = pose.timestamp_ms
         points = np.stack([pose.image_xyz_px[_LEFT_TRACKED, :2], pose.image_xyz_px[_RIGHT_TRACKED, :2]])
         hips, last_hips = pose.image_xyz_px[_HIPS], self._last_hips

@@ -60,6 +60,7 @@ def picture_paths(spec_id: str, version: int, folder: str | Path) -> dict[str, P
 
 
 def default_folder() -> Path:
+    """Where the exercise pictures are kept (beside the cached models)."""
     from formcheck.models import cache_dir
 
     return cache_dir() / "pictures"

@@ -26,6 +26,7 @@ def build_evaluator(exercise: str, side: str | None, *, reps: int | None = None,
 
 
 def is_poses(path: Path) -> bool:
+    """Whether the input is a poses file rather than a video."""
     from formcheck.posesfile import is_poses_file
 
     return path.is_file() and is_poses_file(path)
@@ -283,6 +284,7 @@ class PoseRecorder:
         self.frame_size_px: tuple[int, int] | None = None
 
     def update(self, pose: PoseSample) -> FrameResult:
+        """Count the frame (and whether someone was detected); no analysis."""
         self.frames += 1
         self.detected += pose.detected
         self.frame_size_px = pose.frame_size_px
@@ -290,6 +292,7 @@ class PoseRecorder:
                            phases={}, counts={}, hold_s=0.0)
 
     def finish(self, source: dict | None = None, incomplete: bool = False) -> PosesRun:
+        """The run's counts, with its source description."""
         return PosesRun(source or {}, incomplete, self.frames, self.detected, self.frame_size_px)
 
 

@@ -75,6 +75,7 @@ class PostureGuess:
     scores: tuple[tuple[str, float], ...] = ()
 
     def score(self, posture: str) -> float:
+        """This guess's score for one posture (0 if it was not scored)."""
         return dict(self.scores).get(posture, 0.0)
 
 
@@ -346,11 +347,13 @@ class PostureTracker:
         self.frame = UNKNOWN  # the latest frame's own guess, not smoothed (a rep's frames are judged from these)
 
     def overall(self) -> PostureGuess:
+        """The posture guessed from every frame seen so far."""
         if not self._frames:
             return UNKNOWN
         return _ranked({p: v / self._frames for p, v in self._totals.items()})
 
     def update(self, pose: PoseSample) -> PostureGuess:
+        """Add one pose; return the posture guessed from the recent frames."""
         t = pose.timestamp_ms
         frame = self.frame = self._classify(pose)
         if frame.posture != "unknown":

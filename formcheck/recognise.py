@@ -200,6 +200,7 @@ class PoseKeeper:
         self.poses: deque[PoseSample] = deque()
 
     def update(self, pose: PoseSample) -> None:
+        """Keep the pose if there is room and it is far enough after the last kept one."""
         if len(self.poses) >= self._max or pose.timestamp_ms - self._last_ms < self._gap_ms * 0.999:
             return
         self._last_ms = pose.timestamp_ms

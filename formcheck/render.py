@@ -680,6 +680,7 @@ class OverlayRenderer:
         return None
 
     def notice_at(self, result: FrameResult) -> str | None:
+        """The notice shown at this frame (set-up or visibility advice), if any."""
         t = result.pose.timestamp_ms
         if result.notices:
             self._notice, self._notice_ms = result.notices[-1], t
@@ -698,6 +699,7 @@ class OverlayRenderer:
         inplace: bool = False,
         live: LiveOverlay | None = None,
     ) -> np.ndarray:
+        """The image with the overlay of one analysed frame drawn on it (a copy unless ``inplace``)."""
         cue = self.cue_at(result)
         notice = self.notice_at(result)
         return draw_overlay(

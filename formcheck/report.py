@@ -31,6 +31,7 @@ class FeatureSeries:
     values: dict[str, np.ndarray]
 
     def to_dict(self) -> dict:
+        """The series as JSON-safe lists (NaN as null)."""
         def clean(a: np.ndarray) -> list:
             return [None if not np.isfinite(x) else round(float(x), 2) for x in a]
 
@@ -39,6 +40,7 @@ class FeatureSeries:
 
 @dataclass(frozen=True, eq=False)
 class SessionReport:
+    """The outcome of one session: reps, holds, faults, per-side counts, the source and the series."""
     exercise: str
     exercise_title: str
     spec_version: int
@@ -57,11 +59,13 @@ class SessionReport:
 
     @property
     def reps_by_side(self) -> dict[str, int]:
+        """Counted reps per side ("both" for an exercise done with both legs)."""
         keys = ("left", "right") if self.sides == "per_side" else ("both",)
         counts = Counter(r.side for r in self.reps)
         return {k: counts.get(k, 0) for k in keys}
 
     def summary(self) -> dict:
+        """The headline numbers: reps per side against the target, holds and faults."""
         holds = [r.hold_s for r in self.reps]
         return {
             "reps_total": len(self.reps),
@@ -75,6 +79,7 @@ class SessionReport:
         }
 
     def to_dict(self, include_series: bool = False) -> dict:
+        """The report as a JSON-safe dict (what report.json holds), with the per-frame series if asked."""
         d = {
             "schema_version": SCHEMA_VERSION,
             "exercise": self.exercise,

@@ -74,24 +74,32 @@ def close_stream(stream) -> None:
 class Sink(Protocol):
     """Receives every frame's result; ``close`` gets the final report, ``abort`` discards output."""
 
-    def update(self, frame: Frame | None, result: FrameResult) -> None: ...
+    def update(self, frame: Frame | None, result: FrameResult) -> None:
+        """Take one analysed frame (None for replayed poses, which have no pixels)."""
 
-    def close(self, report: SessionReport) -> None: ...
+    def close(self, report: SessionReport) -> None:
+        """Write the outputs from the finished report."""
 
-    def abort(self) -> None: ...
+    def abort(self) -> None:
+        """Leave nothing behind: the session did not finish."""
 
 
 class Stage(Protocol):
     """What a session feeds every pose to: an ``ExerciseEvaluator``, or the pose-only recorder of
     `formcheck poses`. ``finish`` builds what the sinks are closed with."""
 
-    def update(self, pose: PoseSample) -> FrameResult: ...
+    def update(self, pose: PoseSample) -> FrameResult:
+        """Analyse one pose."""
 
-    def finish(self, source: dict | None = None, incomplete: bool = False): ...
+    def finish(self, source: dict | None = None, incomplete: bool = False):
+        """The session's report (or run), given the source description."""
 
 
 class PoseEstimatorLike(Protocol):
-    def estimate(self, frame: Frame) -> PoseSample: ...
+    """Anything that turns a frame into a pose."""
+
+    def estimate(self, frame: Frame) -> PoseSample:
+        """The pose in one frame."""
 
 
 def estimate(frames: Iterable[Frame], estimator: PoseEstimatorLike) -> Iterator[tuple[Frame, PoseSample]]:

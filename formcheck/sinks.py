@@ -155,6 +155,7 @@ class VideoSink(AtomicOutput):
 
     @property
     def frames(self) -> int:
+        """How many frames were written."""
         return self._writer.frames
 
     def update(self, image_rgb: np.ndarray) -> None:
@@ -259,6 +260,7 @@ class AnnotatedVideoSink:
         self._video: VideoSink | None = None
 
     def update(self, frame, result) -> None:
+        """Draw the overlay on this frame and add it to the video."""
         if frame is None:  # replayed poses have no pixels
             return
         image = self._renderer.update(frame.image_rgb, result)
@@ -268,11 +270,13 @@ class AnnotatedVideoSink:
         self._video.update(image)
 
     def close(self, report=None) -> None:
+        """Finish the video and move it into place."""
         if self._video is not None:
             self._video.close()
             self._video = None
 
     def abort(self) -> None:
+        """Remove the unfinished video."""
         if self._video is not None:
             self._video.abort()
             self._video = None
@@ -290,9 +294,11 @@ class ReportFilesSink:
         self.skip_empty = skip_empty
 
     def update(self, frame, result) -> None:
+        """Nothing per frame: the files are written from the finished report."""
         pass
 
     def close(self, report) -> None:
+        """Write report.json and reps.csv together from the report object."""
         from formcheck.report import REP_CSV_COLUMNS
 
         if self.skip_empty and report.quality["frames"] == 0:
@@ -304,6 +310,7 @@ class ReportFilesSink:
         })
 
     def abort(self) -> None:
+        """Nothing to undo: the files are written only at close."""
         pass
 
 
@@ -322,9 +329,11 @@ class PosesFileSink:
         self._writer = PosesWriter(self.path, header)
 
     def update(self, frame, result) -> None:
+        """Add this frame's pose to the poses file."""
         self._writer.update(result.pose)
 
     def close(self, report) -> None:
+        """Finish the poses file with the session's source description."""
         source = report.source
         if source.get("ends_early") is True:  # saved from a clip cut short: its replays say so too
             self._writer.header.update({"frame_count": source.get("frame_count"),
@@ -332,6 +341,7 @@ class PosesFileSink:
         self._writer.close()
 
     def abort(self) -> None:
+        """Remove the unfinished poses file."""
         self._writer.abort()
 
 
@@ -533,6 +543,7 @@ class ReviewMediaSink:
             del self._peaks[side][:-50]  # only recent reps can still be waiting for their thumbnail
 
     def update(self, frame, result) -> None:
+        """Track the peak frame of each side's rep in progress, draw finished reps' thumbnails, add the frame to the video."""
         image = self._image(frame, result)
         self._track_peaks(image, result)
         for rep in result.new_reps:
@@ -561,6 +572,7 @@ class ReviewMediaSink:
             self._thumbs[rep.index] = jpg
 
     def close(self, report) -> None:
+        """Write the thumbnails of the reps still open and finish the video."""
         for side in dict.fromkeys(side for side, _ in self._best):  # a rep the recording ended in
             self._keep_peak(side)
         for rep in report.reps:
@@ -572,6 +584,7 @@ class ReviewMediaSink:
             write_bytes_atomic(self.out_dir / "thumbs" / f"rep-{index + 1:02d}.jpg", jpg)
 
     def abort(self) -> None:
+        """Remove the unfinished video and pictures."""
         if self._writer is not None:
             self._writer.abort()
             self._writer = None

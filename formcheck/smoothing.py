@@ -31,9 +31,11 @@ class OneEuroFilter:
         self._t_s: float | None = None
 
     def reset(self) -> None:
+        """Forget the past: the next value passes unfiltered."""
         self._x = self._dx = self._t_s = None
 
     def update(self, x: np.ndarray, t_s: float) -> np.ndarray:
+        """The filtered value at time ``t_s``."""
         x = np.asarray(x, float)
         if self._x is None or self._t_s is None or t_s <= self._t_s:
             # first sample, or a timestamp that does not advance: nothing to filter against
@@ -60,6 +62,7 @@ class OneEuroFilter:
 
 @dataclass(frozen=True)
 class SmoothingConfig:
+    """The One Euro filter's settings for landmarks."""
     min_cutoff_hz: float = 1.2
     beta: float = 4.0  # per (frame heights / s) for image points, per (m / s) for world points
     reset_after_gap_ms: float = 500.0  # a longer absence starts the filter afresh
@@ -75,6 +78,7 @@ class PoseSmoother:
         self._last_seen_ms: float | None = None
 
     def update(self, pose: PoseSample) -> PoseSample:
+        """The pose with its landmarks smoothed (an undetected pose resets the filters)."""
         if not pose.detected:
             return pose
         if self._last_seen_ms is not None and pose.timestamp_ms - self._last_seen_ms > self.config.reset_after_gap_ms:

@@ -143,6 +143,7 @@ class PtsClock:
         self._anchor_index = 0
 
     def update(self, pts_ms: float, index: int) -> float:
+        """This frame's time in ms, from its presentation timestamp when that is usable, else from its index."""
         valid = math.isfinite(pts_ms) and (pts_ms > 0 or (pts_ms == 0 and index == 0))
         if valid:
             t = float(pts_ms)

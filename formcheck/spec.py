@@ -41,11 +41,13 @@ class _Strict(BaseModel):
 
 
 class Target(_Strict):
+    """The prescribed dose: reps (or holds) per side and how long to hold."""
     reps: int = Field(default=10, ge=1, le=100, description="reps (or holds) per side")
     hold_s: float = Field(default=0.0, ge=0, le=300, description="time to hold at the peak of each rep")
 
 
 class FeatureSpec(_Strict):
+    """One feature a spec measures: a measure, its points and side."""
     measure: str
     # working: each side for its own counter; both: the mean of the sides seen; difference: left - right
     side: Literal["working", "left", "right", "both", "difference"] | None = None
@@ -93,6 +95,7 @@ class FeatureSpec(_Strict):
 
     @property
     def sided(self) -> bool:
+        """Whether the feature is taken on one side."""
         return self.side is not None
 
 
@@ -146,6 +149,7 @@ class RepSpec(_Strict):
 
 
 class FaultSpec(_Strict):
+    """One fault rule: its id, the check, the cue and why its limit is what it is."""
     id: str = Field(pattern=ID_PATTERN)
     cue: str = Field(min_length=3, max_length=80, description="short and plain, said to the patient")
     scope: Literal["rep", "frame"]
@@ -207,6 +211,7 @@ class PositionSpec(_Strict):
 
 
 class ExerciseSpec(_Strict):
+    """An exercise spec: its features, how reps are counted, its fault rules and target."""
     id: str = Field(pattern=ID_PATTERN)
     version: int = Field(ge=1, le=MAX_SPEC_VERSION)
     title: str
@@ -280,6 +285,7 @@ class ExerciseSpec(_Strict):
 
     @property
     def counter_sides(self) -> tuple[str, ...]:
+        """The sides reps are counted on ("left", "right", or "both" together)."""
         return SIDES if self.sides == "per_side" else ("both",)
 
     def with_target(self, reps: int | None = None, hold_s: float | None = None) -> ExerciseSpec:

@@ -34,6 +34,7 @@ class PoseSample:
 
     @property
     def detected(self) -> bool:
+        """Whether the model found a person in this frame."""
         return bool(np.isfinite(self.image_xyz_px[:, :2]).any())
 
     @staticmethod
@@ -64,6 +65,7 @@ class Fault:
     rep_index: int | None = None
 
     def to_dict(self) -> dict:
+        """The fault as report.json holds it."""
         return {
             "id": self.id,
             "cue": self.cue,
@@ -97,9 +99,11 @@ class RepEvent:
 
     @property
     def duration_s(self) -> float:
+        """The rep's duration in seconds."""
         return (self.end_ms - self.start_ms) / 1000
 
     def to_dict(self) -> dict:
+        """The rep as report.json holds it."""
         return {
             "index": self.index,
             "side": self.side,
@@ -157,6 +161,7 @@ def feature_value(frame: FeatureFrame, name: str, side: str) -> float:
 
 @dataclass(frozen=True)
 class PhaseChange:
+    """The rep counter moved from one phase to another at this time."""
     timestamp_ms: float
     side: str
     phase: str

@@ -119,18 +119,22 @@ class BodyShape:
     # segment lengths, proportional to height (Winter's anthropometric ratios)
     @property
     def thigh_m(self) -> float:
+        """Thigh length in metres."""
         return 0.245 * self.height_m * self.leg_ratio
 
     @property
     def shank_m(self) -> float:
+        """Shank length in metres."""
         return 0.246 * self.height_m * self.leg_ratio
 
     @property
     def ankle_height_m(self) -> float:
+        """Ankle height above the floor in metres."""
         return 0.039 * self.height_m
 
     @property
     def hip_height_m(self) -> float:
+        """Hip height above the floor when standing, in metres."""
         return self.ankle_height_m + self.thigh_m + self.shank_m
 
     @property
@@ -140,18 +144,22 @@ class BodyShape:
 
     @property
     def upper_arm_m(self) -> float:
+        """Upper arm length in metres."""
         return 0.186 * self.height_m
 
     @property
     def forearm_m(self) -> float:
+        """Forearm length in metres."""
         return 0.146 * self.height_m
 
     @property
     def hip_sep_m(self) -> float:
+        """Distance between the hip joints in metres."""
         return 0.115 * self.height_m * (0.5 + 0.5 * self.girth)
 
     @property
     def shoulder_sep_m(self) -> float:
+        """Distance between the shoulder joints in metres."""
         return 0.215 * self.height_m * (0.6 + 0.4 * self.girth)
 
     def scaled(self, k: float) -> float:
@@ -217,6 +225,7 @@ class Pose:
                        for f in fields(self)})
 
     def items(self) -> Iterator[tuple[str, float | np.ndarray]]:
+        """(field name, value) pairs of the pose's joint angles."""
         for f in fields(self):
             yield f.name, getattr(self, f.name)
 
@@ -242,6 +251,7 @@ class Skeleton:
 
     @property
     def n(self) -> int:
+        """Number of landmarks."""
         return self.landmarks_m.shape[0]
 
 

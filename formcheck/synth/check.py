@@ -27,6 +27,7 @@ class Detections:
 
     @property
     def detected(self) -> np.ndarray:
+        """Per frame, whether the model found a person."""
         return np.isfinite(self.image_px[:, 0, 0])
 
 

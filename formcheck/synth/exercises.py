@@ -43,6 +43,7 @@ class RepTiming:
 
     @property
     def rep_s(self) -> float:
+        """One rep's duration: up, hold and down."""
         return self.up_s + self.hold_s + self.down_s
 
     def scaled_to(self, rep_s: float) -> "RepTiming":
@@ -65,10 +66,12 @@ class RepWindow:
 
     @property
     def peak_s(self) -> float:
+        """The middle of the rep's time at the top."""
         return 0.5 * (self.top_start_s + self.top_end_s)
 
     @property
     def hold_s(self) -> float:
+        """How long the rep stays at the top."""
         return self.top_end_s - self.top_start_s
 
     def signal(self, t: np.ndarray) -> np.ndarray:
@@ -172,9 +175,11 @@ class ExerciseProgram:
 
     @property
     def fault_ids(self) -> tuple[str, ...]:
+        """The ids of the faults this program can render."""
         return tuple(f.id for f in self.faults)
 
     def fault(self, fault_id: str) -> FaultSpec:
+        """The fault with this id (the error lists the valid ones)."""
         for f in self.faults:
             if f.id == fault_id:
                 return f

@@ -63,6 +63,7 @@ class Camera:
 
     def to_dict(self) -> dict:
         # enough digits that the recorded camera reprojects the landmarks to < 0.01 px
+        """The camera as JSON-safe values."""
         return {"position_m": [round(float(v), 7) for v in self.position_m],
                 "look_at_m": [round(float(v), 7) for v in self.look_at_m],
                 "focal_px": round(float(self.focal_px), 5)}
@@ -123,6 +124,7 @@ class Prim:
         return self.p0[:, 1] - np.sqrt(np.sum((self.axes[:, 1, :] * s) ** 2, axis=-1))
 
     def bounding_spheres(self, i: int) -> list[tuple[np.ndarray, float]]:
+        """Spheres that bound the primitive's ``i``-th instance, for culling."""
         if self.kind == "cone":
             return [(self.p0[i], self.r0), (self.p1[i], self.r1)]
         return [(self.p0[i], float(max(self.semi)))]

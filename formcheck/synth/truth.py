@@ -105,6 +105,7 @@ class ViewInfo:
     camera: dict = field(default_factory=dict)  # position_m, look_at_m, focal_px
 
     def to_dict(self) -> dict:
+        """The view as JSON-safe values."""
         return {"azimuth_deg": round(self.azimuth_deg, 2), "elevation_deg": round(self.elevation_deg, 2),
                 "facing": self.facing, "near_side": self.near_side, "head": self.head, "camera": self.camera}
 
@@ -122,6 +123,7 @@ class RepTruth:
     peak_deg: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
+        """The rep as JSON-safe values."""
         return {"index": self.index, "side": self.side, "start_s": round(self.start_s, 3),
                 "peak_s": round(self.peak_s, 3), "end_s": round(self.end_s, 3), "hold_s": round(self.hold_s, 3),
                 "peak_deg": {k: round(v, 2) for k, v in self.peak_deg.items()}}
@@ -137,9 +139,11 @@ class HoldTruth:
 
     @property
     def held_s(self) -> float:
+        """How long the hold lasted."""
         return self.end_s - self.start_s
 
     def to_dict(self) -> dict:
+        """The hold as JSON-safe values."""
         return {"side": self.side, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
                 "held_s": round(self.held_s, 3)}
 
@@ -156,6 +160,7 @@ class FaultTruth:
     metric: str = ""
 
     def to_dict(self) -> dict:
+        """The fault as JSON-safe values."""
         return {"id": self.id, "side": self.side, "rep_index": self.rep_index, "start_s": round(self.start_s, 3),
                 "end_s": round(self.end_s, 3), "metric": self.metric}
 
@@ -189,18 +194,22 @@ class Truth:
 
     @property
     def n_frames(self) -> int:
+        """Number of frames in the clip."""
         return int(self.t_s.shape[0])
 
     @property
     def duration_s(self) -> float:
+        """The clip's length in seconds."""
         return self.n_frames / self.fps
 
     @property
     def body_seed(self) -> int:
+        """The seed the body shape was drawn with."""
         return int(self.params.get("body_seed", 0))
 
     @property
     def seed(self) -> int:
+        """The seed the clip was generated with."""
         return int(self.params.get("seed", 0))
 
     def camera(self):
@@ -253,10 +262,12 @@ class Truth:
         }
 
     def to_json(self) -> str:
+        """The truth as compact JSON."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, d: dict) -> "Truth":
+        """A truth from its dict, refusing another schema version."""
         if d.get("schema_version") != SCHEMA_VERSION:
             raise ValueError(f"unsupported sidecar schema_version {d.get('schema_version')!r}; "
                              f"this reader knows {SCHEMA_VERSION}")
@@ -286,6 +297,7 @@ class Truth:
 
     @classmethod
     def from_json(cls, text: str) -> "Truth":
+        """A truth from its JSON text."""
         return cls.from_dict(json.loads(text))
 
     def save(self, path: Path) -> Path:
