@@ -28,7 +28,7 @@ from formcheck.batch_manifest import (
     POSES_SUFFIXES, BatchOptions, ClipJob, ClipPlan, ManifestError, ModelIdentity, plan_clip, plan_jobs, read_manifest,
 )
 from formcheck.batch_runners import run_in_pool, run_in_process, run_on_dask
-from formcheck.batch_worker import one_line
+from formcheck.batch_worker import clip_task, one_line
 from formcheck.errors import InputError
 from formcheck.history import History
 from formcheck.io import check_output
@@ -114,7 +114,8 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                     results[key] = copy_session(plan, (same_clip or done)[0], out, history, same_clip)
                     continue
                 plans[key] = plan
-                todo.append((key, _clip_task(plan, options, out, history)))
+                todo.append((key, clip_task(plan, options, staging=out / STAGING / plan.slug, final=out / plan.slug,
+                                             history_db=history.path.resolve())))
             if observer is not None:
                 observer.planned(len(jobs), len(todo))
                 for key, result in results.items():
@@ -138,18 +139,3 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
             shutil.rmtree(staging_root, ignore_errors=True)  # also when the database or the disk failed
     ordered = tuple(results[k] for k in sorted(results))
     return BatchSummary(ordered, index, time.monotonic() - t0)
-
-
-def _clip_task(plan: ClipPlan, options: BatchOptions, out: Path, history: History) -> dict:
-    job = plan.job
-    return {
-        "history_db": str(history.path.resolve()),
-        "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
-        "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
-        "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
-        "variant": options.variant, "max_side_px": options.max_side_px, "video": options.video,
-        "analysis_fps": options.analysis_fps,
-        "staging": str(out / STAGING / plan.slug), "final": str(out / plan.slug),
-    }
-
-

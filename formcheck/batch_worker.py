@@ -5,11 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from formcheck.errors import InputError
 
+if TYPE_CHECKING:
+    from formcheck.batch_manifest import BatchOptions, ClipPlan
+
 
 # --- the work of one clip (in a worker process, or in-process with one worker) ----------------------
+
+
+def clip_task(plan: ClipPlan, options: BatchOptions, *, staging: Path, final: Path, history_db: Path) -> dict:
+    """What a worker needs to analyse one clip, as plain values (it crosses to another process or machine)."""
+    job = plan.job
+    return {
+        "history_db": str(history_db),
+        "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
+        "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
+        "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
+        "variant": options.variant, "max_side_px": options.max_side_px, "video": options.video,
+        "analysis_fps": options.analysis_fps,
+        "staging": str(staging), "final": str(final),
+    }
 
 
 def one_line(exc: BaseException) -> str:
