@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+import math
 
 import numpy as np
 
@@ -82,27 +83,48 @@ class PostureGuess:
 UNKNOWN = PostureGuess("unknown", 0.0)
 
 
+# Scalar maths on tiny vectors: numpy's per-call overhead was most of the engine's time per frame.
 def _sig(x: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-np.clip(x, -30, 30))))
+    return 1.0 / (1.0 + math.exp(-min(max(float(x), -30.0), 30.0)))
+
+
+def _norm(v: np.ndarray) -> float:
+    """The length of a 2- or 3-vector; NaN if any part is NaN."""
+    return math.hypot(*v.tolist())
+
+
+def _nanmax(xs) -> float:
+    finite = [x for x in xs if math.isfinite(x)]
+    return max(finite) if finite else math.nan
+
+
+def _nanmedian2(xs) -> float:
+    """The median of two readings, ignoring a NaN one (as ``np.nanmedian``)."""
+    finite = [x for x in xs if math.isfinite(x)]
+    return (finite[0] + finite[1]) / 2 if len(finite) == 2 else (finite[0] if finite else math.nan)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if np.isfinite(n) and n > 1e-9 else np.full_like(v, np.nan)
+    n = _norm(v)
+    return v / n if math.isfinite(n) and n > 1e-9 else np.full_like(v, np.nan)
 
 
 def _mid(pts: np.ndarray, a: Landmark, b: Landmark) -> np.ndarray:
     pa, pb = pts[a], pts[b]
-    if not np.isfinite(pa).all():
+    if not math.isfinite(pa.sum()):
         return pb
-    if not np.isfinite(pb).all():
+    if not math.isfinite(pb.sum()):
         return pa
     return (pa + pb) / 2
 
 
 def _incline_deg(v: np.ndarray, up: np.ndarray) -> float:
     u = _unit(v)
-    return float(np.degrees(np.arccos(np.clip(np.dot(u, up), -1, 1)))) if np.isfinite(u).all() else np.nan
+    d = float(np.dot(u, up))
+    return math.degrees(math.acos(min(max(d, -1.0), 1.0))) if math.isfinite(d) else np.nan
+
+
+_FEET = [L[f"{sd}_{p}"] for sd in ("LEFT", "RIGHT") for p in ("ANKLE", "HEEL", "FOOT_INDEX", "KNEE")]
 
 
 def cues(pose: PoseSample) -> PostureCues:
@@ -117,60 +139,61 @@ def cues(pose: PoseSample) -> PostureCues:
     inc2 = _incline_deg(trunk2, _UP[:2])
     # seen end-on a lying trunk looks upright in the image, and MediaPipe's depth is loose: a
     # level reading from either space is the stronger evidence
-    incline = float(np.nanmax([inc2, inc3])) if np.isfinite([inc2, inc3]).any() else np.nan
+    incline = _nanmax([inc2, inc3])
 
     lateral = (w[L.RIGHT_SHOULDER] - w[L.LEFT_SHOULDER]) + (w[L.RIGHT_HIP] - w[L.LEFT_HIP])
     lat_u = _unit(lateral)
-    lat3 = abs(float(lat_u[1])) if np.isfinite(lat_u).all() else np.nan
+    lat3 = abs(float(lat_u[1])) if math.isfinite(lat_u.sum()) else np.nan
     # in the image: shoulders stacked one above the other across a lying trunk
     sh2 = img[L.RIGHT_SHOULDER] - img[L.LEFT_SHOULDER]
-    torso2 = float(np.linalg.norm(trunk2))
-    lat2 = abs(float(sh2[1])) / torso2 if np.isfinite(sh2).all() and torso2 > 1e-6 else np.nan
-    lat2 = min(lat2, 1.0) if np.isfinite(lat2) else np.nan
+    torso2 = _norm(trunk2)
+    lat2 = abs(float(sh2[1])) / torso2 if math.isfinite(sh2.sum()) and torso2 > 1e-6 else np.nan
+    lat2 = min(lat2, 1.0) if math.isfinite(lat2) else np.nan
     # the image is the fallback only: from a raised camera a level left-right axis also looks stacked
-    lateral_vertical = lat3 if np.isfinite(lat3) else lat2
+    lateral_vertical = lat3 if math.isfinite(lat3) else lat2
 
     front_up, chest_up = _front_up(w, trunk, lateral)
-    if not np.isfinite(front_up):
+    if not math.isfinite(front_up):
         # no 3D estimate: the face in the image (y down), as the camera sees up
         face2 = img[L.NOSE] - _mid(img, L.LEFT_EAR, L.RIGHT_EAR)
-        n2 = float(np.linalg.norm(face2))
-        front_up = float(-face2[1] / n2) if np.isfinite(n2) and n2 > 1e-6 else np.nan
+        n2 = _norm(face2)
+        front_up = float(-face2[1] / n2) if math.isfinite(n2) and n2 > 1e-6 else np.nan
 
-    thigh = [float(np.linalg.norm(w[k] - w[h])) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
-    thigh_m = np.nanmedian(thigh) if np.isfinite(thigh).any() else np.nan
-    knees_below = [(w[k][1] - w[h][1]) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
-    knees_below_hips = float(np.nanmax(knees_below)) / thigh_m if np.isfinite(knees_below).any() and thigh_m > 1e-6 else np.nan
-    arm = [float(np.linalg.norm(w[e] - w[s]) + np.linalg.norm(w[r] - w[e]))
+    thigh = [_norm(w[k] - w[h]) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
+    thigh_m = _nanmedian2(thigh)
+    knees_below = [float(w[k][1] - w[h][1]) for h, k in ((L.LEFT_HIP, L.LEFT_KNEE), (L.RIGHT_HIP, L.RIGHT_KNEE))]
+    knees_below_max = _nanmax(knees_below)
+    knees_below_hips = knees_below_max / thigh_m if math.isfinite(knees_below_max) and thigh_m > 1e-6 else np.nan
+    arm = [_norm(w[e] - w[s]) + _norm(w[r] - w[e])
            for s, e, r in ((L.LEFT_SHOULDER, L.LEFT_ELBOW, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_ELBOW, L.RIGHT_WRIST))]
-    arm_m = np.nanmedian(arm) if np.isfinite(arm).any() else np.nan
-    wrists_below = [(w[r][1] - w[s][1]) for s, r in ((L.LEFT_SHOULDER, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_WRIST))]
-    wrists_below_shoulders = float(np.nanmax(wrists_below)) / arm_m if np.isfinite(wrists_below).any() and arm_m > 1e-6 else np.nan
+    arm_m = _nanmedian2(arm)
+    wrists_below = [float(w[r][1] - w[s][1]) for s, r in ((L.LEFT_SHOULDER, L.LEFT_WRIST), (L.RIGHT_SHOULDER, L.RIGHT_WRIST))]
+    wrists_below_max = _nanmax(wrists_below)
+    wrists_below_shoulders = wrists_below_max / arm_m if math.isfinite(wrists_below_max) and arm_m > 1e-6 else np.nan
 
     levels, standing, on_knee = [], [], []
-    feet = [L[f"{sd}_{p}"] for sd in ("LEFT", "RIGHT") for p in ("ANKLE", "HEEL", "FOOT_INDEX", "KNEE")]
-    floor_y = float(np.nanmax(w[feet][:, 1])) if np.isfinite(w[feet][:, 1]).any() else np.nan
+    floor_y = _nanmax(w[_FEET, 1].tolist())
     for side in ("LEFT", "RIGHT"):
         h, k, a = w[L[f"{side}_HIP"]], w[L[f"{side}_KNEE"]], w[L[f"{side}_ANKLE"]]
-        thigh_len, shin_len = float(np.linalg.norm(k - h)), float(np.linalg.norm(a - k))
-        if not np.isfinite(thigh_len) or thigh_len < 1e-6:
+        thigh_len, shin_len = _norm(k - h), _norm(a - k)
+        if not math.isfinite(thigh_len) or thigh_len < 1e-6:
             continue
-        thigh_down = (k[1] - h[1]) / thigh_len  # 1 = pointing straight down
+        thigh_down = float(k[1] - h[1]) / thigh_len  # 1 = pointing straight down
         levels.append(1.0 - _sig((abs(thigh_down) - 0.45) / 0.1))
-        if not np.isfinite(shin_len) or shin_len < 1e-6:
+        if not math.isfinite(shin_len) or shin_len < 1e-6:
             continue
-        shin_down = (a[1] - k[1]) / shin_len
+        shin_down = float(a[1] - k[1]) / shin_len
         thigh_under, shin_level = _sig((thigh_down - 0.55) / 0.1), 1.0 - _sig((abs(shin_down) - 0.45) / 0.1)
         standing.append(thigh_under * _sig((shin_down - 0.6) / 0.1))
         # the knee on the floor: MediaPipe's 3D floor is loose (a kneeling knee reads 0.1-0.6
         # thighs above the front heel), so this only strengthens a level shin under a thigh
-        knee_low = _sig((0.4 - (floor_y - k[1]) / thigh_len) / 0.1) if np.isfinite(floor_y) else 0.5
+        knee_low = _sig((0.4 - (floor_y - float(k[1])) / thigh_len) / 0.1) if math.isfinite(floor_y) else 0.5
         on_knee.append(thigh_under * shin_level * (0.3 + 0.7 * knee_low))
     return PostureCues(
         trunk_incline_deg=incline,
         lateral_vertical=lateral_vertical,
         front_up=front_up,
-        chest_vertical=abs(chest_up) if np.isfinite(chest_up) else np.nan,
+        chest_vertical=abs(chest_up) if math.isfinite(chest_up) else np.nan,
         knees_below_hips=knees_below_hips,
         wrists_below_shoulders=wrists_below_shoulders,
         thighs_level=float(min(levels)) if levels else np.nan,
@@ -184,38 +207,39 @@ def _front_up(w: np.ndarray, trunk: np.ndarray, lateral: np.ndarray) -> tuple[fl
     normal), and the chest normal's own reading."""
     face = w[L.NOSE] - _mid(w, L.LEFT_EAR, L.RIGHT_EAR)
     face_u = _unit(face)
-    chest = _unit(np.cross(_unit(trunk), _unit(lateral)))  # up x right = front
-    face_up = float(np.dot(face_u, _UP)) if np.isfinite(face_u).all() else np.nan
-    chest_up = float(np.dot(chest, _UP)) if np.isfinite(chest).all() else np.nan
-    if np.isfinite(face_up) and abs(face_up) > 0.3:
+    (ax, ay, az), (bx, by, bz) = _unit(trunk).tolist(), _unit(lateral).tolist()
+    chest = _unit(np.array([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx]))  # up x right = front
+    face_up = float(np.dot(face_u, _UP))  # NaN when the face was not seen
+    chest_up = float(np.dot(chest, _UP))
+    if math.isfinite(face_up) and abs(face_up) > 0.3:
         # the face is the surer sign (left-right labels may be swapped); the chest says how much
-        front = face_up if not np.isfinite(chest_up) else float(np.sign(face_up) * max(abs(face_up), abs(chest_up)))
+        front = face_up if not math.isfinite(chest_up) else math.copysign(max(abs(face_up), abs(chest_up)), face_up)
     else:
-        front = chest_up if np.isfinite(chest_up) else (face_up if np.isfinite(face_up) else np.nan)
+        front = chest_up if math.isfinite(chest_up) else (face_up if math.isfinite(face_up) else np.nan)
     return front, chest_up
 
 
 def _n(x: float, default: float = 0.5) -> float:
-    return default if not np.isfinite(x) else x
+    return default if not math.isfinite(x) else x
 
 
 def classify(c: PostureCues) -> PostureGuess:
     """Scores for each posture from the cues; confidence = the best one's share."""
-    if not np.isfinite(c.trunk_incline_deg):
+    if not math.isfinite(c.trunk_incline_deg):
         return UNKNOWN
     trunk_up = _sig((UPRIGHT_MID_DEG - c.trunk_incline_deg) / _SOFT_DEG)
     # knees well above the hips only happen lying on the back (a bridge, knees bent up)
     knees_up = _sig((-_n(c.knees_below_hips, 0.0) - 0.3) / 0.1)
     level = _n(c.thighs_level)
     # legs out of view (framed head to thighs): standing or sitting, as far as the thighs say
-    stand = c.standing_leg if np.isfinite(c.standing_leg) else 1.0 - level
+    stand = c.standing_leg if math.isfinite(c.standing_leg) else 1.0 - level
     knee = _n(c.knee_down, 0.0)
     # a leg seen straight down under the hips is standing on it, however far the trunk leans (a hinge)
     upright = max(trunk_up * (1.0 - knees_up), _n(c.standing_leg, 0.0))
     lying = 1.0 - upright
     # side-lying: the left-right axis more vertical than the chest's normal (a comparison, so a
     # camera raised up to 45 deg, which tilts both, does not turn lying on the back into it)
-    if np.isfinite(c.chest_vertical) and np.isfinite(c.lateral_vertical):
+    if math.isfinite(c.chest_vertical) and math.isfinite(c.lateral_vertical):
         side = _sig((c.lateral_vertical - c.chest_vertical) / 0.15)
     else:
         side = _sig((_n(c.lateral_vertical, 0.3) - 0.7) / 0.1)

@@ -322,7 +322,7 @@ def test_default_database_is_in_the_user_data_folder(clips, tmp_path):
     r = formcheck("history", env=env)
     assert r.returncode == 1 and f"no history database at {default}" in r.stderr
     assert not default.exists()  # a read-only command creates nothing
-    b = formcheck("batch", str(clips["b1"]), "-e", "bridge", "--out", str(tmp_path / "out"), "-q", env=env)
+    b = formcheck("batch", str(clips["b1"]), "-e", "bridge", "--video", "none", "--out", str(tmp_path / "out"), "-q", env=env)
     assert b.returncode == 0, b.stderr
     assert default.is_file()
     r = formcheck("history", env=env)

@@ -348,3 +348,51 @@ def test_a_posture_is_shown_only_by_most_of_the_evidence():
     rep = mean_guess(frames)
     assert rep.posture == "prone" and rep.confidence == pytest.approx(0.6)
     assert mean_guess([PostureGuess("unknown", 0.0)]).posture == "unknown"
+
+
+# --- the classification is a pure function of the landmarks: pinned on a fixed sequence ------------------
+
+GOLDEN = Path(__file__).with_name("posture_golden.json")
+
+
+def _golden_sequence() -> list:
+    """Every synthetic program at 5 fps, landmark noise, and some landmarks unseen (the NaN paths)."""
+    from formcheck.types import PoseSample
+
+    rng = np.random.default_rng(7)
+    out = []
+    for exercise in sorted(synth.list_exercises()):
+        truth = synth.generate(exercise, reps=1, side="both", body_seed=1, fps=5.0, seed=1)
+        for pose in replay(truth, seed=1, drop=0.0):
+            vis = pose.visibility.copy()
+            vis[rng.random(vis.shape) < 0.15] = 0.1
+            out.append(PoseSample(pose.timestamp_ms, pose.image_xyz_px, pose.world_xyz_m, vis, pose.frame_size_px))
+    return out[::8]
+
+
+def _golden_rows() -> list:
+    rows = []
+    for pose in _golden_sequence():
+        g = classify_pose(pose)
+        rows.append([g.posture, round(g.confidence, 9)] + [round(g.score(p), 9) for p in POSTURES])
+    return rows
+
+
+def print_golden() -> None:
+    """Prints the golden file's content (``cd tests && python -c "import test_posture as t; t.print_golden()"``),
+    for when the synthetic programs change on purpose; never when the classifier does."""
+    rows = ",\n".join(json.dumps(r, separators=(",", ":")) for r in _golden_rows())
+    print(f'{{"postures":{json.dumps(list(POSTURES))},"rows":[\n{rows}\n]}}')
+
+
+def test_classification_is_unchanged_on_a_fixed_landmark_sequence():
+    """The scalar-maths rewrite of `posture.cues` (for speed) gives the numpy version's postures and
+    scores; the golden file was written by the numpy version."""
+    golden = json.loads(GOLDEN.read_text())
+    assert golden["postures"] == list(POSTURES)
+    rows = _golden_rows()
+    assert len(rows) == len(golden["rows"]) == 582
+    assert {r[0] for r in rows} == {*POSTURES, "unknown"}  # the sequence reaches every posture and the unclear
+    for i, (got, want) in enumerate(zip(rows, golden["rows"])):
+        assert got[0] == want[0], f"pose {i}: {got[0]}, was {want[0]}"
+        assert got[1:] == pytest.approx(want[1:], abs=2e-9), f"pose {i}"

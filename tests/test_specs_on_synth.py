@@ -19,6 +19,9 @@ from formcheck.types import PoseSample
 
 EXERCISES = [e for e in synth.list_exercises() if e in spec_ids()]
 CASES = [(e, f) for e in EXERCISES for f in (None, *synth.list_faults(e))]
+# 15 fps keeps every check below valid and renders a quarter fewer frames; a hip circle's sweep is
+# too quick at 15 fps for its faults to show reliably, so it keeps 20.
+FPS_BY_EXERCISE = {"standing_hip_circles": 20.0}
 
 def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
     rng = np.random.default_rng(seed)
@@ -57,6 +60,10 @@ def test_the_synth_fault_catalogue_names_its_specs_fault_ids(exercise):
     assert spec_faults <= ruled, f"{exercise}: no synthetic clip shows {spec_faults - ruled}"
 
 
+def test_the_frame_rate_exceptions_name_real_programs():
+    assert set(FPS_BY_EXERCISE) <= set(EXERCISES), set(FPS_BY_EXERCISE) - set(EXERCISES)
+
+
 # "angled" (20 deg off, raised) is the benchmark's second placement where "oblique" is outside the advice
 ANGLED = [(e, f) for e, f in CASES if synth.EXERCISES[e].oblique_outside_spec]
 
@@ -78,7 +85,7 @@ def _check_on_synthetic_landmarks(exercise, fault, view):
     side = "both" if spec.sides == "per_side" else None
     camera = synth.EXERCISES[exercise].view if view == "spec" else view
     truth = synth.generate(exercise, reps=4 if spec.kind == "reps" else 2, side=side, fault=fault, view=camera,
-                           body_seed=1, fps=20.0, seed=1)
+                           body_seed=1, fps=FPS_BY_EXERCISE.get(exercise, 15.0), seed=1)
     ev = ExerciseEvaluator(spec.with_target(hold_s=rendered_hold_s(truth)) if spec.target.hold_s else spec)
     for pose in replay(truth):
         ev.update(pose)

@@ -96,7 +96,7 @@ def clinic(clips, tmp_path_factory) -> dict:
     """A finished batch: two clips of patient alice, its reports and database (copy before changing)."""
     work = tmp_path_factory.mktemp("clinic")
     out, db = work / "reports", work / "clinic.db"
-    r = formcheck("batch", str(clips), "-e", "bridge", "--patient", "alice", "--db", str(db), "--out", str(out), "-q")
+    r = formcheck("batch", str(clips), "-e", "bridge", "--video", "none", "--patient", "alice", "--db", str(db), "--out", str(out), "-q")
     assert r.returncode == 0, r.stderr
     return {"out": out, "db": db}
 
@@ -113,7 +113,7 @@ def own_db(clinic, tmp_path) -> Path:
 def fresh(clips, tmp_path) -> dict:
     """A batch of its own, which this test may change: its folders record its database."""
     out, db = tmp_path / "reports", tmp_path / "clinic.db"
-    r = formcheck("batch", str(clips), "-e", "bridge", "--patient", "alice", "--db", str(db), "--out", str(out), "-q")
+    r = formcheck("batch", str(clips), "-e", "bridge", "--video", "none", "--patient", "alice", "--db", str(db), "--out", str(out), "-q")
     assert r.returncode == 0, r.stderr
     return {"out": out, "db": db, "default": tmp_path / "default" / "history.sqlite3"}
 
@@ -262,7 +262,7 @@ def test_a_full_disk_while_committing_publishes_neither_the_folder_nor_the_row(c
 
     db, out = tmp_path / "h.db", tmp_path / "out"
     History(db).close()  # an empty history: the next page written does not fit
-    r = formcheck("batch", str(clips / "b1.npz"), "-e", "bridge", "--db", str(db), "--out", str(out), "-q",
+    r = formcheck("batch", str(clips / "b1.npz"), "-e", "bridge", "--video", "none", "--db", str(db), "--out", str(out), "-q",
                   prelude=DB_DISK_FULL)
     one_line_error(r, str(db), "database or disk is full", "free some space")
     assert sorted(p.name for p in out.iterdir()) == [".formcheck-batch.lock"]  # no report folder, no .staging
@@ -364,12 +364,12 @@ def test_clips_whose_names_sanitise_alike_get_their_own_folders(clips, tmp_path)
     for name in ("a b.npz", "a_b.npz", "a-b.npz"):  # one recording, saved three times
         shutil.copy(clips / "b1.npz", same / name)
     out, db = tmp_path / "out", tmp_path / "h.db"
-    r = formcheck("batch", str(same), "-e", "bridge", "--db", str(db), "--out", str(out), "-q")
+    r = formcheck("batch", str(same), "-e", "bridge", "--video", "none", "--db", str(db), "--out", str(out), "-q")
     assert r.returncode == 0, r.stderr
     assert "3 analysed" in r.stdout
     assert len(session_folders(out)) == 3 and index_links(out) == 3
     assert sorted(n for (n,) in rows(db, "SELECT DISTINCT report_dir FROM sessions")) == sorted(map(str, session_folders(out)))
-    again = formcheck("batch", str(same), "-e", "bridge", "--db", str(db), "--out", str(out), "-q")
+    again = formcheck("batch", str(same), "-e", "bridge", "--video", "none", "--db", str(db), "--out", str(out), "-q")
     assert "0 analysed, 3 skipped" in again.stdout and index_links(out) == 3
 
 
@@ -379,7 +379,7 @@ def test_a_new_out_gets_the_finished_reports(fresh, clips, tmp_path):
     review = formcheck("review", str(first[0]), "--reps", "5", "--by", "dr x")
     assert review.returncode == 0, review.stderr
     new_out = tmp_path / "new-out"
-    r = formcheck("batch", str(clips), "-e", "bridge", "--patient", "alice", "--db", str(db), "--out", str(new_out), "-q")
+    r = formcheck("batch", str(clips), "-e", "bridge", "--video", "none", "--patient", "alice", "--db", str(db), "--out", str(new_out), "-q")
     assert r.returncode == 0, r.stderr
     assert "0 analysed, 2 skipped" in r.stdout and "0 failed" in r.stdout
     copied = session_folders(new_out)
@@ -396,7 +396,7 @@ def test_batch_never_overwrites_an_index_it_did_not_write(clips, tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "index.html").write_text("<html>my own page</html>")
-    r = formcheck("batch", str(clips / "b1.npz"), "-e", "bridge", "--db", str(tmp_path / "h.db"), "--out", str(site), "-q")
+    r = formcheck("batch", str(clips / "b1.npz"), "-e", "bridge", "--video", "none", "--db", str(tmp_path / "h.db"), "--out", str(site), "-q")
     one_line_error(r, "index.html exists and was not written by formcheck batch", "choose another --out")
     assert sorted(p.name for p in site.iterdir()) == ["index.html"]
     assert (site / "index.html").read_text() == "<html>my own page</html>"
