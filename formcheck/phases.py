@@ -7,7 +7,8 @@ excursion, leaving needs the value to come back within ``exit_deg`` (or most of 
 held for ``min_dwell_s``. A rest beyond the spec's rest range, away from the rep's side (leaning
 on a support), starts a rep only once the driver is past the whole range. Losing the person or
 the posture for longer than ``max_gap_s`` drops the rep in progress, so no rep is invented across
-a gap.
+a gap. A rep held at its top survives a dip that is brief (HOLD_DIP_MAX_S) and stops short of
+rest: a wobble in the hold, not a lowering and a new lift; its hold is the time in position.
 
 Recordings start wherever the person pressed record. A rep already under way in the first frames
 is counted once the rest position is seen, if its working half was seen: for a lift, its top was
@@ -38,6 +39,13 @@ BEGUN_HOLD_MIN_S = 1.0
 # as that rep still was from its rest, shows the "rep" was a move to a new position (getting set
 # up: the feet slide in), not a rep; a wobble in a hold comes back most of the way toward rest.
 NEW_POSITION_RATIO = 2.0
+# A held rep survives a dip out of the position this brief that does not reach rest: the pose
+# jitters and a patient wobbles in a long hold; a dip this short is no lowering and lifting
+# again (a real rep takes longer), so the hold goes on, timed only while in position.
+HOLD_DIP_MAX_S = 0.5
+# Only a rep already held this long at its top is a hold a dip can interrupt; a quick lift and a
+# touch-and-go rep that turns back part way still end where they turn.
+HELD_BEFORE_DIP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,7 @@ class RepCounter:
         self._active = False
         self._rest: deque[tuple[float, float]] = deque()
         self._pending_since: float | None = None
+        self._dip_in_hold = False  # the return under way interrupts a hold (see HOLD_DIP_MAX_S)
         self._last_usable_ms: float | None = None
         self._last_quiet_ms: float | None = None
         self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
@@ -400,6 +409,7 @@ class RepCounter:
         self._held_peak = -np.inf
         self._frames = self._seen = 1
         self._pending_since = None
+        self._dip_in_hold = False
         self._hold_run_s = 0.0
 
     def _note_peak(self, t_ms: float, e: float, value: float) -> None:
@@ -434,7 +444,11 @@ class RepCounter:
         if e <= self._exit_threshold():
             if self._pending_since is None:
                 self._pending_since = t_ms
-            if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:
+                self._dip_in_hold = self._hold_time_s() >= HELD_BEFORE_DIP_S
+            wait_s = self.rep.min_dwell_s
+            if self._dip_in_hold and e > self.rep.exit_deg:  # short of rest: a dip in the hold, if brief
+                wait_s = max(wait_s, HOLD_DIP_MAX_S)
+            if t_ms - self._pending_since >= wait_s * 1000:
                 completed = self._complete(end_ms=self._pending_since, complete=True)
                 self._active = False
                 self._began_before = False
