@@ -112,7 +112,7 @@ class RejectedMovement:
 class CounterState:
     phase: str
     excursion_deg: float
-    hold_s: float  # current continuous time near the peak (0 at rest)
+    hold_s: float  # time near the peak in the current hold, paused by a brief dip (0 at rest)
     completed: RepCandidate | None = None
 
 
@@ -168,6 +168,7 @@ class RepCounter:
         self._held: deque[tuple[float, float]] = deque()  # (t_ms, excursion) over the last min_dwell_s
         self._held_peak = -np.inf
         self._hold_run_s = 0.0
+        self._out_of_hold_ms: float | None = None  # when the rep in progress last left its hold band
         self._baseline = np.nan
         self._began_before = False
 
@@ -411,6 +412,7 @@ class RepCounter:
         self._pending_since = None
         self._dip_in_hold = False
         self._hold_run_s = 0.0
+        self._out_of_hold_ms = None
 
     def _note_peak(self, t_ms: float, e: float, value: float) -> None:
         if e > self._peak[1]:
@@ -435,7 +437,13 @@ class RepCounter:
         e = self.excursion(value)
         self._series.append((t_ms, e))
         self._note_peak(t_ms, e, value)
-        self._hold_run_s = self._hold_run_s + dt_s if e >= self._hold_level() else 0.0
+        if e >= self._hold_level():
+            self._hold_run_s += dt_s
+            self._out_of_hold_ms = None
+        else:  # a brief dip pauses the running hold (shown live) rather than restarting it
+            self._out_of_hold_ms = t_ms if self._out_of_hold_ms is None else self._out_of_hold_ms
+            if t_ms - self._out_of_hold_ms > HOLD_DIP_MAX_S * 1000:
+                self._hold_run_s = 0.0
         if t_ms - self._series_start > self.rep.max_duration_s * 1000:
             # held far too long for a rep: a new position, not a rep; it becomes the new rest
             self.cancel("too_long", f"over {self.rep.max_duration_s:g} s")

@@ -186,6 +186,13 @@ def test_a_brief_dip_in_a_hold_neither_ends_it_nor_starts_a_rep():
     assert [f.id for f in report.reps[0].faults] == []
 
 
+def test_the_live_hold_time_pauses_through_a_brief_dip():
+    """What the live screen counts down: the time in position, not restarted by a wobble."""
+    ev = ExerciseEvaluator(hold_bridge_spec(5.0))
+    shown = [ev.update(s).hold_s for s in stream(held_bridges([(5.0, [(2.5, 0.3)])]), FPS, noise_px=1.0)]
+    assert 4.3 <= max(shown) <= 5.5
+
+
 def test_two_holds_with_a_return_to_rest_between_are_two_reps():
     report = run(hold_bridge_spec(5.0), stream(held_bridges([(5.0, [(2.5, 0.3)]), (5.0, [])]), FPS, noise_px=1.0))
     assert report.summary()["reps_total"] == 2
