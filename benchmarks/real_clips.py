@@ -2,7 +2,8 @@
 
 Every clip whose `formcheck_exercise` names a spec is analysed with that spec and the clip's
 `hold_s` as the prescription, as a clinician would; every clip is also analysed with two specs of
-other postures, which must count 0 (negatives). Beside formcheck, a naive counter written here
+other postures, which must count 0 (negatives). The totals give the clips of hold specs apart
+("holds"), with how far each counted rep's hold time is from the catalog's. Beside formcheck, a naive counter written here
 (the spec's driver angle, raw, two fixed thresholds, no smoothing or gating) counts the same
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
@@ -64,6 +65,16 @@ def formcheck_count(poses: list, spec) -> tuple[Count, list[str]]:
     by_side = report.reps_by_side
     total = sum(by_side.values())
     return Count(total, by_side.get("left", 0), by_side.get("right", 0)), sorted({f.id for f in report.faults})
+
+
+def hold_times_s(poses: list, spec) -> list[float]:
+    """Each counted rep's hold time (the time in position), for the holds line of the totals."""
+    from formcheck.evaluator import ExerciseEvaluator
+
+    ev = ExerciseEvaluator(spec)
+    for pose in poses:
+        ev.update(pose)
+    return [r.hold_s for r in ev.finish().reps]
 
 
 def naive_count(poses: list, spec) -> Count:
@@ -137,6 +148,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     tally = {"sure": [], "unsure": []}  # (truth, formcheck, naive, sides_ok or None)
     negative_misses = []
+    holds, hold_errors = [], []  # clips of hold specs; |measured - catalog hold_s| per counted rep
     for row in rows:
         clip = args.clips / row["file"]
         if not clip.is_file():
@@ -163,6 +175,10 @@ def main() -> int:
         # sides right: no rep went to the wrong leg (per-side errors add up to the total's error)
         sides_ok = None if left is None or right is None else abs(fc.left - left) + abs(fc.right - right) == abs(fc.total - truth)
         tally.setdefault(row["confidence"], []).append((truth, fc.total, nv.total, sides_ok))
+        if spec.kind == "hold":
+            holds.append((truth, fc.total, nv.total, sides_ok))
+            if hold:
+                hold_errors += [abs(h - hold) for h in hold_times_s(poses, spec)]
         truth_s = f"{truth}" + (f" ({left}/{right})" if left is not None else "")
         fc_s = f"{fc.total}" + (f" ({fc.left}/{fc.right})" if spec.sides == "per_side" else "")
         nv_s = f"{nv.total}" + (f" ({nv.left}/{nv.right})" if spec.sides == "per_side" else "")
@@ -173,7 +189,8 @@ def main() -> int:
               f"{truth_s} | {fc_s} | {nv_s} | {exact} | {'; '.join(negatives)} |")
     print()
     everything = [t for rows_ in tally.values() for t in rows_]
-    for label, items in (("sure", tally.get("sure", [])), ("unsure", tally.get("unsure", [])), ("all", everything)):
+    for label, items in (("sure", tally.get("sure", [])), ("unsure", tally.get("unsure", [])), ("all", everything),
+                         ("holds", holds)):
         if not items:
             continue
         truth = np.array([t[0] for t in items])
@@ -185,6 +202,9 @@ def main() -> int:
         sided = [t[3] for t in items if t[3] is not None]
         if sided:
             print(f"{label:6s} formcheck: sides right on {sum(sided)}/{len(sided)} one-sided clips")
+    if hold_errors:
+        print(f"holds  formcheck: hold time off the catalog's by {np.median(hold_errors):.1f} s median, "
+              f"{np.mean(hold_errors):.1f} s mean ({len(hold_errors)} reps)")
     worse = [t for t in everything if abs(t[1] - t[0]) > abs(t[2] - t[0])]
     print(f"clips where formcheck is further from the truth than the naive counter: {len(worse)}")
     print(f"negatives counted as reps: {len(negative_misses)}" + (f" ({'; '.join(negative_misses)})" if negative_misses else ""))

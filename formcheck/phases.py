@@ -7,7 +7,8 @@ excursion, leaving needs the value to come back within ``exit_deg`` (or most of 
 held for ``min_dwell_s``. A rest beyond the spec's rest range, away from the rep's side (leaning
 on a support), starts a rep only once the driver is past the whole range. Losing the person or
 the posture for longer than ``max_gap_s`` drops the rep in progress, so no rep is invented across
-a gap.
+a gap. A rep held at its top survives a dip that is brief (HOLD_DIP_MAX_S) and stops short of
+rest: a wobble in the hold, not a lowering and a new lift; its hold is the time in position.
 
 Recordings start wherever the person pressed record. A rep already under way in the first frames
 is counted once the rest position is seen, if its working half was seen: for a lift, its top was
@@ -38,6 +39,13 @@ BEGUN_HOLD_MIN_S = 1.0
 # as that rep still was from its rest, shows the "rep" was a move to a new position (getting set
 # up: the feet slide in), not a rep; a wobble in a hold comes back most of the way toward rest.
 NEW_POSITION_RATIO = 2.0
+# A held rep survives a dip out of the position this brief that does not reach rest: the pose
+# jitters and a patient wobbles in a long hold; a dip this short is no lowering and lifting
+# again (a real rep takes longer), so the hold goes on, timed only while in position.
+HOLD_DIP_MAX_S = 0.5
+# Only a rep already held this long at its top is a hold a dip can interrupt; a quick lift and a
+# touch-and-go rep that turns back part way still end where they turn.
+HELD_BEFORE_DIP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ class RejectedMovement:
 class CounterState:
     phase: str
     excursion_deg: float
-    hold_s: float  # current continuous time near the peak (0 at rest)
+    hold_s: float  # time near the peak in the current hold, paused by a brief dip (0 at rest)
     completed: RepCandidate | None = None
 
 
@@ -148,6 +156,7 @@ class RepCounter:
         self._active = False
         self._rest: deque[tuple[float, float]] = deque()
         self._pending_since: float | None = None
+        self._dip_in_hold = False  # the return under way interrupts a hold (see HOLD_DIP_MAX_S)
         self._last_usable_ms: float | None = None
         self._last_quiet_ms: float | None = None
         self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
@@ -159,6 +168,7 @@ class RepCounter:
         self._held: deque[tuple[float, float]] = deque()  # (t_ms, excursion) over the last min_dwell_s
         self._held_peak = -np.inf
         self._hold_run_s = 0.0
+        self._out_of_hold_ms: float | None = None  # when the rep in progress last left its hold band
         self._baseline = np.nan
         self._began_before = False
 
@@ -400,7 +410,9 @@ class RepCounter:
         self._held_peak = -np.inf
         self._frames = self._seen = 1
         self._pending_since = None
+        self._dip_in_hold = False
         self._hold_run_s = 0.0
+        self._out_of_hold_ms = None
 
     def _note_peak(self, t_ms: float, e: float, value: float) -> None:
         if e > self._peak[1]:
@@ -425,7 +437,13 @@ class RepCounter:
         e = self.excursion(value)
         self._series.append((t_ms, e))
         self._note_peak(t_ms, e, value)
-        self._hold_run_s = self._hold_run_s + dt_s if e >= self._hold_level() else 0.0
+        if e >= self._hold_level():
+            self._hold_run_s += dt_s
+            self._out_of_hold_ms = None
+        else:  # a brief dip pauses the running hold (shown live) rather than restarting it
+            self._out_of_hold_ms = t_ms if self._out_of_hold_ms is None else self._out_of_hold_ms
+            if t_ms - self._out_of_hold_ms > HOLD_DIP_MAX_S * 1000:
+                self._hold_run_s = 0.0
         if t_ms - self._series_start > self.rep.max_duration_s * 1000:
             # held far too long for a rep: a new position, not a rep; it becomes the new rest
             self.cancel("too_long", f"over {self.rep.max_duration_s:g} s")
@@ -434,7 +452,11 @@ class RepCounter:
         if e <= self._exit_threshold():
             if self._pending_since is None:
                 self._pending_since = t_ms
-            if t_ms - self._pending_since >= self.rep.min_dwell_s * 1000:
+                self._dip_in_hold = self._hold_time_s() >= HELD_BEFORE_DIP_S
+            wait_s = self.rep.min_dwell_s
+            if self._dip_in_hold and e > self.rep.exit_deg:  # short of rest: a dip in the hold, if brief
+                wait_s = max(wait_s, HOLD_DIP_MAX_S)
+            if t_ms - self._pending_since >= wait_s * 1000:
                 completed = self._complete(end_ms=self._pending_since, complete=True)
                 self._active = False
                 self._began_before = False

@@ -157,6 +157,55 @@ def test_a_recording_that_is_all_hold_is_one_hold():
     assert report.reps[0].hold_s >= 7.0
 
 
+def held_bridges(holds: list[tuple[float, list[tuple[float, float]]]], *, dip_to: float = 36.0) -> list[np.ndarray]:
+    """Bridges each held ``hold_s`` at the top with dips (start s into the hold, length s) toward rest.
+
+    A dip lowers the hips from the top (0) to ``dip_to`` (rest is 50: 14 deg short of it) in 0.05 s,
+    stays there, and lifts them back in 0.05 s.
+    """
+    t = np.arange(int(FPS * 1.5)) / FPS
+    frames = [supine(50.0)] * len(t)
+    for hold_s, dips in holds:
+        frames += [supine(50.0 * (1 - x)) for x in np.linspace(0, 1, int(FPS))]  # up in 1 s
+        th = np.arange(int(hold_s * FPS)) / FPS
+        hip = np.zeros_like(th)
+        for start, length in dips:
+            x = np.clip(np.minimum(th - start, start + length - th) / 0.05, 0, 1)  # 0.05 s down, 0.05 s up
+            hip = np.maximum(hip, dip_to * x)
+        frames += [supine(h) for h in hip]
+        frames += [supine(50.0 * x) for x in np.linspace(0, 1, int(FPS))]  # down in 1 s
+        frames += [supine(50.0)] * int(2 * FPS)
+    return frames
+
+
+def test_a_brief_dip_in_a_hold_neither_ends_it_nor_starts_a_rep():
+    """A 5 s hold with a 0.3 s wobble 70% of the way toward rest: one rep, held for its time in position."""
+    report = run(hold_bridge_spec(5.0), stream(held_bridges([(5.0, [(2.5, 0.3)])]), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 1
+    assert 4.3 <= report.reps[0].hold_s <= 5.5
+    assert [f.id for f in report.reps[0].faults] == []
+
+
+def test_the_live_hold_time_pauses_through_a_brief_dip():
+    """What the live screen counts down: the time in position, not restarted by a wobble."""
+    ev = ExerciseEvaluator(hold_bridge_spec(5.0))
+    shown = [ev.update(s).hold_s for s in stream(held_bridges([(5.0, [(2.5, 0.3)])]), FPS, noise_px=1.0)]
+    assert 4.3 <= max(shown) <= 5.5
+
+
+def test_two_holds_with_a_return_to_rest_between_are_two_reps():
+    report = run(hold_bridge_spec(5.0), stream(held_bridges([(5.0, [(2.5, 0.3)]), (5.0, [])]), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 2
+    assert all(4.3 <= r.hold_s <= 5.5 for r in report.reps)
+
+
+def test_a_dip_longer_than_a_wobble_ends_the_hold():
+    """Lowered for 1.2 s (a lowering and a lift again, short of rest): the hold ended there."""
+    report = run(hold_bridge_spec(5.0), stream(held_bridges([(6.0, [(2.5, 1.2)])]), FPS, noise_px=1.0))
+    assert report.summary()["reps_total"] == 2
+    assert report.reps[0].hold_s < 3.0
+
+
 # --- 4. left/right labels swap between reps ------------------------------------------------------------
 
 def hip_extensions_right_leg(n: int) -> list[np.ndarray]:
