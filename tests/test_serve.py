@@ -142,6 +142,49 @@ def test_list_open_session_seek_to_rep_two_and_correct_the_count(page, server, c
     assert errors == []
 
 
+def test_reject_a_rep_by_click_and_see_the_count_drop(page, server, clinic):
+    sid = clinic["ids"]["h1.npz"]
+    page.goto(f"{server.rstrip('/')}/sessions/{sid}")
+    rep = page.locator("tr.rep-row[data-rep='1']")
+    side = rep.locator("td").nth(1).inner_text().strip()
+    machine = int(page.locator(f"#counts tr[data-side='{side}'] .machine").inner_text())
+    assert machine >= 1 and page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text() == "-"
+    page.fill("#verdict-note", "foot <b>touched</b> down")
+    page.fill("#verdict-by", "kim")
+    rep.locator("button.reject-rep").click()
+    page.wait_for_selector("#verdict-history")
+    assert "rejected" in page.locator("tr.rep-row[data-rep='1']").get_attribute("class")
+    assert page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text().startswith(str(machine - 1))
+    row = page.locator("#verdict-history tbody tr").first.inner_text()
+    assert "rep 1" in row and "reject" in row and "kim" in row and "foot <b>touched</b> down" in row
+    # accepting it again puts the rep back on the count; every verdict stays in the trail
+    page.fill("#verdict-by", "kim")
+    page.locator("tr.rep-row[data-rep='1'] button.accept-rep").click()
+    page.wait_for_selector("#verdict-history tbody tr:nth-child(2)")
+    assert page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text().startswith(str(machine))
+    with History(clinic["db"], read_only=True) as h:
+        s = h.session(sid)
+    assert [(v.kind, v.target, v.verdict, v.reviewer) for v in s.verdicts] == [("rep", "1", "reject", "kim"), ("rep", "1", "accept", "kim")]
+    assert s.rejected_reps == frozenset() and s.clinician_counts[side].reps == machine
+
+
+def test_a_verdict_on_no_rep_or_without_csrf_is_refused(clinic, tmp_path):
+    sid = clinic["ids"]["b2.npz"]
+    c = _client(clinic, tmp_path)
+    csrf = _csrf(c.get(f"/sessions/{sid}").text)
+    with History(clinic["db"], read_only=True) as h:
+        before = h.session(sid).verdicts
+    for data, status, text in (({"item": "rep:1:reject", "reviewer": "kim"}, 403, "CSRF"),
+                               ({"csrf": csrf, "item": "rep:99:reject", "reviewer": "kim"}, 400, "has no rep 99"),
+                               ({"csrf": csrf, "item": "fault:nope:reject", "reviewer": "kim"}, 400, "no fault"),
+                               ({"csrf": csrf, "item": "rep:1:delete", "reviewer": "kim"}, 400, "accept or reject"),
+                               ({"csrf": csrf, "item": "rep:1:reject"}, 400, "fill in your name")):
+        r = c.post(f"/sessions/{sid}/verdict", data=data)
+        assert r.status_code == status and text in r.text, (data, r.text)
+    with History(clinic["db"], read_only=True) as h:
+        assert h.session(sid).verdicts == before
+
+
 def test_progress_chart_and_exports(page, server):
     page.goto(server)
     page.locator("ul.patients a", has_text="alice").click()

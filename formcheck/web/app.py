@@ -30,7 +30,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from formcheck.history import History, HistoryError, current_sessions
+from formcheck.history import History, HistoryError, current_sessions, latest_verdicts
 from formcheck.io import atomic_path
 from formcheck.web import views  # a submodule: the package itself imports nothing
 
@@ -338,6 +338,8 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
         has_video = (folder / "annotated.mp4").is_file()
         sides = list(sess.reps_by_side) or ["both"]
         return _page(s, "session.html.j2", title=f"Session {sess.id}", s=sess, report=report, spec=spec, cues=cues,
+                     rep_verdicts=latest_verdicts(sess.verdicts, "rep"),
+                     fault_verdicts=latest_verdicts(sess.verdicts, "fault"),
                      chart=chart, has_video=has_video, sides=sides, counts=views.effective_counts(sess),
                      reasons=views.review_reasons(sess, report),
                      thumbs={r["index"] for r in (report or {}).get("reps", [])
@@ -394,6 +396,17 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
             h.add_review(sess.id, side=side, reps=count, note=text, reviewer=reviewer)
             rerender_session(h, h.session(sess.id))  # the static report page shows the review too
         return RedirectResponse(f"/sessions/{session_id}#review", status_code=303)
+
+    @app.post("/sessions/{session_id}/verdict")
+    def verdict(session_id: int, csrf: str = Form(""), item: str = Form(""), note: str = Form(""),
+                reviewer: str = Form("")) -> Response:
+        """Accept or reject one rep or fault (``item`` is ``rep:N:reject``, ``fault:ID:accept``...)."""
+        _check_csrf(s, csrf)
+        kind, target, choice = _verdict_item(item)
+        reviewer = _reviewer_name(reviewer, note)
+        with _write(s) as h:
+            _record_verdict(h, session_id, kind, target, choice, note.strip(), reviewer)
+        return RedirectResponse(f"/sessions/{session_id}#verdicts", status_code=303)
 
     @app.post("/upload")
     async def upload(request: Request) -> Response:
@@ -499,6 +512,41 @@ def _check_csrf(s: _Settings, given: str) -> None:
     if not given or not hmac.compare_digest(given.encode(), s.csrf.encode()):
         raise _Refused(403, "this form is out of date or did not come from this app (no valid CSRF token): "
                             "reload the page and send it again")
+
+
+_ITEM = re.compile(r"(rep|fault):([A-Za-z0-9_.-]{1,80}):(accept|reject)")
+
+
+def _verdict_item(item: str) -> tuple[str, str, str]:
+    m = _ITEM.fullmatch(item)
+    if m is None:
+        raise _Refused(400, "press accept or reject beside a rep or a fault (the form named none)")
+    kind, target, choice = m.groups()
+    if kind == "rep" and not target.isdigit():
+        raise _Refused(400, f"a rep is named by its number, not {target[:20]!r}")
+    return kind, target, choice
+
+
+def _reviewer_name(reviewer: str, note: str) -> str:
+    reviewer = reviewer.strip()
+    if not reviewer:
+        raise _Refused(400, "say who reviewed: fill in your name")
+    if len(reviewer) > 80 or len(note) > MAX_TEXT_CHARS:
+        raise _Refused(400, f"the name is at most 80 characters and the note {MAX_TEXT_CHARS}")
+    return reviewer
+
+
+def _record_verdict(h: History, session_id: int, kind: str, target: str, choice: str, note: str, reviewer: str) -> None:
+    """The verdict through ``History.add_verdict`` (as `formcheck review --reject-rep`), then the static page redrawn."""
+    from formcheck.batch import rerender_session
+
+    sess = h.session(session_id)  # an unknown session: 404 through the HistoryError handler
+    try:
+        h.add_verdict(sess.id, kind=kind, target=str(int(target)) if kind == "rep" else target, verdict=choice,
+                      note=note, reviewer=reviewer)
+    except HistoryError as e:
+        raise _Refused(400, str(e)) from None
+    rerender_session(h, h.session(sess.id))
 
 
 def _count(text: str, default: int) -> int:
