@@ -7,6 +7,8 @@ a page state, never for a fixed time.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import select
@@ -352,6 +354,37 @@ def test_session_exports_json_csv_and_fhir(clinic, tmp_path):
     assert bundle["resourceType"] == "Bundle" and obs["resourceType"] == "Observation"
     reps = {comp["code"]["text"]: comp["valueQuantity"]["value"] for comp in obs["component"]}
     assert reps["repetitions (left)"] == 1 and reps["repetitions (right)"] == 1 and "mean range of motion" in reps
+
+
+def test_exports_and_progress_carry_the_verdicts(clinic, tmp_path):
+    """A copy of the clinic: a rejected rep leaves the count, the means and the fault rate everywhere."""
+    import sqlite3
+
+    db = tmp_path / "copy.sqlite3"
+    src, dst = sqlite3.connect(clinic["db"]), sqlite3.connect(db)
+    src.backup(dst)
+    src.close(), dst.close()
+    sid = clinic["ids"]["b1.npz"]
+    with History(db) as h:
+        report, before = h.report(sid), h.session(sid)
+        # another test may have corrected this count already: the rejection comes off whatever it is
+        n = before.clinician_counts["both"].reps - 1 if before.reviews else before.reps_by_side["both"] - 1
+        h.add_verdict(sid, kind="rep", target="2", verdict="reject", note="half lift", reviewer="kim")
+    kept = report["reps"][0]
+    c = _client({**clinic, "db": db}, tmp_path)
+    j = c.get(f"/sessions/{sid}/export.json").json()["session"]
+    assert j["clinician_reps_by_side"] == {"both": n} and j["rejected_reps"] == [2] and j["verdicts"][0]["by"] == "kim"
+    rows = list(csv.DictReader(io.StringIO(c.get(f"/sessions/{sid}/export.csv").text)))
+    assert [(r["rep"], r["clinician_count"], r["rep_verdict"]) for r in rows] == [("1", str(n), ""), ("2", str(n), "reject")]
+    obs = c.get(f"/sessions/{sid}/fhir.json").json()["entry"][0]["resource"]
+    values = {comp["code"]["text"]: comp["valueQuantity"]["value"] for comp in obs["component"]}
+    assert obs["status"] == "amended" and values["repetitions (both)"] == n
+    assert values["mean range of motion"] == pytest.approx(kept["rom_deg"], abs=0.05)
+    assert any(n["text"] == "rejected rep 2: half lift" and n["authorString"] == "kim" for n in obs["note"])
+    weeks = c.get("/progress.json", params={"patient": "alice"}).json()["weeks"]
+    w10 = next(w for w in weeks if w["week"] == "2025-W10")  # b1 alone in its week
+    assert w10["reps_per_side"] == n and w10["rom_deg"] == pytest.approx(kept["rom_deg"], abs=0.05)
+    assert w10["fault_rate"] == (1.0 if kept["faults"] else 0.0)
 
 
 def test_serve_on_a_missing_or_damaged_database_is_one_line(tmp_path):
