@@ -387,6 +387,26 @@ def test_exports_and_progress_carry_the_verdicts(clinic, tmp_path):
     assert w10["fault_rate"] == (1.0 if kept["faults"] else 0.0)
 
 
+def test_pdf_of_a_session_and_of_progress_download_by_click(page, server, clinic):
+    base = server.rstrip("/")
+    for url in (f"{base}/sessions/{clinic['ids']['b2.npz']}", f"{base}/progress?patient=alice"):
+        page.goto(url)
+        with page.expect_download() as info:
+            page.click("#pdf")
+        data = Path(info.value.path()).read_bytes()
+        assert data.startswith(b"%PDF") and b"%%EOF" in data[-32:] and len(data) > 2000, url
+        assert info.value.suggested_filename.endswith(".pdf")
+
+
+def test_pdf_draws_markup_and_dollars_as_text(clinic, tmp_path):
+    sid = clinic["ids"]["x1.npz"]
+    c = _client(clinic, tmp_path)
+    for url in (f"/sessions/{sid}/report.pdf", f"/progress.pdf?patient={MARKUP_NAME}", "/progress.pdf?patient=$x^2$"):
+        r = c.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert c.get("/sessions/999999/report.pdf").status_code == 404
+
+
 def test_serve_on_a_missing_or_damaged_database_is_one_line(tmp_path):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not a database" * 100)

@@ -473,6 +473,21 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
             rows = [r for r in export_rows(h, patient=sess.patient, exercise=sess.exercise) if r["session_id"] == sess.id]
         return _csv(csv_writer(rows, EXPORT_COLUMNS), f"session-{session_id}.csv")
 
+    @app.get("/sessions/{session_id}/report.pdf")
+    def session_pdf(session_id: int) -> Response:
+        from formcheck.web.pdf import session_pdf
+
+        with _read(s) as h:
+            sess = h.session(session_id)
+            report = h.report(sess.id) if sess.status == "done" else None
+        return _pdf(session_pdf(sess, report), f"session-{session_id}.pdf")
+
+    @app.get("/progress.pdf")
+    def progress_pdf(patient: str = "") -> Response:
+        from formcheck.web.pdf import progress_pdf
+
+        return _pdf(progress_pdf(patient, _progress(s, patient)), f"progress-{_safe(patient)}.pdf")
+
     @app.get("/sessions/{session_id}/fhir.json")
     def session_fhir(session_id: int) -> JSONResponse:
         with _read(s) as h:
@@ -664,6 +679,11 @@ def _csv(write, filename: str) -> Response:
     buf = io.StringIO()
     write(buf)
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
