@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 import select
@@ -318,6 +319,48 @@ def test_uploads_that_are_not_videos_too_big_or_carry_a_path_are_refused(clinic,
     uploads = tmp_path / "reports" / "uploads"
     assert not uploads.exists() or list(uploads.iterdir()) == []  # nothing kept, not even a part file
     assert not (tmp_path / "outside.mp4").exists() and not (clinic["dir"] / "outside.mp4").exists()
+
+
+def _wait_for_job(c, job_id: str, limit_s: float = 300) -> dict:
+    """Poll the progress endpoint until the job ends (``limit_s`` only stops a hung analysis)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        job = c.get(f"/uploads/{job_id}/progress").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"upload {job_id} did not finish: {job}")
+
+
+def test_upload_jobs_survive_a_restart_and_the_queue_has_a_cap(clinic, tmp_path):
+    mp4 = (SAMPLES / "bridge_hips_low.mp4").read_bytes()[:10_000]  # a video's start: sniffed as one, cannot decode
+    c = _client(clinic, tmp_path)
+    r = c.post("/upload", data={"csrf": _csrf(c.get("/").text), "exercise": "bridge", "patient": "dora"},
+               files={"clip": ("cut.mp4", mp4)})
+    assert r.status_code == 303
+    job_id = r.headers["location"].rsplit("/", 1)[1]
+    failed = _wait_for_job(c, job_id)
+    assert failed["state"] == "failed" and failed["error"]
+    # a new server on the same reports folder still knows the job and why it failed
+    again = _client(clinic, tmp_path)
+    assert again.get(f"/uploads/{job_id}/progress").json() == failed
+    assert again.get(f"/uploads/{job_id}").status_code == 200
+    # a job the server stopped in the middle of is taken up again; one whose clip went is failed with the reason
+    jobs = tmp_path / "reports" / "uploads" / "jobs"
+    saved = json.loads((jobs / f"{job_id}.json").read_text())
+    stopped = "0" * 32
+    saved["job"].update(id=stopped, state="running", error="")
+    saved["request"].update(job_id=stopped, clip=str(tmp_path / "reports" / "uploads" / "gone.mp4"))
+    (jobs / f"{stopped}.json").write_text(json.dumps(saved))
+    third = _client(clinic, tmp_path)
+    gone = third.get(f"/uploads/{stopped}/progress").json()
+    assert gone["state"] == "failed" and "gone when the server restarted" in gone["error"]
+    # the cap: refused with the reason before anything is stored
+    full = _client(clinic, tmp_path, max_waiting_jobs=0)
+    before = sorted((tmp_path / "reports" / "uploads").iterdir())
+    r = full.post("/upload", data={"csrf": _csrf(full.get("/").text), "exercise": "bridge"}, files={"clip": ("a.mp4", mp4)})
+    assert r.status_code == 429 and "waiting to be analysed" in r.text
+    assert sorted((tmp_path / "reports" / "uploads").iterdir()) == before
 
 
 def test_markup_in_a_patient_name_is_shown_as_text(clinic, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import io
 import ipaddress
+import json
 import os
 import queue
 import re
@@ -38,6 +39,9 @@ TOKEN_COOKIE = "formcheck_token"
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024  # a 10-minute phone clip at a high bitrate fits; a disk-filling upload does not
 MAX_TEXT_CHARS = 500  # a note or a name
 UPLOADS = "uploads"  # inside the reports folder: the uploaded clips, under generated names
+JOBS = "jobs"  # inside UPLOADS: one JSON file per upload job, so a restart finds them again
+MAX_WAITING_JOBS = 8  # analyses run one at a time; more waiting than this is a queue nobody will wait for
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LOCAL_NAMES = ("localhost",)
 
@@ -132,34 +136,100 @@ class Analyser:
     kept, because the batch commits a clip's folder and row together or not at all.
     """
 
-    def __init__(self, db_path: Path, reports_dir: Path, *, model_path: Path | None = None):
+    def __init__(self, db_path: Path, reports_dir: Path, *, model_path: Path | None = None,
+                 max_waiting: int = MAX_WAITING_JOBS):
         self.db_path = db_path
         self.reports_dir = reports_dir
         self.model_path = model_path
+        self.max_waiting = max_waiting
         self._jobs: dict[str, UploadJob] = {}
+        self._requests: dict[str, _Request] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._resume()
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.reports_dir / UPLOADS / JOBS
+
+    def _resume(self) -> None:
+        """Jobs a stopped server left: finished ones are shown again, unfinished ones analysed again
+        (the batch publishes a clip's folder and row together, so an interrupted one left nothing)."""
+        if not self.jobs_dir.is_dir():
+            return
+        waiting = []
+        for path in sorted(self.jobs_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            if not _JOB_ID.fullmatch(path.stem):
+                continue  # not a file this app wrote
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                job = UploadJob(**saved["job"])
+                r = saved["request"]
+                request = _Request(r["job_id"], Path(r["clip"]), r["exercise"], r["side"], r["patient"],
+                                   r["session_date"], r["reps"], r["hold_s"], r["original_name"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged job file: its clip is still in the uploads folder
+            if job.id != path.stem or request.clip.parent != self.reports_dir / UPLOADS:
+                continue  # paths only ever point into our own uploads folder
+            self._jobs[job.id], self._requests[job.id] = job, request
+            if job.state in ("queued", "running"):
+                if request.clip.is_file():
+                    job.state, job.frames_done = "queued", 0
+                    waiting.append(request)
+                else:
+                    job.state, job.error = "failed", "the uploaded clip was gone when the server restarted"
+                    self._save(job.id)
+        for request in waiting:
+            self._save(request.job_id)
+            self._enqueue(request)
+
+    def waiting(self) -> int:
+        """Jobs queued and not yet started."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.state == "queued")
+
+    def full(self) -> bool:
+        return self.waiting() >= self.max_waiting
 
     def submit(self, request: _Request, clip_name: str) -> UploadJob:
         job = UploadJob(request.job_id, clip_name)
         with self._lock:
-            self._jobs[job.id] = job
+            self._jobs[job.id], self._requests[job.id] = job, request
+        self._save(job.id)
+        self._enqueue(request)
+        return job
+
+    def _enqueue(self, request: _Request) -> None:
+        with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="formcheck-serve-analysis", daemon=True)
                 self._thread.start()
         self._queue.put(request)
-        return job
 
     def job(self, job_id: str) -> dict | None:
         with self._lock:
             job = self._jobs.get(job_id)
             return None if job is None else job.to_dict()
 
+    def _save(self, job_id: str) -> None:
+        """The job and what to analyse, on disk: a restarted server takes it up again."""
+        from formcheck.io import atomic_write
+
+        with self._lock:
+            job, r = self._jobs[job_id], self._requests[job_id]
+            saved = {"job": {k: getattr(job, k) for k in UploadJob.__dataclass_fields__},
+                     "request": {**{k: getattr(r, k) for k in _Request.__dataclass_fields__}, "clip": str(r.clip)}}
+        atomic_write(self.jobs_dir / f"{job_id}.json", lambda fh: json.dump(saved, fh), binary=False, option="--reports")
+
     def _set(self, job_id: str, **changes) -> None:
         with self._lock:
+            job = self._jobs[job_id]
+            new_state = changes.get("state", job.state) != job.state
             for k, v in changes.items():
-                setattr(self._jobs[job_id], k, v)
+                setattr(job, k, v)
+        if new_state:  # frame counts stay in memory: a restart starts the clip again anyway
+            self._save(job_id)
 
     def _run(self) -> None:
         while True:
@@ -237,7 +307,7 @@ class _Refused(Exception):
 
 def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token: str | None = None, *,
                allowed_hosts: list[str] | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               model_path: str | os.PathLike | None = None) -> FastAPI:
+               model_path: str | os.PathLike | None = None, max_waiting_jobs: int = MAX_WAITING_JOBS) -> FastAPI:
     """The clinic web app over the history database ``db_path`` and the report folders in ``reports_dir``.
 
     ``token``: when given, every request must carry it (the ``?token=`` link printed at start sets a
@@ -247,7 +317,8 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
     db = Path(db_path).expanduser().resolve()
     reports = Path(reports_dir).expanduser().resolve()
     s = _Settings(db, reports, token, secrets.token_urlsafe(32), int(max_upload_bytes),
-                  Analyser(db, reports, model_path=Path(model_path) if model_path else None), _env())
+                  Analyser(db, reports, model_path=Path(model_path) if model_path else None,
+                           max_waiting=max_waiting_jobs), _env())
     app = FastAPI(title="formcheck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = s
     if allowed_hosts:
@@ -413,6 +484,9 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > s.max_upload_bytes + 64 * 1024:
             raise _Refused(413, _too_big(s))
+        if s.analyser.full():  # refused before a byte of the clip is stored
+            raise _Refused(429, f"{s.analyser.waiting()} uploads are already waiting to be analysed (at most "
+                                f"{s.analyser.max_waiting}): send this clip when one has finished")
         form = await request.form(max_files=1, max_fields=20)
         try:
             _check_csrf(s, str(form.get("csrf", "")))
@@ -426,7 +500,7 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
     def upload_page(job_id: str) -> HTMLResponse:
         job = s.analyser.job(job_id)
         if job is None:
-            raise _Refused(404, "no such upload (uploads in progress are forgotten when the server restarts)")
+            raise _Refused(404, "no such upload: open it from the link the upload form gave")
         return _page(s, "upload.html.j2", title="Analysing upload", job=job)
 
     @app.get("/uploads/{job_id}/progress")
