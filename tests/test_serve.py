@@ -321,6 +321,17 @@ def test_uploads_that_are_not_videos_too_big_or_carry_a_path_are_refused(clinic,
     assert not (tmp_path / "outside.mp4").exists() and not (clinic["dir"] / "outside.mp4").exists()
 
 
+def _copy_db(clinic, tmp_path) -> Path:
+    """The clinic's database copied for a test that writes to it, so the others see theirs unchanged."""
+    import sqlite3
+
+    db = tmp_path / "copy.sqlite3"
+    src, dst = sqlite3.connect(clinic["db"]), sqlite3.connect(db)
+    src.backup(dst)
+    src.close(), dst.close()
+    return db
+
+
 def _wait_for_job(c, job_id: str, limit_s: float = 300) -> dict:
     """Poll the progress endpoint until the job ends (``limit_s`` only stops a hung analysis)."""
     end = time.monotonic() + limit_s
@@ -334,6 +345,7 @@ def _wait_for_job(c, job_id: str, limit_s: float = 300) -> dict:
 
 def test_upload_jobs_survive_a_restart_and_the_queue_has_a_cap(clinic, tmp_path):
     mp4 = (SAMPLES / "bridge_hips_low.mp4").read_bytes()[:10_000]  # a video's start: sniffed as one, cannot decode
+    clinic = {**clinic, "db": _copy_db(clinic, tmp_path)}  # the failed analysis is recorded
     c = _client(clinic, tmp_path)
     r = c.post("/upload", data={"csrf": _csrf(c.get("/").text), "exercise": "bridge", "patient": "dora"},
                files={"clip": ("cut.mp4", mp4)})
@@ -401,12 +413,7 @@ def test_session_exports_json_csv_and_fhir(clinic, tmp_path):
 
 def test_exports_and_progress_carry_the_verdicts(clinic, tmp_path):
     """A copy of the clinic: a rejected rep leaves the count, the means and the fault rate everywhere."""
-    import sqlite3
-
-    db = tmp_path / "copy.sqlite3"
-    src, dst = sqlite3.connect(clinic["db"]), sqlite3.connect(db)
-    src.backup(dst)
-    src.close(), dst.close()
+    db = _copy_db(clinic, tmp_path)
     sid = clinic["ids"]["b1.npz"]
     with History(db) as h:
         report, before = h.report(sid), h.session(sid)
