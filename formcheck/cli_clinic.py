@@ -237,37 +237,62 @@ def register(app) -> None:
     @app.command()
     def review(
         report: Annotated[str, typer.Argument(help="A session id (see `formcheck history`), or a report folder, report.html or report.json.")],
-        reps: Annotated[int, typer.Option("--reps", min=0, max=500, help="The reps you counted.")],
+        reps: Annotated[Optional[int], typer.Option("--reps", min=0, max=500, help="The reps you counted.")] = None,
         side: Annotated[Optional[ReviewSide], typer.Option(help="Which side you counted (needed for one-sided exercises).")] = None,
+        reject_rep: Annotated[Optional[str], typer.Option("--reject-rep", metavar="N", help="Reject rep [bold]N[/] (numbered from 1, as in the report); its side's count drops by one.")] = None,
+        accept_rep: Annotated[Optional[str], typer.Option("--accept-rep", metavar="N", help="Accept rep [bold]N[/]; a rep rejected before counts again.")] = None,
+        reject_fault: Annotated[Optional[str], typer.Option("--reject-fault", metavar="ID", help="Reject a fault the machine flagged, by its id (e.g. [italic]hip_drop[/]).")] = None,
         note: Annotated[str, typer.Option("--note", help="Why: e.g. 'rep 3 was a partial lift'.")] = "",
         by: Annotated[Optional[str], typer.Option("--by", help="Who reviewed (default: your login name).")] = None,
         db: Annotated[Optional[Path], typer.Option("--db", help="History database (default: the user data folder).")] = None,
     ) -> None:
-        """Store your rep count beside the machine's (which is kept), with who and when."""
+        """Store your rep count beside the machine's (which is kept), or accept or reject one rep or fault, with who and when."""
         from formcheck.batch import rerender_session
         from formcheck.history import History, HistoryError
 
+        verdicts = [(k, v, t) for k, v, t in (("rep", "reject", reject_rep), ("rep", "accept", accept_rep),
+                                               ("fault", "reject", reject_fault)) if t is not None]
+        if reps is None and not verdicts:
+            raise fail("say what you reviewed: --reps N, --reject-rep N, --accept-rep N or --reject-fault ID", EXIT_USAGE)
+        for kind, _, target in verdicts:
+            if kind == "rep" and not (target.isdigit() and 1 <= int(target) <= 999):
+                raise fail(f"a rep number is a whole number from 1 (see the report's rep table), not {target[:20]!r}",
+                           EXIT_USAGE)
         with clinic_errors():
             db = _review_db(report, db)
         with clinic_errors(), History(db) as h:
             session = _find_session(h, report)
-            sides = list(session.reps_by_side) or ["both"]
-            chosen = side.value if side else ("both" if sides == ["both"] else None)
-            if chosen is None:
-                raise fail(f"{session.exercise} is counted per side: give --side {' or --side '.join(sides)}", EXIT_USAGE)
-            if chosen not in sides:
-                raise fail(f"{session.exercise} is counted as {', '.join(sides)}; --side {chosen} does not apply", EXIT_USAGE)
-            try:
-                stored = h.add_review(session.id, side=chosen, reps=reps, note=note, reviewer=by or _reviewer())
-            except HistoryError as e:
-                raise fail(str(e)) from None
+            reviewer = by or _reviewer()
+            for kind, verdict, target in verdicts:
+                try:
+                    h.add_verdict(session.id, kind=kind, target=str(int(target)) if kind == "rep" else target,
+                                  verdict=verdict, note=note, reviewer=reviewer)
+                except HistoryError as e:
+                    raise fail(str(e)) from None
+                console.print(f"Session {session.id}: {verdict}ed {kind} {esc(target)} (by {esc(reviewer)})", soft_wrap=True)
+            stored = None
+            if reps is not None:
+                sides = list(session.reps_by_side) or ["both"]
+                chosen = side.value if side else ("both" if sides == ["both"] else None)
+                if chosen is None:
+                    raise fail(f"{session.exercise} is counted per side: give --side {' or --side '.join(sides)}", EXIT_USAGE)
+                if chosen not in sides:
+                    raise fail(f"{session.exercise} is counted as {', '.join(sides)}; --side {chosen} does not apply", EXIT_USAGE)
+                try:
+                    stored = h.add_review(session.id, side=chosen, reps=reps, note=note, reviewer=reviewer)
+                except HistoryError as e:
+                    raise fail(str(e)) from None
             session = h.session(session.id)
             page = rerender_session(h, session)
-        machine = session.reps_by_side.get(chosen, 0)
-        console.print(
-            f"Session {session.id} ({esc(session.clip_name)}, {esc(session.exercise)}), {chosen}: machine {machine}, "
-            f"clinician {stored.reps} (by {esc(stored.reviewer)}, {stored.reviewed_at})", soft_wrap=True,
-        )
+        if stored is not None:
+            machine = session.reps_by_side.get(stored.side, 0)
+            console.print(
+                f"Session {session.id} ({esc(session.clip_name)}, {esc(session.exercise)}), {stored.side}: machine {machine}, "
+                f"clinician {stored.reps} (by {esc(stored.reviewer)}, {stored.reviewed_at})", soft_wrap=True,
+            )
+        else:
+            counts = ", ".join(f"{s} {r.reps}" for s, r in session.clinician_counts.items()) or "unchanged"
+            console.print(f"Clinician count now: {counts}")
         if page is not None:
             console.print(f"Updated {esc(page)}")
 

@@ -84,6 +84,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
            WHEN OLD.status = 'done'
            BEGIN SELECT RAISE(ABORT, 'a finished analysis is never deleted'); END""",
     ),
+    # 4: a clinician's accept or reject of one rep or one fault, with who, when and a note
+    (
+        """CREATE TABLE verdicts (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id),
+            kind TEXT NOT NULL CHECK (kind IN ('rep', 'fault')),
+            target TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('accept', 'reject')),
+            note TEXT NOT NULL DEFAULT '',
+            reviewer TEXT NOT NULL,
+            reviewed_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX verdicts_session ON verdicts (session_id, kind, target, id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -150,6 +164,33 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """A clinician's accept or reject of one rep (``target`` is its number) or one fault (its id)."""
+
+    id: int
+    session_id: int
+    kind: str
+    target: str
+    verdict: str
+    note: str
+    reviewer: str
+    reviewed_at: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "target": self.target, "verdict": self.verdict, "note": self.note,
+                "by": self.reviewer, "at": self.reviewed_at}
+
+
+def latest_verdicts(verdicts: Sequence[Verdict], kind: str) -> dict[str, Verdict]:
+    """The latest verdict on each rep or fault of one kind (later ones win; all are kept)."""
+    latest: dict[str, Verdict] = {}
+    for v in verdicts:  # in id order
+        if v.kind == kind:
+            latest[v.target] = v
+    return latest
+
+
+@dataclass(frozen=True)
 class SessionRow:
     """One analysis (or failed attempt) as stored."""
 
@@ -175,6 +216,16 @@ class SessionRow:
     error: str
     formcheck_version: str
     reviews: tuple[Review, ...] = field(default=())
+    verdicts: tuple[Verdict, ...] = field(default=())
+
+    @property
+    def rejected_reps(self) -> frozenset[int]:
+        """Rep numbers (from 1) whose latest verdict is a rejection."""
+        return frozenset(int(t) for t, v in latest_verdicts(self.verdicts, "rep").items() if v.verdict == "reject")
+
+    @property
+    def rejected_faults(self) -> frozenset[str]:
+        return frozenset(t for t, v in latest_verdicts(self.verdicts, "fault").items() if v.verdict == "reject")
 
     @property
     def clinician_counts(self) -> dict[str, Review]:
@@ -191,7 +242,9 @@ class SessionRow:
             "patient": self.patient, "date": self.session_date, "side": self.side, "extra": self.extra,
             "reps_total": self.reps_total, "machine_reps_by_side": self.reps_by_side,
             "clinician_reps_by_side": {s: r.reps for s, r in self.clinician_counts.items()},
-            "reviews": [r.to_dict() for r in self.reviews], "report_dir": self.report_dir,
+            "reviews": [r.to_dict() for r in self.reviews], "verdicts": [v.to_dict() for v in self.verdicts],
+            "rejected_reps": sorted(self.rejected_reps), "rejected_faults": sorted(self.rejected_faults),
+            "report_dir": self.report_dir,
             "analysed_at": self.analysed_at, "error": self.error, "formcheck_version": self.formcheck_version,
         }
 
@@ -203,7 +256,7 @@ _SESSION_COLUMNS = (
 )
 
 
-def _row_to_session(row: sqlite3.Row, reviews: Sequence[Review] = ()) -> SessionRow:
+def _row_to_session(row: sqlite3.Row, reviews: Sequence[Review] = (), verdicts: Sequence[Verdict] = ()) -> SessionRow:
     d = dict(zip(_SESSION_COLUMNS, row))
     return SessionRow(
         id=d["id"], run_key=d["run_key"], status=d["status"], clip_path=d["clip_path"], clip_name=d["clip_name"],
@@ -212,7 +265,7 @@ def _row_to_session(row: sqlite3.Row, reviews: Sequence[Review] = ()) -> Session
         side=d["side"], extra=json.loads(d["extra_json"] or "{}"), reps_total=d["reps_total"],
         reps_by_side=json.loads(d["reps_by_side_json"] or "{}"), report_dir=d["report_dir"],
         analysed_at=d["analysed_at"], elapsed_s=d["elapsed_s"], error=d["error"],
-        formcheck_version=d["formcheck_version"], reviews=tuple(reviews),
+        formcheck_version=d["formcheck_version"], reviews=tuple(reviews), verdicts=tuple(verdicts),
     )
 
 
@@ -426,7 +479,66 @@ class History:
             )
             return Review(int(cur.lastrowid), session_id, side, int(reps), note, reviewer, when)
 
+    @_db_errors
+    def add_verdict(self, session_id: int, *, kind: str, target: str, verdict: str, note: str, reviewer: str,
+                    reviewed_at: str | None = None) -> Verdict:
+        """Accept or reject one rep (``target`` its number from 1) or one fault (its id).
+
+        A rep's rejection lowers its side's count, and accepting it again raises it back, through a
+        review row in the same transaction (the same trail as ``formcheck review --reps``).
+        """
+        if kind not in ("rep", "fault") or verdict not in ("accept", "reject"):
+            raise HistoryError(f"a verdict is accept or reject of a rep or a fault, not {verdict} {kind}")
+        when = reviewed_at or utc_now()
+        with self._transaction() as conn:
+            row = conn.execute("SELECT status, report_json, reps_by_side_json FROM sessions WHERE id = ?",
+                               (session_id,)).fetchone()
+            if row is None:
+                raise HistoryError(f"no session {session_id} in {self.path}")
+            if row[0] != "done" or not row[1]:
+                raise HistoryError(f"session {session_id} failed to analyse; it has no reps or faults to judge")
+            report = json.loads(row[1])
+            before = self._select("WHERE id = ?", (session_id,))[0]  # inside this transaction
+            if kind == "rep":
+                sides = {str(r["index"] + 1): r["side"] for r in report.get("reps", [])}
+                if target not in sides:
+                    valid = f"1 to {len(sides)}" if sides else "none: the machine counted no rep"
+                    raise HistoryError(f"session {session_id} has no rep {target}; its reps are {valid}")
+            else:
+                ids = sorted({*report.get("summary", {}).get("faults_by_id", {}),
+                              *(f for r in report.get("reps", []) for f in r.get("faults", []))})
+                if target not in ids:
+                    raise HistoryError(f"session {session_id} has no fault {target!r}; its faults: "
+                                       f"{', '.join(ids) or 'none'}")
+            cur = conn.execute(
+                "INSERT INTO verdicts (session_id, kind, target, verdict, note, reviewer, reviewed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", (session_id, kind, target, verdict, note, reviewer, when))
+            stored = Verdict(int(cur.lastrowid), session_id, kind, target, verdict, note, reviewer, when)
+            was_rejected = int(target) in before.rejected_reps if kind == "rep" else False
+            if kind == "rep" and was_rejected != (verdict == "reject"):
+                side = sides[target]
+                latest = before.clinician_counts.get(side)
+                count = latest.reps if latest else json.loads(row[2] or "{}").get(side, 0)
+                count = max(0, count + (-1 if verdict == "reject" else 1))
+                text = "; ".join(x for x in (f"{verdict}ed rep {target}", note) if x)
+                conn.execute(
+                    "INSERT INTO reviews (session_id, side, reps, note, reviewer, reviewed_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (session_id, side, count, text, reviewer, when))
+            return stored
+
     # --- reading ---------------------------------------------------------------------------
+    def _verdicts_for(self, ids: Sequence[int]) -> dict[int, list[Verdict]]:
+        out: dict[int, list[Verdict]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        rows = self._conn.execute(
+            f"SELECT id, session_id, kind, target, verdict, note, reviewer, reviewed_at FROM verdicts "
+            f"WHERE session_id IN ({', '.join('?' * len(ids))}) ORDER BY id", tuple(ids),
+        ).fetchall()
+        for r in rows:
+            out[r[1]].append(Verdict(*r))
+        return out
+
     def _reviews_for(self, ids: Sequence[int]) -> dict[int, list[Review]]:
         out: dict[int, list[Review]] = {i: [] for i in ids}
         if not ids:
@@ -444,7 +556,8 @@ class History:
             f"SELECT {', '.join(_SESSION_COLUMNS)} FROM sessions {where} ORDER BY {order}", tuple(params)
         ).fetchall()
         reviews = self._reviews_for([r[0] for r in rows])
-        return [_row_to_session(r, reviews[r[0]]) for r in rows]
+        verdicts = self._verdicts_for([r[0] for r in rows])
+        return [_row_to_session(r, reviews[r[0]], verdicts[r[0]]) for r in rows]
 
     @_db_errors
     def find_done(self, run_key: str) -> SessionRow | None:
@@ -531,7 +644,7 @@ EXPORT_COLUMNS = (
     "session_id", "patient", "date", "clip", "clip_sha256", "exercise", "spec_version", "model", "analysed_at",
     "count_side", "machine_count", "clinician_count", "reviewed_by", "reviewed_at", "review_note",
     "target_reps", "rep", "rep_side", "start_s", "peak_s", "end_s", "duration_s", "rom_deg", "hold_s",
-    "confidence", "complete", "faults",
+    "confidence", "complete", "faults", "rep_verdict", "rejected_faults",
 )
 
 
@@ -546,11 +659,13 @@ def export_rows(history: History, *, patient: str | None = None, exercise: str |
         report = history.report(s.id)
         target = report.get("summary", {}).get("target_reps_per_side")
         reviews = s.clinician_counts
+        rep_verdicts = latest_verdicts(s.verdicts, "rep")
         sides = list(dict.fromkeys([*s.reps_by_side, *reviews]))
         base = {
             "session_id": s.id, "patient": s.patient, "date": s.session_date, "clip": s.clip_path,
             "clip_sha256": s.clip_sha256, "exercise": s.exercise, "spec_version": s.spec_version, "model": s.model,
             "analysed_at": s.analysed_at, "target_reps": target,
+            "rejected_faults": ";".join(sorted(s.rejected_faults)),
             **{f"extra_{k}": v for k, v in s.extra.items()},
         }
         for side in sides:
@@ -571,6 +686,7 @@ def export_rows(history: History, *, patient: str | None = None, exercise: str |
                     "peak_s": r.get("peak_s"), "end_s": r["end_s"], "duration_s": r.get("duration_s"),
                     "rom_deg": r.get("rom_deg"), "hold_s": r.get("hold_s"), "confidence": r.get("confidence"),
                     "complete": r.get("complete"), "faults": ";".join(r.get("faults", [])),
+                    "rep_verdict": v.verdict if (v := rep_verdicts.get(str(r["index"] + 1))) else None,
                     **{f"peak_{k}_deg": v for k, v in r.get("peak_deg", {}).items()},
                 })
     return rows

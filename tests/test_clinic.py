@@ -499,3 +499,31 @@ def test_real_model_batch_over_two_sample_clips(model_path, tmp_path, request):
             state = _check_page(browser_page, html)
             assert state["video"]["readyState"] >= 2 and state["video"]["width"] > 0
             assert state["thumbsDecoded"] == state["repRows"] > 0
+
+
+def test_review_rejects_and_accepts_reps_and_faults(clips, tmp_path):
+    """A rejected rep lowers its side's count like `review --reps`; accepting it again restores it."""
+    out, db = tmp_path / "out", tmp_path / "h.sqlite3"
+    assert formcheck("batch", str(clips["b2"]), "--exercise", "bridge", "--out", str(out), "--db", str(db)).returncode == 0
+    sid = str(json.loads(formcheck("history", "--json", "--db", str(db)).stdout)[0]["id"])
+    r = formcheck("review", sid, "--reject-rep", "2", "--note", "half lift", "--by", "dr x", "--db", str(db))
+    assert r.returncode == 0, r.stderr
+    s = json.loads(formcheck("history", "--json", "--db", str(db)).stdout)[0]
+    assert s["machine_reps_by_side"] == {"both": 3} and s["clinician_reps_by_side"] == {"both": 2}
+    assert s["rejected_reps"] == [2] and s["verdicts"][0]["by"] == "dr x" and s["verdicts"][0]["note"] == "half lift"
+    # rejecting the same rep twice does not lower the count twice; accepting it restores it
+    assert formcheck("review", sid, "--reject-rep", "2", "--db", str(db)).returncode == 0
+    assert json.loads(formcheck("history", "--json", "--db", str(db)).stdout)[0]["clinician_reps_by_side"] == {"both": 2}
+    assert formcheck("review", sid, "--accept-rep", "2", "--db", str(db)).returncode == 0
+    s = json.loads(formcheck("history", "--json", "--db", str(db)).stdout)[0]
+    assert s["clinician_reps_by_side"] == {"both": 3} and s["rejected_reps"] == []
+    # bad input: one line, usage exit, nothing stored
+    for args, code, text in ((["--reject-rep", "x"], 2, "whole number"), (["--reject-rep", "9"], 1, "its reps are 1 to 3"),
+                             (["--reject-fault", "nope"], 1, "no fault 'nope'"), ([], 2, "say what you reviewed")):
+        bad = formcheck("review", sid, *args, "--db", str(db))
+        assert bad.returncode == code and text in bad.stderr and "Traceback" not in bad.stderr, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1
+    with History(db, read_only=True) as h:
+        assert h.schema_version == SCHEMA_VERSION and len(h.session(int(sid)).verdicts) == 3
+        rows = export_rows(h)
+    assert {r["rep"]: r["rep_verdict"] for r in rows} == {1: None, 2: "accept", 3: None}

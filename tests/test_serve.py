@@ -7,6 +7,9 @@ a page state, never for a fixed time.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import re
 import select
@@ -142,6 +145,49 @@ def test_list_open_session_seek_to_rep_two_and_correct_the_count(page, server, c
     assert errors == []
 
 
+def test_reject_a_rep_by_click_and_see_the_count_drop(page, server, clinic):
+    sid = clinic["ids"]["h1.npz"]
+    page.goto(f"{server.rstrip('/')}/sessions/{sid}")
+    rep = page.locator("tr.rep-row[data-rep='1']")
+    side = rep.locator("td").nth(1).inner_text().strip()
+    machine = int(page.locator(f"#counts tr[data-side='{side}'] .machine").inner_text())
+    assert machine >= 1 and page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text() == "-"
+    page.fill("#verdict-note", "foot <b>touched</b> down")
+    page.fill("#verdict-by", "kim")
+    rep.locator("button.reject-rep").click()
+    page.wait_for_selector("#verdict-history")
+    assert "rejected" in page.locator("tr.rep-row[data-rep='1']").get_attribute("class")
+    assert page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text().startswith(str(machine - 1))
+    row = page.locator("#verdict-history tbody tr").first.inner_text()
+    assert "rep 1" in row and "reject" in row and "kim" in row and "foot <b>touched</b> down" in row
+    # accepting it again puts the rep back on the count; every verdict stays in the trail
+    page.fill("#verdict-by", "kim")
+    page.locator("tr.rep-row[data-rep='1'] button.accept-rep").click()
+    page.wait_for_selector("#verdict-history tbody tr:nth-child(2)")
+    assert page.locator(f"#counts tr[data-side='{side}'] .clinician").inner_text().startswith(str(machine))
+    with History(clinic["db"], read_only=True) as h:
+        s = h.session(sid)
+    assert [(v.kind, v.target, v.verdict, v.reviewer) for v in s.verdicts] == [("rep", "1", "reject", "kim"), ("rep", "1", "accept", "kim")]
+    assert s.rejected_reps == frozenset() and s.clinician_counts[side].reps == machine
+
+
+def test_a_verdict_on_no_rep_or_without_csrf_is_refused(clinic, tmp_path):
+    sid = clinic["ids"]["b2.npz"]
+    c = _client(clinic, tmp_path)
+    csrf = _csrf(c.get(f"/sessions/{sid}").text)
+    with History(clinic["db"], read_only=True) as h:
+        before = h.session(sid).verdicts
+    for data, status, text in (({"item": "rep:1:reject", "reviewer": "kim"}, 403, "CSRF"),
+                               ({"csrf": csrf, "item": "rep:99:reject", "reviewer": "kim"}, 400, "has no rep 99"),
+                               ({"csrf": csrf, "item": "fault:nope:reject", "reviewer": "kim"}, 400, "no fault"),
+                               ({"csrf": csrf, "item": "rep:1:delete", "reviewer": "kim"}, 400, "accept or reject"),
+                               ({"csrf": csrf, "item": "rep:1:reject"}, 400, "fill in your name")):
+        r = c.post(f"/sessions/{sid}/verdict", data=data)
+        assert r.status_code == status and text in r.text, (data, r.text)
+    with History(clinic["db"], read_only=True) as h:
+        assert h.session(sid).verdicts == before
+
+
 def test_progress_chart_and_exports(page, server):
     page.goto(server)
     page.locator("ul.patients a", has_text="alice").click()
@@ -275,6 +321,60 @@ def test_uploads_that_are_not_videos_too_big_or_carry_a_path_are_refused(clinic,
     assert not (tmp_path / "outside.mp4").exists() and not (clinic["dir"] / "outside.mp4").exists()
 
 
+def _copy_db(clinic, tmp_path) -> Path:
+    """The clinic's database copied for a test that writes to it, so the others see theirs unchanged."""
+    import sqlite3
+
+    db = tmp_path / "copy.sqlite3"
+    src, dst = sqlite3.connect(clinic["db"]), sqlite3.connect(db)
+    src.backup(dst)
+    src.close(), dst.close()
+    return db
+
+
+def _wait_for_job(c, job_id: str, limit_s: float = 300) -> dict:
+    """Poll the progress endpoint until the job ends (``limit_s`` only stops a hung analysis)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        job = c.get(f"/uploads/{job_id}/progress").json()
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"upload {job_id} did not finish: {job}")
+
+
+def test_upload_jobs_survive_a_restart_and_the_queue_has_a_cap(clinic, tmp_path):
+    mp4 = (SAMPLES / "bridge_hips_low.mp4").read_bytes()[:10_000]  # a video's start: sniffed as one, cannot decode
+    clinic = {**clinic, "db": _copy_db(clinic, tmp_path)}  # the failed analysis is recorded
+    c = _client(clinic, tmp_path)
+    r = c.post("/upload", data={"csrf": _csrf(c.get("/").text), "exercise": "bridge", "patient": "dora"},
+               files={"clip": ("cut.mp4", mp4)})
+    assert r.status_code == 303
+    job_id = r.headers["location"].rsplit("/", 1)[1]
+    failed = _wait_for_job(c, job_id)
+    assert failed["state"] == "failed" and failed["error"]
+    # a new server on the same reports folder still knows the job and why it failed
+    again = _client(clinic, tmp_path)
+    assert again.get(f"/uploads/{job_id}/progress").json() == failed
+    assert again.get(f"/uploads/{job_id}").status_code == 200
+    # a job the server stopped in the middle of is taken up again; one whose clip went is failed with the reason
+    jobs = tmp_path / "reports" / "uploads" / "jobs"
+    saved = json.loads((jobs / f"{job_id}.json").read_text())
+    stopped = "0" * 32
+    saved["job"].update(id=stopped, state="running", error="")
+    saved["request"].update(job_id=stopped, clip=str(tmp_path / "reports" / "uploads" / "gone.mp4"))
+    (jobs / f"{stopped}.json").write_text(json.dumps(saved))
+    third = _client(clinic, tmp_path)
+    gone = third.get(f"/uploads/{stopped}/progress").json()
+    assert gone["state"] == "failed" and "gone when the server restarted" in gone["error"]
+    # the cap: refused with the reason before anything is stored
+    full = _client(clinic, tmp_path, max_waiting_jobs=0)
+    before = sorted((tmp_path / "reports" / "uploads").iterdir())
+    r = full.post("/upload", data={"csrf": _csrf(full.get("/").text), "exercise": "bridge"}, files={"clip": ("a.mp4", mp4)})
+    assert r.status_code == 429 and "waiting to be analysed" in r.text
+    assert sorted((tmp_path / "reports" / "uploads").iterdir()) == before
+
+
 def test_markup_in_a_patient_name_is_shown_as_text(clinic, tmp_path):
     c = _client(clinic, tmp_path)
     for path in ("/", f"/sessions/{clinic['ids']['x1.npz']}", "/progress?patient=" + MARKUP_NAME):
@@ -309,6 +409,52 @@ def test_session_exports_json_csv_and_fhir(clinic, tmp_path):
     assert bundle["resourceType"] == "Bundle" and obs["resourceType"] == "Observation"
     reps = {comp["code"]["text"]: comp["valueQuantity"]["value"] for comp in obs["component"]}
     assert reps["repetitions (left)"] == 1 and reps["repetitions (right)"] == 1 and "mean range of motion" in reps
+
+
+def test_exports_and_progress_carry_the_verdicts(clinic, tmp_path):
+    """A copy of the clinic: a rejected rep leaves the count, the means and the fault rate everywhere."""
+    db = _copy_db(clinic, tmp_path)
+    sid = clinic["ids"]["b1.npz"]
+    with History(db) as h:
+        report, before = h.report(sid), h.session(sid)
+        # another test may have corrected this count already: the rejection comes off whatever it is
+        n = before.clinician_counts["both"].reps - 1 if before.reviews else before.reps_by_side["both"] - 1
+        h.add_verdict(sid, kind="rep", target="2", verdict="reject", note="half lift", reviewer="kim")
+    kept = report["reps"][0]
+    c = _client({**clinic, "db": db}, tmp_path)
+    j = c.get(f"/sessions/{sid}/export.json").json()["session"]
+    assert j["clinician_reps_by_side"] == {"both": n} and j["rejected_reps"] == [2] and j["verdicts"][0]["by"] == "kim"
+    rows = list(csv.DictReader(io.StringIO(c.get(f"/sessions/{sid}/export.csv").text)))
+    assert [(r["rep"], r["clinician_count"], r["rep_verdict"]) for r in rows] == [("1", str(n), ""), ("2", str(n), "reject")]
+    obs = c.get(f"/sessions/{sid}/fhir.json").json()["entry"][0]["resource"]
+    values = {comp["code"]["text"]: comp["valueQuantity"]["value"] for comp in obs["component"]}
+    assert obs["status"] == "amended" and values["repetitions (both)"] == n
+    assert values["mean range of motion"] == pytest.approx(kept["rom_deg"], abs=0.05)
+    assert any(n["text"] == "rejected rep 2: half lift" and n["authorString"] == "kim" for n in obs["note"])
+    weeks = c.get("/progress.json", params={"patient": "alice"}).json()["weeks"]
+    w10 = next(w for w in weeks if w["week"] == "2025-W10")  # b1 alone in its week
+    assert w10["reps_per_side"] == n and w10["rom_deg"] == pytest.approx(kept["rom_deg"], abs=0.05)
+    assert w10["fault_rate"] == (1.0 if kept["faults"] else 0.0)
+
+
+def test_pdf_of_a_session_and_of_progress_download_by_click(page, server, clinic):
+    base = server.rstrip("/")
+    for url in (f"{base}/sessions/{clinic['ids']['b2.npz']}", f"{base}/progress?patient=alice"):
+        page.goto(url)
+        with page.expect_download() as info:
+            page.click("#pdf")
+        data = Path(info.value.path()).read_bytes()
+        assert data.startswith(b"%PDF") and b"%%EOF" in data[-32:] and len(data) > 2000, url
+        assert info.value.suggested_filename.endswith(".pdf")
+
+
+def test_pdf_draws_markup_and_dollars_as_text(clinic, tmp_path):
+    sid = clinic["ids"]["x1.npz"]
+    c = _client(clinic, tmp_path)
+    for url in (f"/sessions/{sid}/report.pdf", f"/progress.pdf?patient={MARKUP_NAME}", "/progress.pdf?patient=$x^2$"):
+        r = c.get(url)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pdf" and r.content.startswith(b"%PDF")
+    assert c.get("/sessions/999999/report.pdf").status_code == 404
 
 
 def test_serve_on_a_missing_or_damaged_database_is_one_line(tmp_path):

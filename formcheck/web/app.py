@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import io
 import ipaddress
+import json
 import os
 import queue
 import re
@@ -30,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from formcheck.history import History, HistoryError, current_sessions
+from formcheck.history import History, HistoryError, current_sessions, latest_verdicts
 from formcheck.io import atomic_path
 from formcheck.web import views  # a submodule: the package itself imports nothing
 
@@ -38,6 +39,9 @@ TOKEN_COOKIE = "formcheck_token"
 MAX_UPLOAD_BYTES = 500 * 1024 * 1024  # a 10-minute phone clip at a high bitrate fits; a disk-filling upload does not
 MAX_TEXT_CHARS = 500  # a note or a name
 UPLOADS = "uploads"  # inside the reports folder: the uploaded clips, under generated names
+JOBS = "jobs"  # inside UPLOADS: one JSON file per upload job, so a restart finds them again
+MAX_WAITING_JOBS = 8  # analyses run one at a time; more waiting than this is a queue nobody will wait for
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 LOCAL_NAMES = ("localhost",)
 
@@ -132,34 +136,100 @@ class Analyser:
     kept, because the batch commits a clip's folder and row together or not at all.
     """
 
-    def __init__(self, db_path: Path, reports_dir: Path, *, model_path: Path | None = None):
+    def __init__(self, db_path: Path, reports_dir: Path, *, model_path: Path | None = None,
+                 max_waiting: int = MAX_WAITING_JOBS):
         self.db_path = db_path
         self.reports_dir = reports_dir
         self.model_path = model_path
+        self.max_waiting = max_waiting
         self._jobs: dict[str, UploadJob] = {}
+        self._requests: dict[str, _Request] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._resume()
+
+    @property
+    def jobs_dir(self) -> Path:
+        return self.reports_dir / UPLOADS / JOBS
+
+    def _resume(self) -> None:
+        """Jobs a stopped server left: finished ones are shown again, unfinished ones analysed again
+        (the batch publishes a clip's folder and row together, so an interrupted one left nothing)."""
+        if not self.jobs_dir.is_dir():
+            return
+        waiting = []
+        for path in sorted(self.jobs_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
+            if not _JOB_ID.fullmatch(path.stem):
+                continue  # not a file this app wrote
+            try:
+                saved = json.loads(path.read_text(encoding="utf-8"))
+                job = UploadJob(**saved["job"])
+                r = saved["request"]
+                request = _Request(r["job_id"], Path(r["clip"]), r["exercise"], r["side"], r["patient"],
+                                   r["session_date"], r["reps"], r["hold_s"], r["original_name"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged job file: its clip is still in the uploads folder
+            if job.id != path.stem or request.clip.parent != self.reports_dir / UPLOADS:
+                continue  # paths only ever point into our own uploads folder
+            self._jobs[job.id], self._requests[job.id] = job, request
+            if job.state in ("queued", "running"):
+                if request.clip.is_file():
+                    job.state, job.frames_done = "queued", 0
+                    waiting.append(request)
+                else:
+                    job.state, job.error = "failed", "the uploaded clip was gone when the server restarted"
+                    self._save(job.id)
+        for request in waiting:
+            self._save(request.job_id)
+            self._enqueue(request)
+
+    def waiting(self) -> int:
+        """Jobs queued and not yet started."""
+        with self._lock:
+            return sum(1 for j in self._jobs.values() if j.state == "queued")
+
+    def full(self) -> bool:
+        return self.waiting() >= self.max_waiting
 
     def submit(self, request: _Request, clip_name: str) -> UploadJob:
         job = UploadJob(request.job_id, clip_name)
         with self._lock:
-            self._jobs[job.id] = job
+            self._jobs[job.id], self._requests[job.id] = job, request
+        self._save(job.id)
+        self._enqueue(request)
+        return job
+
+    def _enqueue(self, request: _Request) -> None:
+        with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="formcheck-serve-analysis", daemon=True)
                 self._thread.start()
         self._queue.put(request)
-        return job
 
     def job(self, job_id: str) -> dict | None:
         with self._lock:
             job = self._jobs.get(job_id)
             return None if job is None else job.to_dict()
 
+    def _save(self, job_id: str) -> None:
+        """The job and what to analyse, on disk: a restarted server takes it up again."""
+        from formcheck.io import atomic_write
+
+        with self._lock:
+            job, r = self._jobs[job_id], self._requests[job_id]
+            saved = {"job": {k: getattr(job, k) for k in UploadJob.__dataclass_fields__},
+                     "request": {**{k: getattr(r, k) for k in _Request.__dataclass_fields__}, "clip": str(r.clip)}}
+        atomic_write(self.jobs_dir / f"{job_id}.json", lambda fh: json.dump(saved, fh), binary=False, option="--reports")
+
     def _set(self, job_id: str, **changes) -> None:
         with self._lock:
+            job = self._jobs[job_id]
+            new_state = changes.get("state", job.state) != job.state
             for k, v in changes.items():
-                setattr(self._jobs[job_id], k, v)
+                setattr(job, k, v)
+        if new_state:  # frame counts stay in memory: a restart starts the clip again anyway
+            self._save(job_id)
 
     def _run(self) -> None:
         while True:
@@ -237,7 +307,7 @@ class _Refused(Exception):
 
 def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token: str | None = None, *,
                allowed_hosts: list[str] | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
-               model_path: str | os.PathLike | None = None) -> FastAPI:
+               model_path: str | os.PathLike | None = None, max_waiting_jobs: int = MAX_WAITING_JOBS) -> FastAPI:
     """The clinic web app over the history database ``db_path`` and the report folders in ``reports_dir``.
 
     ``token``: when given, every request must carry it (the ``?token=`` link printed at start sets a
@@ -247,7 +317,8 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
     db = Path(db_path).expanduser().resolve()
     reports = Path(reports_dir).expanduser().resolve()
     s = _Settings(db, reports, token, secrets.token_urlsafe(32), int(max_upload_bytes),
-                  Analyser(db, reports, model_path=Path(model_path) if model_path else None), _env())
+                  Analyser(db, reports, model_path=Path(model_path) if model_path else None,
+                           max_waiting=max_waiting_jobs), _env())
     app = FastAPI(title="formcheck", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = s
     if allowed_hosts:
@@ -338,6 +409,8 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
         has_video = (folder / "annotated.mp4").is_file()
         sides = list(sess.reps_by_side) or ["both"]
         return _page(s, "session.html.j2", title=f"Session {sess.id}", s=sess, report=report, spec=spec, cues=cues,
+                     rep_verdicts=latest_verdicts(sess.verdicts, "rep"),
+                     fault_verdicts=latest_verdicts(sess.verdicts, "fault"),
                      chart=chart, has_video=has_video, sides=sides, counts=views.effective_counts(sess),
                      reasons=views.review_reasons(sess, report),
                      thumbs={r["index"] for r in (report or {}).get("reps", [])
@@ -395,11 +468,25 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
             rerender_session(h, h.session(sess.id))  # the static report page shows the review too
         return RedirectResponse(f"/sessions/{session_id}#review", status_code=303)
 
+    @app.post("/sessions/{session_id}/verdict")
+    def verdict(session_id: int, csrf: str = Form(""), item: str = Form(""), note: str = Form(""),
+                reviewer: str = Form("")) -> Response:
+        """Accept or reject one rep or fault (``item`` is ``rep:N:reject``, ``fault:ID:accept``...)."""
+        _check_csrf(s, csrf)
+        kind, target, choice = _verdict_item(item)
+        reviewer = _reviewer_name(reviewer, note)
+        with _write(s) as h:
+            _record_verdict(h, session_id, kind, target, choice, note.strip(), reviewer)
+        return RedirectResponse(f"/sessions/{session_id}#verdicts", status_code=303)
+
     @app.post("/upload")
     async def upload(request: Request) -> Response:
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > s.max_upload_bytes + 64 * 1024:
             raise _Refused(413, _too_big(s))
+        if s.analyser.full():  # refused before a byte of the clip is stored
+            raise _Refused(429, f"{s.analyser.waiting()} uploads are already waiting to be analysed (at most "
+                                f"{s.analyser.max_waiting}): send this clip when one has finished")
         form = await request.form(max_files=1, max_fields=20)
         try:
             _check_csrf(s, str(form.get("csrf", "")))
@@ -413,7 +500,7 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
     def upload_page(job_id: str) -> HTMLResponse:
         job = s.analyser.job(job_id)
         if job is None:
-            raise _Refused(404, "no such upload (uploads in progress are forgotten when the server restarts)")
+            raise _Refused(404, "no such upload: open it from the link the upload form gave")
         return _page(s, "upload.html.j2", title="Analysing upload", job=job)
 
     @app.get("/uploads/{job_id}/progress")
@@ -460,6 +547,21 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
             rows = [r for r in export_rows(h, patient=sess.patient, exercise=sess.exercise) if r["session_id"] == sess.id]
         return _csv(csv_writer(rows, EXPORT_COLUMNS), f"session-{session_id}.csv")
 
+    @app.get("/sessions/{session_id}/report.pdf")
+    def session_pdf(session_id: int) -> Response:
+        from formcheck.web.pdf import session_pdf
+
+        with _read(s) as h:
+            sess = h.session(session_id)
+            report = h.report(sess.id) if sess.status == "done" else None
+        return _pdf(session_pdf(sess, report), f"session-{session_id}.pdf")
+
+    @app.get("/progress.pdf")
+    def progress_pdf(patient: str = "") -> Response:
+        from formcheck.web.pdf import progress_pdf
+
+        return _pdf(progress_pdf(patient, _progress(s, patient)), f"progress-{_safe(patient)}.pdf")
+
     @app.get("/sessions/{session_id}/fhir.json")
     def session_fhir(session_id: int) -> JSONResponse:
         with _read(s) as h:
@@ -499,6 +601,41 @@ def _check_csrf(s: _Settings, given: str) -> None:
     if not given or not hmac.compare_digest(given.encode(), s.csrf.encode()):
         raise _Refused(403, "this form is out of date or did not come from this app (no valid CSRF token): "
                             "reload the page and send it again")
+
+
+_ITEM = re.compile(r"(rep|fault):([A-Za-z0-9_.-]{1,80}):(accept|reject)")
+
+
+def _verdict_item(item: str) -> tuple[str, str, str]:
+    m = _ITEM.fullmatch(item)
+    if m is None:
+        raise _Refused(400, "press accept or reject beside a rep or a fault (the form named none)")
+    kind, target, choice = m.groups()
+    if kind == "rep" and not target.isdigit():
+        raise _Refused(400, f"a rep is named by its number, not {target[:20]!r}")
+    return kind, target, choice
+
+
+def _reviewer_name(reviewer: str, note: str) -> str:
+    reviewer = reviewer.strip()
+    if not reviewer:
+        raise _Refused(400, "say who reviewed: fill in your name")
+    if len(reviewer) > 80 or len(note) > MAX_TEXT_CHARS:
+        raise _Refused(400, f"the name is at most 80 characters and the note {MAX_TEXT_CHARS}")
+    return reviewer
+
+
+def _record_verdict(h: History, session_id: int, kind: str, target: str, choice: str, note: str, reviewer: str) -> None:
+    """The verdict through ``History.add_verdict`` (as `formcheck review --reject-rep`), then the static page redrawn."""
+    from formcheck.batch import rerender_session
+
+    sess = h.session(session_id)  # an unknown session: 404 through the HistoryError handler
+    try:
+        h.add_verdict(sess.id, kind=kind, target=str(int(target)) if kind == "rep" else target, verdict=choice,
+                      note=note, reviewer=reviewer)
+    except HistoryError as e:
+        raise _Refused(400, str(e)) from None
+    rerender_session(h, h.session(sess.id))
 
 
 def _count(text: str, default: int) -> int:
@@ -616,6 +753,11 @@ def _csv(write, filename: str) -> Response:
     buf = io.StringIO()
     write(buf)
     return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _pdf(data: bytes, filename: str) -> Response:
+    return Response(data, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

@@ -40,7 +40,7 @@ def review_reasons(session: SessionRow, report: dict | None) -> tuple[str, ...]:
     """
     if session.status != "done":
         return ("analysis failed",)
-    if session.reviews or report is None:
+    if session.reviews or session.verdicts or report is None:
         return ()
     reasons = []
     summary = report.get("summary", {})
@@ -103,10 +103,17 @@ class WeekRow:
     target_hold_s: float | None
     rom_deg: float | None  # mean range of motion of the week's reps
     fault_rate: float | None  # share of the week's reps with a fault
-    reviewed: int  # sessions with a clinician count
+    reviewed: int  # sessions with a clinician count or verdict
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def kept_reps(session: SessionRow, report: dict) -> list[dict]:
+    """The report's reps less those the clinician rejected, each without the faults the clinician rejected."""
+    rejected, wrong = session.rejected_reps, session.rejected_faults
+    return [{**r, "faults": [f for f in r.get("faults", []) if f not in wrong]}
+            for r in report.get("reps", []) if r["index"] + 1 not in rejected]
 
 
 def progress_rows(sessions: Sequence[tuple[SessionRow, dict]]) -> list[WeekRow]:
@@ -118,7 +125,7 @@ def progress_rows(sessions: Sequence[tuple[SessionRow, dict]]) -> list[WeekRow]:
     rows = []
     for (exercise, week), items in sorted(groups.items()):
         per_side = [n for s, _ in items for n in effective_counts(s).values()]
-        reps = [r for _, report in items for r in report.get("reps", [])]
+        reps = [r for s, report in items for r in kept_reps(s, report)]  # a rejected rep is no evidence
         targets = [report.get("summary", {}).get("target_reps_per_side") for _, report in items]
         hold_targets = [report.get("summary", {}).get("target_hold_s") for _, report in items]
         rows.append(WeekRow(
@@ -127,7 +134,7 @@ def progress_rows(sessions: Sequence[tuple[SessionRow, dict]]) -> list[WeekRow]:
             hold_s=_mean([r.get("hold_s") for r in reps]),
             target_hold_s=max((t for t in hold_targets if t), default=None), rom_deg=_mean([r.get("rom_deg") for r in reps]),
             fault_rate=round(sum(1 for r in reps if r.get("faults")) / len(reps), 2) if reps else None,
-            reviewed=sum(1 for s, _ in items if s.reviews),
+            reviewed=sum(1 for s, _ in items if s.reviews or s.verdicts),
         ))
     return rows
 
@@ -144,8 +151,9 @@ def _quantity(value, unit: str) -> dict:
 
 def fhir_observations(session: SessionRow, report: dict) -> dict:
     """The session as a FHIR R4 Bundle (collection) of one Observation per exercise: reps per side,
-    mean hold and mean range of motion as components. Counts are the clinician's where reviewed."""
-    reps = report.get("reps", [])
+    mean hold and mean range of motion as components. Counts are the clinician's where reviewed, and
+    the means leave out the reps the clinician rejected."""
+    reps = kept_reps(session, report)
     components = []
     for side, n in effective_counts(session).items():
         components.append({
@@ -159,7 +167,7 @@ def fhir_observations(session: SessionRow, report: dict) -> dict:
     observation = {
         "resourceType": "Observation",
         "id": f"formcheck-session-{session.id}",
-        "status": "amended" if session.reviews else "final",
+        "status": "amended" if session.reviews or session.verdicts else "final",
         "category": [{"coding": [{
             "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "exam", "display": "Exam"}]}],
         "code": {"text": f"{report.get('exercise_title') or session.exercise} (formcheck exercise {session.exercise})"},
@@ -169,7 +177,13 @@ def fhir_observations(session: SessionRow, report: dict) -> dict:
         "method": {"text": f"formcheck {session.formcheck_version}, pose model {session.model}"},
         "component": components,
     }
+    notes = []
     if session.reviews:
         last = session.reviews[-1]
-        observation["note"] = [{"authorString": last.reviewer, "time": last.reviewed_at, "text": last.note or "count reviewed"}]
+        notes.append({"authorString": last.reviewer, "time": last.reviewed_at, "text": last.note or "count reviewed"})
+    for v in session.verdicts:  # each accept or reject, as the clinician gave it
+        text = f"{v.verdict}ed {v.kind} {v.target}" + (f": {v.note}" if v.note else "")
+        notes.append({"authorString": v.reviewer, "time": v.reviewed_at, "text": text})
+    if notes:
+        observation["note"] = notes
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}]}
