@@ -417,10 +417,11 @@ def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose mod
 
 
 # commands that live in their own modules (they import what they need from here)
-from formcheck import cli_clinic, cli_live  # noqa: E402
+from formcheck import cli_clinic, cli_live, cli_programme  # noqa: E402
 
 cli_live.register(app)
 cli_clinic.register(app)
+cli_programme.register(app)
 
 
 def _interrupt(signum, frame) -> None:
