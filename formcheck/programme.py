@@ -138,3 +138,35 @@ def read_programme(path) -> Programme:
     except (OSError, UnicodeDecodeError) as e:
         raise ProgrammeError(f"{p}: cannot read it ({e}); save it as UTF-8 text") from None
     return parse_programme(text, str(p))
+
+
+def routine_items(programme: Programme) -> tuple:
+    """The live plan: each item once per set, in order; one side named when the item names one."""
+    from formcheck.live_routine import RoutineItem
+
+    plan = []
+    for item in programme.items:
+        side = item.sides[0] if len(item.sides) == 1 else None
+        plan.extend(RoutineItem(item.exercise, item.reps, item.hold_s, side) for _ in range(item.sets))
+    return tuple(plan)
+
+
+def record_home_session(history, *, patient: str, report: dict, spec, folder, clip: str, model: str,
+                        side: str = "") -> int:
+    """Store one exercise of a live session in the history as a 'home' session, beside clinic clips."""
+    import hashlib
+    import json
+    from datetime import date, datetime, timezone
+    from pathlib import Path
+
+    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    spec_doc = spec.model_dump(mode="json")
+    spec_sha = hashlib.sha256(json.dumps(spec_doc, sort_keys=True).encode()).hexdigest()
+    # every live session is its own: nothing to skip or replace on a rerun, so the key is unique
+    run_key = hashlib.sha256(f"home\0{patient}\0{Path(folder).resolve()}\0{at}".encode()).hexdigest()
+    return history.record(
+        run_key=run_key, status="done", clip_path=clip, clip_sha256="", exercise=spec.id,
+        spec_version=spec.version, spec_sha256=spec_sha, spec=spec_doc, model=model, patient=patient,
+        session_date=date.today().isoformat(), side=side, report=report, report_dir=str(Path(folder).resolve()),
+        analysed_at=at, kind="home",
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -116,3 +118,48 @@ def test_programme_cli_errors(tmp_path):
     f.write_text(PROGRAMME_YAML)
     assert formcheck("programme", "set", "--patient", "ann", "--file", str(f), "--db", str(db)).returncode == 0
     one_line_error(formcheck("programme", "show", "--patient", "bob", "--db", str(db)), 1, "no programme", "bob")
+
+
+def test_routine_items_expand_sets_in_order():
+    from formcheck.programme import routine_items
+
+    plan = routine_items(parse_programme(PROGRAMME_YAML + "  - exercise: standing_hip_extension\n    sides: [left]\n"))
+    assert [(i.exercise, i.reps, i.hold_s, i.side) for i in plan] == [
+        ("bridge", 3, 2, None), ("bridge", 3, 2, None), ("clamshell", 12, None, None),
+        ("standing_hip_extension", None, None, "left"),
+    ]
+
+
+def test_live_patient_without_programme_is_one_line(tmp_path):
+    one_line_error(formcheck("live", "--patient", "zoe", "--db", str(tmp_path / "h.sqlite3"), "--no-window", "-q"),
+                   2, "no programme", "zoe")
+
+
+# --- acceptance (issue 19): live coaching on a rendered clip as the camera, for a patient ----------
+
+
+@pytest.mark.model
+def test_live_patient_session_reaches_the_history_with_its_page(model_path, tmp_path):
+    clip = Path(__file__).resolve().parents[1] / "sample_videos" / "bridge_correct.mp4"  # rendered: 3 bridges
+    db, f, out = tmp_path / "h.sqlite3", tmp_path / "programme.yaml", tmp_path / "live"
+    f.write_text("items:\n  - exercise: bridge\n    reps: 5\n")
+    assert formcheck("programme", "set", "--patient", "ann", "--file", str(f), "--db", str(db)).returncode == 0
+    proc = formcheck("live", "--patient", "ann", "--db", str(db), "--source", str(clip), "--no-window", "--quiet",
+                     "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    # the end-of-set summary lists the reps against the programme's dose
+    assert "Against the programme" in proc.stdout and "Glute bridge" in proc.stdout
+    assert "both 3/5" in proc.stdout, proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["target_reps_per_side"] == 5 and report["summary"]["reps_total"] == 3
+    page = (out / "report.html").read_text()
+    assert "ann" in page
+    with history.History(db, read_only=True) as h:
+        [s] = h.sessions(patient="ann")
+    assert s.kind == "home" and s.exercise == "bridge" and s.reps_total == 3
+    assert Path(s.report_dir) == out.resolve()
+    listed = formcheck("history", "--patient", "ann", "--db", str(db))
+    assert listed.returncode == 0, listed.stderr
+    assert "Glute bridge" in listed.stdout or "bridge" in listed.stdout
+    as_json = json.loads(formcheck("history", "--patient", "ann", "--db", str(db), "--json").stdout)
+    assert as_json[0]["kind"] == "home" and as_json[0]["report_dir"] == str(out.resolve())
