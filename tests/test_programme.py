@@ -163,3 +163,71 @@ def test_live_patient_session_reaches_the_history_with_its_page(model_path, tmp_
     assert "Glute bridge" in listed.stdout or "bridge" in listed.stdout
     as_json = json.loads(formcheck("history", "--patient", "ann", "--db", str(db), "--json").stdout)
     assert as_json[0]["kind"] == "home" and as_json[0]["report_dir"] == str(out.resolve())
+
+
+# --- progress: adherence and the weekly trend ------------------------------------------------------
+
+
+def _report(reps: list[tuple[float | None, float, list[str]]]) -> dict:
+    return {"summary": {"reps_total": len(reps), "reps_by_side": {"both": len(reps)}},
+            "reps": [{"index": i, "side": "both", "start_s": 0.0, "end_s": 1.0, "hold_s": h, "rom_deg": rom,
+                      "faults": f, "complete": True} for i, (h, rom, f) in enumerate(reps)]}
+
+
+def test_adherence_counts_days_per_week_against_the_programme():
+    from datetime import date
+
+    from formcheck.progress import adherence, session_point
+
+    def point(day: str, exercise: str = "bridge"):
+        return session_point(session_date=day, analysed_at="2026-01-01T00:00:00+00:00", exercise=exercise,
+                             kind="home", report=_report([(2.0, 40.0, [])]))
+
+    # Mon 5 Jan: two exercises on one day are one session; Wed 7 Jan another; nothing the week of 12 Jan
+    points = [point("2026-01-05"), point("2026-01-05", "clamshell"), point("2026-01-07"), point("2026-01-20")]
+    weeks = adherence(points, 3, today=date(2026, 1, 21))
+    assert [(w.week_start.isoformat(), w.sessions_done) for w in weeks] == [
+        ("2026-01-05", 2), ("2026-01-12", 0), ("2026-01-19", 1)]
+    assert weeks[0].fraction == pytest.approx(2 / 3) and weeks[1].fraction == 0
+    assert len(adherence(points, 3, today=date(2026, 1, 21), weeks=2)) == 2
+    assert adherence([], 3, today=date(2026, 1, 21)) == ()
+
+
+def test_weekly_trend_per_exercise_reps_hold_range_faults():
+    from formcheck.progress import session_point, weekly_trend
+
+    a = session_point(session_date="2026-01-05", analysed_at="", exercise="bridge", kind="home",
+                      report=_report([(2.0, 40.0, []), (4.0, 50.0, ["hips_low"])]))
+    b = session_point(session_date="2026-01-06", analysed_at="", exercise="bridge", kind="clinic",
+                      report=_report([(3.0, 60.0, []), (3.0, 60.0, []), (3.0, 60.0, [])]))
+    c = session_point(session_date="2026-01-13", analysed_at="", exercise="bridge", kind="home", report=_report([]))
+    week1, week2 = weekly_trend([c, a, b])
+    assert week1.sessions == 2 and week1.reps_per_session == 2.5
+    assert week1.hold_s_mean == pytest.approx((3.0 + 3.0) / 2) and week1.rom_deg_mean == pytest.approx(52.5)
+    assert week1.fault_rate == pytest.approx(1 / 5)
+    assert week2.reps_per_session == 0 and week2.fault_rate is None and week2.hold_s_mean is None
+
+
+def test_history_patient_prints_adherence_and_trend_in_80_columns(tmp_path):
+    from datetime import date, timedelta
+
+    from formcheck.progress import week_start
+    from formcheck.spec import load_spec
+    from formcheck.words import date_text
+
+    db = tmp_path / "h.sqlite3"
+    spec = load_spec("side_lying_hip_abduction")
+    monday = week_start(date.today()) - timedelta(weeks=1)  # last week: Monday and Wednesday
+    with history.History(db) as h:
+        h.set_programme("ann", parse_programme(PROGRAMME_YAML))
+        for day, kind in ((monday.isoformat(), "home"), ((monday + timedelta(days=2)).isoformat(), "clinic")):
+            h.record(run_key=day, status="done", clip_path=f"/clips/{day}.mp4", clip_sha256="", exercise=spec.id,
+                     spec_version=spec.version, spec_sha256="", spec=spec.model_dump(mode="json"), model="full",
+                     patient="ann", session_date=day, report=_report([(1.5, 35.0, ["hip_rolls_back"])]), kind=kind)
+    proc = formcheck("history", "--patient", "ann", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Adherence" in out and date_text(monday) in out and "40%" in out  # 2 of the 5 a week
+    assert "Weekly trend" in out and spec.title in out and "100%" in out and "35°" in out
+    assert "home" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), out
