@@ -368,7 +368,8 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
     t0 = time.monotonic()
     staging = Path(task["staging"])
     try:
-        spec, evaluator = pipeline.build_evaluator(task["exercise"], task["side"], reps=task["reps"], hold_s=task["hold_s"])
+        spec, evaluator = pipeline.build_evaluator(task["exercise"], task["side"], reps=task["reps"], hold_s=task["hold_s"],
+                                                   programme=_task_programme(task))
         staging.mkdir(parents=True, exist_ok=True)
         meta = ClipMeta(
             clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
@@ -719,6 +720,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
             slugs: dict[str, Path] = {}  # report folder name -> the clip that has it in this run
             for key, job in enumerate(jobs):
                 try:
+                    job = _programme_dose(job, history)  # the patient's programme is the prescription
                     plan = _plan(key, job, options, models)
                 except (InputError, SpecError, SideOverrideError) as e:
                     results[key] = _record_failure(history, job, out, _one_line(e))
@@ -764,10 +766,25 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
     return BatchSummary(ordered, index, time.monotonic() - t0)
 
 
+def _task_programme(task: dict):
+    from formcheck.programme import Programme
+
+    return Programme.model_validate(task["programme"]) if task.get("programme") else None
+
+
+def _programme_dose(job: ClipJob, history: History) -> ClipJob:
+    """A row with a patient and no reps/hold takes its dose from the patient's programme."""
+    item = history.programme(job.patient)[0] if job.patient and job.reps is None and job.hold_s is None else None
+    item = item.item_for(job.exercise) if item is not None else None
+    return job if item is None else replace(job, reps=item.reps, hold_s=item.hold_s)
+
+
 def _task(plan: _Plan, options: BatchOptions, out: Path, history: History) -> dict:
     job = plan.job
+    programme = history.programme(job.patient)[0] if job.patient else None
     return {
         "history_db": str(history.path.resolve()),
+        "programme": programme.model_dump(mode="json") if programme is not None else None,
         "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
         "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
         "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,

@@ -73,11 +73,9 @@ def register(app) -> None:
             elif routine is not None:
                 plan = load_routine(routine)
             else:
-                dose = programme.item_for(exercise) if programme is not None else None
-                if dose is not None and reps is None and hold is None:  # the programme's dose is the prescription
-                    reps, hold = dose.reps, dose.hold_s
                 plan = (RoutineItem(exercise, reps, hold, side.value if side else None),)
-            specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s)[0] for i in plan]
+            specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s, programme=programme)[0]
+                     for i in plan]
         from formcheck.live import LiveOptions, LiveWindow, display_available, run_live
 
         if not no_window and not display_available():
@@ -111,7 +109,8 @@ def register(app) -> None:
             try:
                 outcome = run_live(
                     plan,
-                    lambda item: pipeline.build_evaluator(item.exercise, item.side, reps=item.reps, hold_s=item.hold_s),
+                    lambda item: pipeline.build_evaluator(item.exercise, item.side, reps=item.reps, hold_s=item.hold_s,
+                                                          programme=programme),
                     frames, estimator, source=source_info, out_dir=out_dir,
                     options=LiveOptions(setup=source is None if setup is None else setup, countdown_s=countdown,
                                         page=_page_meta(patient, db, source, camera, backend) if patient else None),

@@ -231,3 +231,39 @@ def test_history_patient_prints_adherence_and_trend_in_80_columns(tmp_path):
     assert "Weekly trend" in out and spec.title in out and "100%" in out and "35°" in out
     assert "home" in out
     assert all(len(line) <= 80 for line in out.splitlines()), out
+
+
+# --- the programme as the prescription of analyze and batch -----------------------------------------
+
+
+def test_build_evaluator_says_where_the_dose_came_from():
+    from formcheck.pipeline import build_evaluator
+
+    programme = parse_programme(PROGRAMME_YAML)
+    spec, ev = build_evaluator("bridge", None, programme=programme)
+    assert (spec.target.reps, spec.target.hold_s, ev.prescribed_by, ev.sets) == (3, 2, "programme", 2)
+    spec, ev = build_evaluator("bridge", None, reps=7, programme=programme)
+    assert (spec.target.reps, ev.prescribed_by) == (7, "options")
+    spec, ev = build_evaluator("pelvic_tilt", None, programme=programme)  # not in the programme
+    assert ev.prescribed_by == "spec"
+
+
+def test_analyze_patient_uses_the_programme_dose_in_report_json(tmp_path):
+    from tests.clinic_helpers import bridge_poses
+
+    db, f = tmp_path / "h.sqlite3", tmp_path / "programme.yaml"
+    f.write_text(PROGRAMME_YAML)
+    assert formcheck("programme", "set", "--patient", "ann", "--file", str(f), "--db", str(db)).returncode == 0
+    poses = bridge_poses(tmp_path / "b.poses.json.gz", reps=2)
+    proc = formcheck("analyze", str(poses), "-e", "bridge", "--patient", "ann", "--db", str(db), "-q",
+                     "-o", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    p = json.loads((tmp_path / "a" / "report.json").read_text())["prescription"]
+    assert p == {"reps_per_side": 3, "hold_s": 2.0, "sets": 2, "from": "programme"}
+    proc = formcheck("analyze", str(poses), "-e", "bridge", "--patient", "ann", "--db", str(db), "--reps", "4",
+                     "-q", "-o", str(tmp_path / "b"))
+    p = json.loads((tmp_path / "b" / "report.json").read_text())["prescription"]
+    assert p["from"] == "options" and p["reps_per_side"] == 4
+    one_line_error(formcheck("analyze", str(poses), "-e", "bridge", "--patient", "bob", "--db", str(db), "-q",
+                             "-o", str(tmp_path / "c")), 2, "no programme", "bob")
+    assert not (tmp_path / "c").exists()
