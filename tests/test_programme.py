@@ -267,3 +267,35 @@ def test_analyze_patient_uses_the_programme_dose_in_report_json(tmp_path):
     one_line_error(formcheck("analyze", str(poses), "-e", "bridge", "--patient", "bob", "--db", str(db), "-q",
                              "-o", str(tmp_path / "c")), 2, "no programme", "bob")
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+def test_web_progress_shows_adherence_and_the_list_tags_home_sessions(tmp_path):
+    from datetime import date, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from formcheck.progress import week_start
+    from formcheck.spec import load_spec
+    from formcheck.web.app import create_app
+
+    db = tmp_path / "h.sqlite3"
+    spec = load_spec("bridge")
+    monday = week_start(date.today()) - timedelta(weeks=1)
+    with history.History(db) as h:
+        h.set_programme("ann", parse_programme(PROGRAMME_YAML))
+        for n, kind in enumerate(("home", "clinic")):
+            h.record(run_key=str(n), status="done", clip_path=f"/clips/{kind}.mp4", clip_sha256="", exercise="bridge",
+                     spec_version=spec.version, spec_sha256="", spec=spec.model_dump(mode="json"), model="full",
+                     patient="ann", session_date=(monday + timedelta(days=n)).isoformat(),
+                     report=_report([(2.0, 40.0, [])]), kind=kind)
+    c = TestClient(create_app(db, tmp_path / "reports"), follow_redirects=False)
+    page = c.get("/progress", params={"patient": "ann"})
+    assert page.status_code == 200
+    text = page.text
+    assert 'id="adherence"' in text and "5 sessions a week" in text and "1 home and 1 clinic" in text
+    assert f"<td>{monday.isoformat()}</td><td>2</td><td>5</td><td>40%</td>" in text
+    listing = c.get("/").text
+    assert listing.count('class="tag home"') == 1
+    # a patient with no programme: no adherence section, the page still works
+    assert 'id="adherence"' not in c.get("/progress", params={"patient": "bob"}).text
