@@ -299,3 +299,26 @@ def test_web_progress_shows_adherence_and_the_list_tags_home_sessions(tmp_path):
     assert listing.count('class="tag home"') == 1
     # a patient with no programme: no adherence section, the page still works
     assert 'id="adherence"' not in c.get("/progress", params={"patient": "bob"}).text
+
+
+def test_batch_row_with_a_patient_takes_the_programme_dose(tmp_path):
+    import csv
+
+    from tests.clinic_helpers import bridge_poses
+
+    db, f, out = tmp_path / "h.sqlite3", tmp_path / "programme.yaml", tmp_path / "out"
+    f.write_text(PROGRAMME_YAML)
+    assert formcheck("programme", "set", "--patient", "ann", "--file", str(f), "--db", str(db)).returncode == 0
+    poses = bridge_poses(tmp_path / "b.poses.json.gz", reps=2)
+    with open(tmp_path / "clips.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, ["clip", "exercise", "patient", "reps"])
+        w.writeheader()
+        w.writerow({"clip": str(poses), "exercise": "bridge", "patient": "ann", "reps": ""})
+        w.writerow({"clip": str(poses), "exercise": "bridge", "patient": "bob", "reps": ""})  # no programme
+    proc = formcheck("batch", "--manifest", str(tmp_path / "clips.csv"), "--workers", "1", "--out", str(out),
+                     "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    with history.History(db, read_only=True) as h:
+        by_patient = {s.patient: h.report(s.id) for s in h.sessions(status="done")}
+    assert by_patient["ann"]["prescription"] == {"reps_per_side": 3, "hold_s": 2.0, "sets": 2, "from": "programme"}
+    assert by_patient["bob"]["prescription"]["from"] == "spec"
