@@ -16,7 +16,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -95,6 +95,7 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
             slugs: dict[str, Path] = {}  # report folder name -> the clip that has it in this run
             for key, job in enumerate(jobs):
                 try:
+                    job = _programme_dose(job, history)  # the patient's programme is the prescription
                     plan = plan_clip(key, job, options, models)
                 except (InputError, SpecError, SideOverrideError) as e:
                     results[key] = record_failure(history, job, out, one_line(e))
@@ -114,8 +115,10 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
                     results[key] = copy_session(plan, (same_clip or done)[0], out, history, same_clip)
                     continue
                 plans[key] = plan
+                programme = history.programme(job.patient)[0] if job.patient else None
                 todo.append((key, clip_task(plan, options, staging=out / STAGING / plan.slug, final=out / plan.slug,
-                                             history_db=history.path.resolve())))
+                                             history_db=history.path.resolve(),
+                                             programme=programme.model_dump(mode="json") if programme is not None else None)))
             if observer is not None:
                 observer.planned(len(jobs), len(todo))
                 for key, result in results.items():
@@ -139,3 +142,10 @@ def run_batch(jobs: Sequence[ClipJob], options: BatchOptions, history: History,
             shutil.rmtree(staging_root, ignore_errors=True)  # also when the database or the disk failed
     ordered = tuple(results[k] for k in sorted(results))
     return BatchSummary(ordered, index, time.monotonic() - t0)
+
+
+def _programme_dose(job: ClipJob, history: History) -> ClipJob:
+    """A row with a patient and no reps/hold takes its dose from the patient's programme."""
+    item = history.programme(job.patient)[0] if job.patient and job.reps is None and job.hold_s is None else None
+    item = item.item_for(job.exercise) if item is not None else None
+    return job if item is None else replace(job, reps=item.reps, hold_s=item.hold_s)

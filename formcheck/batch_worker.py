@@ -16,11 +16,16 @@ if TYPE_CHECKING:
 # --- the work of one clip (in a worker process, or in-process with one worker) ----------------------
 
 
-def clip_task(plan: ClipPlan, options: BatchOptions, *, staging: Path, final: Path, history_db: Path) -> dict:
-    """What a worker needs to analyse one clip, as plain values (it crosses to another process or machine)."""
+def clip_task(plan: ClipPlan, options: BatchOptions, *, staging: Path, final: Path, history_db: Path,
+              programme: dict | None = None) -> dict:
+    """What a worker needs to analyse one clip, as plain values (it crosses to another process or machine).
+
+    ``programme`` is the patient's programme as JSON-safe data, or None.
+    """
     job = plan.job
     return {
         "history_db": str(history_db),
+        "programme": programme,
         "path": str(job.path), "exercise": job.exercise, "side": job.side, "reps": job.reps, "hold_s": job.hold_s,
         "patient": job.patient, "date": job.session_date, "extra": job.extra, "clip_sha256": plan.clip_sha256,
         "model": plan.model, "model_path": str(options.model_path) if options.model_path else None,
@@ -53,7 +58,8 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
     t0 = time.monotonic()
     staging = Path(task["staging"])
     try:
-        spec, evaluator = pipeline.build_evaluator(task["exercise"], task["side"], reps=task["reps"], hold_s=task["hold_s"])
+        spec, evaluator = pipeline.build_evaluator(task["exercise"], task["side"], reps=task["reps"], hold_s=task["hold_s"],
+                                                   programme=_task_programme(task))
         staging.mkdir(parents=True, exist_ok=True)
         meta = ClipMeta(
             clip_path=task["path"], clip_sha256=task["clip_sha256"], model=task["model"], patient=task["patient"],
@@ -80,3 +86,9 @@ def analyse_clip(task: dict, progress: Callable[[int, int | None], None] | None 
     except Exception as e:  # noqa: BLE001  a bug on one clip is that clip's failure, never the batch's end
         return {"ok": False, "error": f"internal error ({type(e).__name__}: {one_line(e)})", "elapsed_s": time.monotonic() - t0}
 
+
+def _task_programme(task: dict):
+    """The task's programme (None without one), validated again on this side of the process boundary."""
+    from formcheck.programme import Programme
+
+    return Programme.model_validate(task["programme"]) if task.get("programme") else None

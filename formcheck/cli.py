@@ -68,19 +68,26 @@ def analyze(
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
     analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Print only the output folder.")] = False,
+    patient: Annotated[Optional[str], typer.Option(help="Use this patient's programme as the prescription (when no --reps/--hold).")] = None,
+    db: Annotated[Optional[Path], typer.Option("--db", help="History database holding the programme (with --patient).")] = None,
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
     from formcheck.outputs import OutputPlan
 
     if exercise == "auto":
-        return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet)
+        with user_errors():
+            programme = _patient_programme(patient, db)
+        return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet,
+                             programme)
     from formcheck.recognise import PoseKeeper
     from formcheck.session import interrupts_between_frames
 
     keeper = PoseKeeper()
     with user_errors():
-        spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None, reps=reps, hold_s=hold)
+        programme = _patient_programme(patient, db)
+        spec, evaluator = pipeline.build_evaluator(exercise, side.value if side else None, reps=reps, hold_s=hold,
+                                                   programme=programme)
         out_dir = out or Path("formcheck-out") / input.name.split(".")[0]
         with interrupts_between_frames(), _progress(quiet) as progress:
             report = pipeline.analyze(
@@ -102,7 +109,24 @@ def analyze(
         raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet) -> None:
+def _patient_programme(patient: str | None, db: Path | None):
+    """The patient's programme from the history (None without --patient)."""
+    if db is not None and patient is None:
+        raise fail("--db goes with --patient (the programme is read from it)", EXIT_USAGE)
+    if patient is None:
+        return None
+    from formcheck.history import History
+
+    with History(db, read_only=True) as h:
+        programme, _ = h.programme(patient)
+    if programme is None:
+        raise fail(f"no programme for patient {patient!r}: set one with `formcheck programme set --patient "
+                   f"{patient} --file programme.yaml`, or give --reps/--hold", EXIT_USAGE)
+    return programme
+
+
+def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet,
+                  programme=None) -> None:
     """`analyze --exercise auto`: one model run, the likely exercise named, then analysed with it."""
     from dataclasses import replace
 
@@ -118,7 +142,8 @@ def _analyze_auto(input: Path, side, reps, hold, out, annotate, model, variant, 
                                                          max_side_px=max_side or None, progress=progress,
                                                          analysis_fps=analysis_fps or None)
         console.print(f"Looks like: {esc(rec.title)} ({rec.exercise}), confidence {rec.confidence:.2f}")
-        spec, evaluator = pipeline.build_evaluator(rec.exercise, side.value if side else None, reps=reps, hold_s=hold)
+        spec, evaluator = pipeline.build_evaluator(rec.exercise, side.value if side else None, reps=reps, hold_s=hold,
+                                                   programme=programme)
         source = replace(source, exercise_auto={"exercise": rec.exercise, "confidence": rec.confidence,
                                                 "posture": rec.posture.posture, "posture_confidence": round(rec.posture.confidence, 2)})
         if annotate and not pipeline.is_poses(input):
@@ -419,10 +444,11 @@ def model_info_cmd(variant: Annotated[Variant, typer.Option(help="Which pose mod
 
 
 # commands that live in their own modules (they import what they need from here)
-from formcheck import cli_clinic, cli_live  # noqa: E402
+from formcheck import cli_clinic, cli_live, cli_programme  # noqa: E402
 
 cli_live.register(app)
 cli_clinic.register(app)
+cli_programme.register(app)
 
 
 def _interrupt(signum, frame) -> None:

@@ -207,11 +207,15 @@ def register(app) -> None:
                 for side, r in reviews.items()
             ) or "-"
             f = esc(", ".join(f"{readable(k)} x{n}" for k, n in faults.get(s.id, {}).items()) or "-")
-            t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
+            t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"),
+                      ("[cyan]home[/] " if s.kind == "home" else "") + esc(s.clip_name), esc(s.exercise),
                       _counts(s.reps_by_side), f"[green]{clin}[/]" if reviews else clin, f)
         console.print(t)
         console.print(f"[dim]{len(sessions)} sessions; machine = formcheck's count, clinician = the latest review "
                       "(`formcheck review`); `--json` gives report folders and every review[/]")
+        if patient is not None:
+            with clinic_errors():
+                _print_progress(db, patient, sessions)
 
     @app.command()
     def export(
@@ -342,6 +346,56 @@ def register(app) -> None:
         console.print(f"formcheck serve: {esc(url)}", soft_wrap=True)
         console.print(f"[dim]history {esc(db_path)}, reports {esc(reports.expanduser().resolve())}; Ctrl-C stops[/]", soft_wrap=True)
         _run_server(app_, sock)
+
+
+def _print_progress(db, patient: str, sessions) -> None:
+    """Adherence (sessions per week against the programme) and each exercise's weekly trend."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from formcheck.cli_common import console, esc
+    from formcheck.history import History
+    from formcheck.progress import adherence, session_point, weekly_trend
+    from formcheck.spec import UnknownExerciseError, load_spec
+    from formcheck.words import date_text
+
+    def title(exercise_id: str) -> str:
+        try:
+            return load_spec(exercise_id).title
+        except UnknownExerciseError:  # a spec file's id, or one a later formcheck dropped
+            return exercise_id
+
+    with History(db, read_only=True) as h:
+        programme, _ = h.programme(patient)
+        points = [session_point(session_date=s.session_date, analysed_at=s.analysed_at, exercise=s.exercise,
+                                kind=s.kind, report=h.report(s.id)) for s in sessions if s.status == "done"]
+    if not points:
+        return
+    if programme is not None:
+        a = Table(title="Adherence", show_edge=False, header_style="bold", pad_edge=False)
+        for col in ("week of", "sessions", "planned", ""):
+            a.add_column(col, justify="left" if col in ("week of", "") else "right")
+        for w in adherence(points, programme.sessions_per_week, today=date.today(), weeks=12):
+            style = "green" if w.fraction >= 1 else "yellow" if w.fraction >= 0.5 else "red"
+            a.add_row(date_text(w.week_start), str(w.sessions_done), str(w.sessions_planned),
+                      f"[{style}]{w.fraction:.0%}[/]")
+        console.print(a)
+    else:
+        console.print(f"[dim]no programme for {esc(patient)}: `formcheck programme set` gives adherence[/]")
+    t = Table(title="Weekly trend", show_edge=False, header_style="bold", pad_edge=False)
+    for col in ("exercise", "week of", "done", "reps", "hold", "range", "faults"):
+        t.add_column(col, justify="left" if col in ("exercise", "week of") else "right", overflow="fold")
+    last = None
+    for w in weekly_trend(points):
+        t.add_row(esc(title(w.exercise)) if w.exercise != last else "", date_text(w.week_start), str(w.sessions),
+                  f"{w.reps_per_session:.1f}", "-" if w.hold_s_mean is None else f"{w.hold_s_mean:.1f} s",
+                  "-" if w.rom_deg_mean is None else f"{w.rom_deg_mean:.0f}°",
+                  "-" if w.fault_rate is None else f"{w.fault_rate:.0%}")
+        last = w.exercise
+    console.print(t)
+    console.print("[dim]done = sessions that week; reps per session; hold, range of motion and the share of "
+                  "faulty reps over that week's reps[/]")
 
 
 def _run_server(app, sock) -> None:

@@ -26,6 +26,8 @@ def register(app) -> None:
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/live-DATE-TIME).")] = None,
         setup: Annotated[Optional[bool], typer.Option("--setup/--no-setup", metavar="", help="Guide into view and count down before counting (default: on for a camera, off for --source).")] = None,
         countdown: Annotated[float, typer.Option(min=0, max=30, help="Countdown after set-up, in seconds.")] = 3.0,
+        patient: Annotated[Optional[str], typer.Option(help="Run this patient's programme (without --exercise) and record the session in the history as a home session.")] = None,
+        db: Annotated[Optional[Path], typer.Option("--db", help="History database for --patient (default: the user data folder).")] = None,
         screenshot: Annotated[Optional[Path], typer.Option(hidden=True, help="Save the last composed frame as PNG (debug).")] = None,
     ) -> None:
         """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
@@ -41,16 +43,39 @@ def register(app) -> None:
         from formcheck.backends import backend_for_options
         from formcheck.live_routine import RoutineItem, load_routine
 
-        if (exercise is None) == (routine is None):
+        if exercise is not None and routine is not None:
             raise fail("give --exercise ID or --routine FILE (one of them)", EXIT_USAGE)
+        if exercise is None and routine is None and patient is None:
+            raise fail("give --exercise ID, --routine FILE, or --patient P to run the patient's programme", EXIT_USAGE)
+        if patient is not None and not patient.strip():
+            raise fail("--patient is empty: pass the patient's name or id", EXIT_USAGE)
+        if db is not None and patient is None:
+            raise fail("--db goes with --patient (the session is recorded for a patient)", EXIT_USAGE)
+        programme = None
         if routine is not None and (reps is not None or hold is not None or side is not None):
             raise fail("with --routine, set reps, hold_s and side per exercise in the routine file", EXIT_USAGE)
         with user_errors():
-            if routine is not None:
+            if patient is not None:
+                from formcheck.history import History
+
+                with History(db) as h:
+                    programme, _ = h.programme(patient)
+            if exercise is None and routine is None:
+                from formcheck.programme import routine_items
+
+                if programme is None:
+                    raise fail(f"no programme for patient {patient!r}: set one with `formcheck programme set "
+                               f"--patient {patient} --file programme.yaml`, or pass --exercise", EXIT_USAGE)
+                if reps is not None or hold is not None or side is not None:
+                    raise fail("the programme sets reps, hold_s and sides; change it with `formcheck programme set`",
+                               EXIT_USAGE)
+                plan = routine_items(programme)
+            elif routine is not None:
                 plan = load_routine(routine)
             else:
                 plan = (RoutineItem(exercise, reps, hold, side.value if side else None),)
-            specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s)[0] for i in plan]
+            specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s, programme=programme)[0]
+                     for i in plan]
         from formcheck.live import LiveOptions, LiveWindow, display_available, run_live
 
         if not no_window and not display_available():
@@ -84,20 +109,88 @@ def register(app) -> None:
             try:
                 outcome = run_live(
                     plan,
-                    lambda item: pipeline.build_evaluator(item.exercise, item.side, reps=item.reps, hold_s=item.hold_s),
+                    lambda item: pipeline.build_evaluator(item.exercise, item.side, reps=item.reps, hold_s=item.hold_s,
+                                                          programme=programme),
                     frames, estimator, source=source_info, out_dir=out_dir,
-                    options=LiveOptions(setup=source is None if setup is None else setup, countdown_s=countdown),
+                    options=LiveOptions(setup=source is None if setup is None else setup, countdown_s=countdown,
+                                        page=_page_meta(patient, db, source, camera, backend) if patient else None),
                     window=window, speaker=speaker, on_event=_print_event(console), screenshot=screenshot,
                 )
             finally:
                 estimator.close()
         _print_outcome(outcome, console)
+        if programme is not None and exercise is None and routine is None:
+            _print_against_programme(outcome, programme, console)
+        if patient is not None:
+            with user_errors():
+                _record_home(outcome, patient, db, source, camera, backend.model_path.name)
         if outcome.camera_error is not None:
             saved = " (the report covers the session so far, marked incomplete)" if any(r.report for r in outcome.runs) else ""
             raise fail(f"{outcome.camera_error}{saved}", EXIT_ERROR)
         if outcome.ended_by == "interrupted":
             err_console.print("interrupted: the report covers the session so far (marked incomplete)")
             raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _clip_name(source: Path | None, camera: int) -> str:
+    return str(source.resolve()) if source is not None else f"camera {camera}"
+
+
+def _page_meta(patient: str, db: Path | None, source: Path | None, camera: int, backend):
+    """What each exercise's clinician page says: the patient, the day, the camera, the database."""
+    from datetime import date
+
+    from formcheck import __version__
+    from formcheck.history import default_db_path
+    from formcheck.htmlreport import ClipMeta
+
+    path = (db if db is not None else default_db_path()).expanduser().resolve()
+    return ClipMeta(clip_path=_clip_name(source, camera), model=backend.model_path.name, patient=patient,
+                    session_date=date.today().isoformat(), extra={"kind": "home"},
+                    formcheck_version=__version__, history_db=str(path))
+
+
+def _record_home(outcome, patient: str, db: Path | None, source: Path | None, camera: int, model: str) -> None:
+    """Each exercise that counted becomes a 'home' session in the history, its page naming the session."""
+    from formcheck.batch import rerender_session
+    from formcheck.cli_common import console, esc
+    from formcheck.history import History
+    from formcheck.programme import record_home_session
+    from formcheck.sinks import report_document
+
+    with History(db) as h:
+        for run in outcome.runs:
+            if run.report is None or run.out_dir is None:
+                continue
+            sid = record_home_session(h, patient=patient, report=report_document(run.report), spec=run.spec,
+                                      folder=run.out_dir, clip=_clip_name(source, camera), model=model,
+                                      side=run.item.side or "")
+            rerender_session(h, h.session(sid))
+            console.print(f"Recorded home session {sid} for {esc(patient)}: {esc(run.out_dir)}/report.html")
+
+
+def _print_against_programme(outcome, programme, console) -> None:
+    """The end-of-set summary against the programme: each item's dose and the reps done per side."""
+    from rich.table import Table
+
+    from formcheck.cli_common import esc
+    from formcheck.cli_programme import exercise_title
+
+    done: dict[str, list[dict]] = {}
+    for run in outcome.runs:
+        if run.report is not None:
+            done.setdefault(run.spec.id, []).append(run.report.to_dict()["summary"]["reps_by_side"])
+    t = Table(title="Against the programme", show_edge=False, header_style="bold", pad_edge=False)
+    for col in ("exercise", "programme", "done"):
+        t.add_column(col, overflow="fold")
+    for item in programme.items:
+        sets = done.get(item.exercise, [])
+        text = "; ".join(
+            ", ".join(f"{side} {n}/{item.reps}" if item.reps else f"{side} {n}" for side, n in by_side.items())
+            for by_side in sets
+        ) or "not done"
+        t.add_row(esc(exercise_title(item.exercise)), esc(item.dose_text()), esc(text))
+    console.print(t)
 
 
 def _open_source(path: Path | None, camera: int):

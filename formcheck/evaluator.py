@@ -156,6 +156,8 @@ class ExerciseEvaluator:
         if side is not None and side not in SIDES:
             raise SideOverrideError(f"unknown side {side!r}; valid: {', '.join(SIDES)}")
         self.spec = spec
+        self.prescribed_by = "spec"  # pipeline.build_evaluator says when options or a programme set the dose
+        self.sets: int | None = None
         self.side_override = side
         # The same exercise counted from the 3D world landmarks, which a camera in front does not
         # flatten: its count stands in when the camera turns out not to be side-on.
@@ -560,6 +562,7 @@ class ExerciseEvaluator:
             quality=quality,
             incomplete=incomplete,
             series=series,
+            prescribed_by=self.prescribed_by, sets=self.sets,
             units={"range": unit_of(self.spec.features[self.spec.rep.driver].measure),
                    **{name: unit_of(fs.measure) for name, fs in self.spec.features.items()}},
         )

@@ -98,6 +98,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX verdicts_session ON verdicts (session_id, kind, target, id)",
     ),
+    # 5: a programme per patient (every version kept, the latest wins); home sessions beside clinic clips
+    (
+        """CREATE TABLE programmes (
+            id INTEGER PRIMARY KEY,
+            patient TEXT NOT NULL,
+            programme_json TEXT NOT NULL,
+            set_by TEXT NOT NULL DEFAULT '',
+            set_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX programmes_patient ON programmes (patient, id)",
+        "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'clinic' CHECK (kind IN ('clinic', 'home'))",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -215,6 +227,7 @@ class SessionRow:
     elapsed_s: float | None
     error: str
     formcheck_version: str
+    kind: str = "clinic"  # 'clinic' (an analysed clip) or 'home' (live coaching with --patient)
     reviews: tuple[Review, ...] = field(default=())
     verdicts: tuple[Verdict, ...] = field(default=())
 
@@ -246,13 +259,14 @@ class SessionRow:
             "rejected_reps": sorted(self.rejected_reps), "rejected_faults": sorted(self.rejected_faults),
             "report_dir": self.report_dir,
             "analysed_at": self.analysed_at, "error": self.error, "formcheck_version": self.formcheck_version,
+            "kind": self.kind,
         }
 
 
 _SESSION_COLUMNS = (
     "id", "run_key", "status", "clip_path", "clip_name", "clip_sha256", "exercise", "spec_version", "spec_sha256",
     "model", "patient", "session_date", "side", "extra_json", "reps_total", "reps_by_side_json", "report_dir",
-    "analysed_at", "elapsed_s", "error", "formcheck_version",
+    "analysed_at", "elapsed_s", "error", "formcheck_version", "kind",
 )
 
 
@@ -265,7 +279,7 @@ def _row_to_session(row: sqlite3.Row, reviews: Sequence[Review] = (), verdicts: 
         side=d["side"], extra=json.loads(d["extra_json"] or "{}"), reps_total=d["reps_total"],
         reps_by_side=json.loads(d["reps_by_side_json"] or "{}"), report_dir=d["report_dir"],
         analysed_at=d["analysed_at"], elapsed_s=d["elapsed_s"], error=d["error"],
-        formcheck_version=d["formcheck_version"], reviews=tuple(reviews), verdicts=tuple(verdicts),
+        formcheck_version=d["formcheck_version"], kind=d["kind"], reviews=tuple(reviews), verdicts=tuple(verdicts),
     )
 
 
@@ -432,7 +446,7 @@ class History:
                spec_version: int | None, spec_sha256: str, spec: dict | None, model: str, patient: str = "",
                session_date: str = "", side: str = "", extra: dict | None = None, report: dict | None = None,
                report_dir: str = "", elapsed_s: float | None = None, error: str = "",
-               analysed_at: str | None = None, before_commit: Callable[[], None] | None = None) -> int:
+               analysed_at: str | None = None, kind: str = "clinic", before_commit: Callable[[], None] | None = None) -> int:
         """Store one analysis (status 'done', with its report) or a failed attempt; returns its id.
 
         ``before_commit`` runs after the row is written and before it is committed (batch moves the
@@ -452,7 +466,7 @@ class History:
             "reps_total": summary.get("reps_total"),
             "reps_by_side_json": json.dumps(summary.get("reps_by_side", {})),
             "report_dir": report_dir, "analysed_at": analysed_at or utc_now(), "elapsed_s": elapsed_s,
-            "error": error, "formcheck_version": __version__,
+            "error": error, "formcheck_version": __version__, "kind": kind,
         }
         cols = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
@@ -460,6 +474,18 @@ class History:
             cur = conn.execute(f"INSERT INTO sessions ({cols}) VALUES ({marks})", values)
             if before_commit is not None:
                 before_commit()
+            return int(cur.lastrowid)
+
+    @_db_errors
+    def set_programme(self, patient: str, programme, *, set_by: str = "", set_at: str | None = None) -> int:
+        """Store a patient's programme (a ``formcheck.programme.Programme``); earlier ones are kept."""
+        if not patient.strip():
+            raise HistoryError("a programme needs a patient: pass --patient")
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO programmes (patient, programme_json, set_by, set_at) VALUES (?, ?, ?, ?)",
+                (patient, programme.model_dump_json(exclude_none=True), set_by, set_at or utc_now()),
+            )
             return int(cur.lastrowid)
 
     @_db_errors
@@ -605,6 +631,18 @@ class History:
             params.extend([len(prefix), prefix])
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         return self._select(clause, params, order="patient, session_date, analysed_at, id")
+
+    @_db_errors
+    def programme(self, patient: str):
+        """The patient's latest programme and when it was set, or (None, '') if none was set."""
+        from formcheck.programme import Programme
+
+        row = self._conn.execute(
+            "SELECT programme_json, set_at FROM programmes WHERE patient = ? ORDER BY id DESC LIMIT 1", (patient,)
+        ).fetchone()
+        if row is None:
+            return None, ""
+        return Programme.model_validate_json(row[0]), row[1]
 
     @_db_errors
     def report(self, session_id: int) -> dict:

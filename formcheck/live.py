@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,13 +33,16 @@ from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.live_routine import RoutineItem
 from formcheck.live_setup import GO, SetupGuide
-from formcheck.outputs import OutputPlan, build_sinks
+from formcheck.outputs import ClipPage, OutputPlan, build_sinks
 from formcheck.render import LiveOverlay
 from formcheck.report import SessionReport
 from formcheck.session import SessionCut, interrupt_requested, run_session
 from formcheck.spec import ExerciseSpec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, PRIORITY_GUIDE, CueDebouncer, Speaker, Utterance
 from formcheck.types import FeatureFrame, Frame, FrameResult, PoseSample, SourceInfo
+
+if TYPE_CHECKING:
+    from formcheck.htmlreport import ClipMeta
 
 POLL_S = 0.1  # threads look at their stop flags at least this often
 DISPLAY_MIN_WIDTH_PX = 640  # small camera frames are shown enlarged so the overlay stays readable
@@ -226,6 +230,8 @@ class LiveOptions:
     settle_s: float = 1.0
     advance_after_s: float = ADVANCE_AFTER_S  # routine: next exercise this long after the target
     record_timings: bool = False  # keep per-frame times (benchmarks)
+    # live --patient: each exercise's folder also gets the clinician's page (thumbnails, video, report.html)
+    page: ClipMeta | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -358,7 +364,7 @@ class LiveCoach:
         while True:
             self._begin(number, spec, evaluator)
             # the report files are a sink like the coach: written as the session closes, unless it never counted
-            outputs = build_sinks(OutputPlan(folder=folder, skip_empty=True), spec, self.source)
+            outputs = build_sinks(self._output_plan(folder), spec, self.source)
             try:
                 report = run_session(self._stream(), evaluator, [self, *outputs], source=self._source_info)
             except _Restart:
@@ -375,6 +381,14 @@ class LiveCoach:
                                   only_side=evaluator.side_override)
             self._show(self._current, self._last_result, LiveOverlay(summary=summary, header=self._header()))
         return ExerciseRun(item, spec, report, self.ended_by, folder)
+
+    def _output_plan(self, folder: Path | None) -> OutputPlan:
+        """report.json and reps.csv; with a patient, the clinician's page too, like an analysed clip."""
+        meta = self.options.page
+        if meta is None or folder is None:
+            return OutputPlan(folder=folder, skip_empty=True)
+        page = ClipPage(replace(meta, report_dir=str(folder.resolve())), video="file")
+        return OutputPlan(folder=folder, skip_empty=True, include_series=True, review_media=True, page=page)
 
     def _folder(self, number: int, spec: ExerciseSpec) -> Path | None:
         if self.out_dir is None:

@@ -19,10 +19,22 @@ Progress = Callable[[int, int | None], None]
 
 
 def build_evaluator(exercise: str, side: str | None, *, reps: int | None = None,
-                    hold_s: float | None = None) -> tuple[ExerciseSpec, ExerciseEvaluator]:
-    """The spec (with the prescribed reps/hold if given) and an evaluator for it."""
-    spec = load_spec(exercise).with_target(reps=reps, hold_s=hold_s)
-    return spec, ExerciseEvaluator(spec, side=side)
+                    hold_s: float | None = None, programme=None) -> tuple[ExerciseSpec, ExerciseEvaluator]:
+    """The spec (with the prescribed reps/hold if given) and an evaluator for it.
+
+    With no reps or hold given, a patient's ``programme`` item for this exercise is the
+    prescription; the report says which it was.
+    """
+    prescribed_by, sets = ("options" if reps is not None or hold_s is not None else "spec"), None
+    spec = load_spec(exercise)
+    item = programme.item_for(spec.id) if programme is not None else None
+    # the programme's own dose (live runs it item by item) counts as the programme's
+    if item is not None and (reps, hold_s) in ((None, None), (item.reps, item.hold_s)):
+        reps, hold_s, sets, prescribed_by = item.reps, item.hold_s, item.sets, "programme"
+    spec = spec.with_target(reps=reps, hold_s=hold_s)
+    evaluator = ExerciseEvaluator(spec, side=side)
+    evaluator.prescribed_by, evaluator.sets = prescribed_by, sets
+    return spec, evaluator
 
 
 def is_poses(path: Path) -> bool:

@@ -56,6 +56,8 @@ class SessionReport:
     series: FeatureSeries | None = field(default=None)
     units: dict = field(default_factory=dict)  # feature -> "deg", "% torso" or "torso lengths"; range is the driver's
     rejected: tuple[RejectedMovement, ...] = ()  # movements that left rest but did not count, with the reason
+    prescribed_by: str = "spec"  # where the dose came from: 'spec', 'options' (--reps/--hold) or 'programme'
+    sets: int | None = None  # the programme's sets, when it prescribed the dose
 
     @property
     def reps_by_side(self) -> dict[str, int]:
@@ -90,6 +92,8 @@ class SessionReport:
             "source": self.source,
             "incomplete": self.incomplete,
             "summary": self.summary(),
+            "prescription": {"reps_per_side": self.target.get("reps"), "hold_s": self.target.get("hold_s"),
+                             "sets": self.sets, "from": self.prescribed_by},
             "reps": [r.to_dict() for r in self.reps],
             "faults": [f.to_dict() for f in self.faults],
             "notices": list(self.notices),

@@ -516,7 +516,7 @@ def create_app(db_path: str | os.PathLike, reports_dir: str | os.PathLike, token
         charts = {ex: [_week_chart([r for r in rows if r.exercise == ex], *chart) for chart in WEEK_CHARTS]
                   for ex in dict.fromkeys(r.exercise for r in rows)}
         return _page(s, "progress.html.j2", title=f"Progress: {patient or 'no name'}", patient=patient, rows=rows,
-                     charts=charts)
+                     charts=charts, adherence=_adherence(s, patient))
 
     @app.get("/progress.json")
     def progress_json(patient: str = "") -> JSONResponse:
@@ -721,6 +721,22 @@ def _progress(s: _Settings, patient: str) -> list[views.WeekRow]:
     with _read(s) as h:
         sessions = current_sessions(h.sessions(patient=patient, status="done"))
         return views.progress_rows([(x, h.report(x.id)) for x in sessions])
+
+
+def _adherence(s: _Settings, patient: str) -> dict | None:
+    """Sessions per week against the patient's programme (None without a programme)."""
+    from formcheck.progress import adherence, session_point
+
+    with _read(s) as h:
+        programme, _ = h.programme(patient)
+        if programme is None:
+            return None
+        points = [session_point(session_date=x.session_date, analysed_at=x.analysed_at, exercise=x.exercise,
+                                kind=x.kind, report=h.report(x.id))
+                  for x in current_sessions(h.sessions(patient=patient, status="done"))]
+    weeks = adherence(points, programme.sessions_per_week, today=date.today(), weeks=12)
+    return {"per_week": programme.sessions_per_week, "weeks": weeks,
+            "home": sum(1 for p in points if p.kind == "home"), "clinic": sum(1 for p in points if p.kind == "clinic")}
 
 
 # what each weekly chart shows: (title, WeekRow field, scale to the shown unit, prescription field)
