@@ -26,6 +26,7 @@ def register(app) -> None:
         out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output folder (default: formcheck-out/live-DATE-TIME).")] = None,
         setup: Annotated[Optional[bool], typer.Option("--setup/--no-setup", metavar="", help="Guide into view and count down before counting (default: on for a camera, off for --source).")] = None,
         countdown: Annotated[float, typer.Option(min=0, max=30, help="Countdown after set-up, in seconds.")] = 3.0,
+        lang: Annotated[str, typer.Option("--lang", help="Language of the cues, spoken and shown: en or de (a routine item's lang: changes it).")] = "en",
         screenshot: Annotated[Optional[Path], typer.Option(hidden=True, help="Save the last composed frame as PNG (debug).")] = None,
     ) -> None:
         """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
@@ -46,6 +47,9 @@ def register(app) -> None:
         if routine is not None and (reps is not None or hold is not None or side is not None):
             raise fail("with --routine, set reps, hold_s and side per exercise in the routine file", EXIT_USAGE)
         with user_errors():
+            from formcheck.lang import use
+
+            use(lang)
             if routine is not None:
                 plan = load_routine(routine)
             else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.coaching import CoachState, SetSummary
+from formcheck.lang import ascii_text, tr
 from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
 from formcheck.measures import MEASURES
@@ -88,12 +89,13 @@ def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, rgb=PANEL_RGB, a
 
 
 def _text_size(cv2, text: str, scale: float, thick: int) -> tuple[int, int, int]:
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thick)
+    (w, h), base = cv2.getTextSize(ascii_text(text), cv2.FONT_HERSHEY_DUPLEX, scale, thick)
     return w, h, base
 
 
 def _put(cv2, img, text: str, org: tuple[int, int], scale: float, thick: int, rgb=TEXT_RGB) -> None:
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
+    # Hershey fonts draw ASCII only (an umlaut comes out as "??"): spelled out instead
+    cv2.putText(img, ascii_text(text), org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
 
 
 def _wrap(cv2, text: str, scale: float, thick: int, max_w: int) -> list[str]:
@@ -244,7 +246,7 @@ def _draw_angles(
 
 def _count_text(result: FrameResult, spec: ExerciseSpec) -> str:
     target = spec.target.reps
-    word = "Holds" if spec.kind == "hold" else "Reps"
+    word = tr("Holds" if spec.kind == "hold" else "Reps")
     sides = list(result.counts) or list(result.phases)
     if sides and all(s in SIDE_ABBREV for s in sides):
         return "  ".join(f"{SIDE_ABBREV[s]} {result.counts.get(s, 0)}/{target}" for s in sides)
@@ -272,13 +274,13 @@ def _draw_panel(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style) -
     rows.append((count, _fit_scale(cv2, [count], st.font(1.0), st.thick(2), max_w), st.thick(2), TEXT_RGB))
     phase = _phase_text(result)
     if not result.pose.detected:
-        rows.append(("No person in view", st.font(0.55), st.thick(1), NOTICE_RGB))
+        rows.append((tr("No person in view"), st.font(0.55), st.thick(1), NOTICE_RGB))
     elif phase:
         rows.append((phase, _fit_scale(cv2, [phase], st.font(0.55), st.thick(1), max_w), st.thick(1), MUTED_RGB))
     target_hold = spec.target.hold_s
     show_hold = target_hold > 0 or result.hold_s > 0
     if show_hold:
-        hold = f"Hold {result.hold_s:.1f} / {target_hold:.0f} s" if target_hold > 0 else f"Hold {result.hold_s:.1f} s"
+        hold = f"{tr('Hold')} {result.hold_s:.1f} / {target_hold:.0f} s" if target_hold > 0 else f"{tr('Hold')} {result.hold_s:.1f} s"
         rows.append((hold, st.font(0.6), st.thick(1), TEXT_RGB))
     sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in rows]
     inner_w = max(s[0] for s in sizes)
@@ -361,20 +363,20 @@ def _draw_summary(cv2, img, summary: SetSummary, st: _Style) -> None:
     """The end-of-set screen over a dimmed frame: reps against the prescription, holds, faults, next."""
     h, w = img.shape[:2]
     _shade(img, 0, 0, w, h, alpha=0.82)
-    rows: list[tuple[str, float, int, tuple]] = [("Set complete" if all(n >= t for _, n, t in summary.reps) else "Set ended",
+    rows: list[tuple[str, float, int, tuple]] = [(tr("Set complete" if all(n >= t for _, n, t in summary.reps) else "Set ended"),
                                                   1.3, 3, TEXT_RGB), (summary.title, 0.8, 2, MUTED_RGB)]
     for side, n, target in summary.reps:
-        who = "Reps" if side == "both" else f"{side.capitalize()} side"
-        rows.append((f"{who}: {n} of {target}", 1.0, 2, GOOD_RGB if n >= target else NOTICE_RGB))
+        who = tr("Reps" if side == "both" else f"{side.capitalize()} side")
+        rows.append((tr("{who}: {done} of {target}").format(who=who, done=n, target=target), 1.0, 2, GOOD_RGB if n >= target else NOTICE_RGB))
     for side, held_s, target_s in summary.holds:
-        who = "Hold" if side == "both" else f"{side.capitalize()} hold"
-        rows.append((f"{who}: {held_s:.1f} s on average, of {target_s:g} s", 0.8, 2,
+        who = tr("Hold" if side == "both" else f"{side.capitalize()} hold")
+        rows.append((tr("{who}: {held} s on average, of {target} s").format(who=who, held=f"{held_s:.1f}", target=f"{target_s:g}"), 0.8, 2,
                      GOOD_RGB if held_s >= target_s - 0.05 else NOTICE_RGB))
     if summary.faults:
-        rows.append(("To work on:", 0.8, 2, TEXT_RGB))
+        rows.append((tr("To work on:"), 0.8, 2, TEXT_RGB))
         rows += [(f"- {text}" + (f"  (x{n})" if n > 1 else ""), 0.75, 2, (255, 120, 110)) for text, n in summary.faults[:4]]
     else:
-        rows.append(("No form faults: well done", 0.8, 2, GOOD_RGB))
+        rows.append((tr("No form faults: well done"), 0.8, 2, GOOD_RGB))
     rows.append((summary.next_step, 0.85, 2, TEXT_RGB))
     max_w = int(w * 0.9)
     lines: list[tuple[str, float, int, tuple]] = []
