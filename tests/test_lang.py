@@ -79,3 +79,114 @@ def test_use_and_tr(german):
 
 def test_compile_command_usage():
     assert lang.main(["nonsense"]) == 2
+
+
+# --- German end to end: the live session thread, a scripted pose model, the voice and the screen ------
+
+
+def shallow_bridges(reps: int, lift: float):
+    """Lying still, then `reps` bridges that lift the hips only `lift` of the way (joint angles, no model)."""
+    import numpy as np
+
+    from kinematics import pose_2d, rep_wave, sample
+
+    fps = 30.0
+    pts = [pose_2d(posture="supine", hip_flex=(50, 50), knee_flex=(90, 90))] * int(1.5 * fps)
+    t = np.arange(int(reps * 4.5 * fps + 30)) / fps
+    for x in rep_wave(t, [0.5 + 4.5 * i for i in range(reps)], 1.0, 1.5, 1.0):
+        pts.append(pose_2d(posture="supine", hip_flex=(50 - 50 * lift * x,) * 2, knee_flex=(90, 90)))
+    return [sample(i * 1000 / fps, p) for i, p in enumerate(pts)]
+
+
+class Voice:
+    def __init__(self):
+        self.said = []
+
+    def say(self, text: str, priority: int) -> None:
+        self.said.append(text)
+
+
+class ViewLog:
+    def __init__(self):
+        self.views = []
+
+    def put(self, view) -> None:
+        self.views.append(view)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
+    import queue
+
+    import numpy as np
+
+    from formcheck.live import Captured, Composer, LiveCoach, LiveOptions, LivePose, _End
+    from formcheck.live_routine import RoutineItem
+    from formcheck.pipeline import build_evaluator
+    from formcheck.speech import Speaker
+    from formcheck.types import Frame, SourceInfo
+
+    poses = shallow_bridges(2, 0.6)
+    q: queue.Queue = queue.Queue()
+    for i, p in enumerate(poses):
+        f = Frame(np.zeros((480, 640, 3), np.uint8), p.timestamp_ms, i)
+        q.put(LivePose(Captured(f, i, i / 30), p, i / 30, i / 30 + 0.01))
+    q.put(_End())
+    voice, log = Voice(), ViewLog()
+    speaker = Speaker([lambda: voice])
+    coach = LiveCoach([RoutineItem("bridge", reps=2)], lambda item: build_evaluator(item.exercise, None, reps=item.reps), q,
+                      source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=False),
+                      speaker=speaker, display=log)
+    coach.start()
+    coach.join()
+    speaker.close()
+    assert coach.error is None
+    german_cue = "Heben Sie die Hüfte höher, bis zu einer geraden Linie"
+    assert any(german_cue in s for s in speaker.spoken), speaker.spoken  # spoken as written, umlauts and all
+    shown = [v for v in log.views if v.overlay.coach is not None and v.overlay.coach.cue is not None
+             and v.overlay.coach.cue.text == german_cue]
+    assert shown, "the German cue never reached the screen"
+    last = [v.overlay.summary for v in log.views if v.overlay.summary is not None][-1]
+    assert last.next_step == "Jetzt ausruhen, und aufhören, wenn etwas schmerzt"
+    assert dict(last.faults).get("Heben Sie die Hüfte höher, bis zu einer geraden Linie")
+    # on screen, drawn with the umlauts spelled out: the same pixels as the ASCII text
+    from dataclasses import replace
+
+    from formcheck.coaching import Cue
+
+    view = shown[0]
+    drawn = Composer().update(view)
+    ascii_cue = replace(view.overlay.coach, cue=Cue(lang.ascii_text(german_cue), "fault"))
+    spelled = Composer().update(replace(view, overlay=replace(view.overlay, coach=ascii_cue)))
+    blank = Composer().update(replace(view, overlay=replace(view.overlay, coach=replace(ascii_cue, cue=None))))
+    assert np.array_equal(drawn, spelled) and not np.array_equal(drawn, blank)
+
+
+def test_routine_item_lang_is_checked_and_kept():
+    from formcheck.live_routine import RoutineError, parse_routine
+
+    assert parse_routine("- {exercise: bridge, lang: DE}")[0].lang == "de"
+    with pytest.raises(RoutineError, match=r"item 1: unknown lang 'fr'; available: en, de"):
+        parse_routine("- {exercise: bridge, lang: fr}")
+
+
+def test_espeak_gets_the_german_voice(german):
+    from formcheck.speech import espeak_voice_args
+
+    assert espeak_voice_args() == ["-v", "de"]
+    lang.use("en")
+    assert espeak_voice_args() == []
+
+
+def test_live_unknown_lang_is_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "formcheck", "live", "-e", "bridge", "--lang", "xx", "--no-window",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "unknown language 'xx'; available: en, de" in lines[0], proc.stderr
+    assert not (tmp_path / "o").exists()
