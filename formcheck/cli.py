@@ -67,10 +67,15 @@ def analyze(
     max_side: Annotated[int, typer.Option(help="Downscale frames so the longer side is at most this (0: never).")] = 960,
     analysis_fps: Annotated[float, typer.Option(min=0, max=240, help=ANALYSIS_FPS_HELP)] = DEFAULT_ANALYSIS_FPS,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Print only the output folder.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the cues in the summary, the HTML page and annotated.mp4: en or de.")] = "en",
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
+    from formcheck.lang import use
     from formcheck.outputs import OutputPlan
+
+    with user_errors():
+        use(lang)
 
     if exercise == "auto":
         return _analyze_auto(input, side, reps, hold, out, annotate, model, variant, max_side, analysis_fps, quiet)

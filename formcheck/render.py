@@ -402,9 +402,9 @@ def _draw_summary(cv2, img, summary: SetSummary, st: _Style) -> None:
 def latest_cue(result: FrameResult) -> str | None:
     """The cue this frame raises: a fault just found, else the newest one still firing."""
     if result.new_faults:
-        return result.new_faults[-1].cue
+        return tr(result.new_faults[-1].cue)
     if result.active_cues:
-        return result.active_cues[-1]
+        return tr(result.active_cues[-1])
     return None
 
 

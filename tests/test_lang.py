@@ -190,3 +190,25 @@ def test_live_unknown_lang_is_one_line_error(tmp_path):
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "unknown language 'xx'; available: en, de" in lines[0], proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_analyze_lang_de_says_the_cues_in_german(tmp_path):
+    import subprocess
+    import sys
+
+    from formcheck.posesfile import PosesWriter
+    from kinematics import SIZE
+
+    path = tmp_path / "shallow.npz"
+    with PosesWriter(path, {"fps": 30.0, "frame_size_px": list(SIZE), "model_variant": "synthetic"}) as w:
+        for s in shallow_bridges(2, 0.6):
+            w.update(s)
+    args = [sys.executable, "-m", "formcheck", "analyze", str(path), "-e", "bridge", "-o"]
+    de = subprocess.run(args + [str(tmp_path / "de"), "--lang", "de"], capture_output=True, text=True, timeout=300)
+    en = subprocess.run(args + [str(tmp_path / "en")], capture_output=True, text=True, timeout=300)
+    assert de.returncode == en.returncode == 0, de.stderr
+    assert "Lift your hips higher" in en.stdout and "Lift your hips higher" not in de.stdout
+    assert "Heben Sie die Hüfte höher" in de.stdout
+    bad = subprocess.run(args + [str(tmp_path / "xx"), "--lang", "xx"], capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "available: en, de" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "xx").exists()
