@@ -509,7 +509,7 @@ class LiveCoach:
         if state.stage == "setup":
             if state.message != "Good, hold still":
                 self._say(Utterance(tr(state.message), "guide", PRIORITY_GUIDE))
-            overlay = LiveOverlay(message=tr(state.message), tone="guide", header=self._header())
+            overlay = LiveOverlay(message=tr(state.message), tone="guide", header=self._header(), card=self._setup_card())
         elif state.stage == "countdown":
             if before != "countdown":
                 self.on_event("stage", "set up: counting down")
@@ -521,6 +521,16 @@ class LiveCoach:
             return True
         self._show(lp, self._preview(lp.pose), overlay)
         return False
+
+    def _setup_card(self):
+        """The set-up card of this exercise (instructions, camera, pictures), built once it is first shown."""
+        if self.display is None:
+            return None
+        if getattr(self, "_card_for", None) is not self._spec:
+            from formcheck.setup_card import setup_card
+
+            self._card, self._card_for = setup_card(self._spec), self._spec
+        return self._card
 
     def _preview(self, pose: PoseSample) -> FrameResult:
         """A result for a frame the evaluator does not see (set-up, pause): the pose and the counts so far."""

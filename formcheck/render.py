@@ -14,6 +14,7 @@ import numpy as np
 
 from formcheck.coaching import CoachState, SetSummary
 from formcheck.lang import ascii_text, tr
+from formcheck.setup_card import SetupCard
 from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
 from formcheck.measures import MEASURES
@@ -88,14 +89,21 @@ def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, rgb=PANEL_RGB, a
     roi[:] = cv2.add(cv2.multiply(roi, (1 - alpha,) * 3 + (0,)), tuple(c * alpha for c in rgb) + (0,))
 
 
+def screen_text(cv2, text: str) -> str:
+    """``text`` as this OpenCV can draw it: OpenCV 5's fonts draw umlauts; the Hershey fonts of
+    OpenCV 4 draw ASCII only (an umlaut comes out as "??"), so there it is spelled out (ae, oe, ss)."""
+    if text.isascii() or int(cv2.__version__.split(".")[0]) >= 5:
+        return text
+    return ascii_text(text)
+
+
 def _text_size(cv2, text: str, scale: float, thick: int) -> tuple[int, int, int]:
-    (w, h), base = cv2.getTextSize(ascii_text(text), cv2.FONT_HERSHEY_DUPLEX, scale, thick)
+    (w, h), base = cv2.getTextSize(screen_text(cv2, text), cv2.FONT_HERSHEY_DUPLEX, scale, thick)
     return w, h, base
 
 
 def _put(cv2, img, text: str, org: tuple[int, int], scale: float, thick: int, rgb=TEXT_RGB) -> None:
-    # Hershey fonts draw ASCII only (an umlaut comes out as "??"): spelled out instead
-    cv2.putText(img, ascii_text(text), org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
+    cv2.putText(img, screen_text(cv2, text), org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
 
 
 def _wrap(cv2, text: str, scale: float, thick: int, max_w: int) -> list[str]:
@@ -425,6 +433,7 @@ class LiveOverlay:
     gauges: bool = True  # the key angles against their target bands
     coach: CoachState | None = None  # the cue, hold countdown and red joints (replaces the video's cue memory)
     summary: SetSummary | None = None  # the end-of-set screen
+    card: SetupCard | None = None  # set-up: how to do it, where the camera goes, start and top pictures
 
 
 def target_bands(spec: ExerciseSpec) -> dict[str, tuple[float, float]]:
@@ -532,9 +541,64 @@ def _draw_header(cv2, img, text: str, st: _Style, top: int) -> tuple[int, int, i
     return (x0, top, x1, y1)
 
 
-def _draw_centre(cv2, img, live: LiveOverlay, st: _Style) -> None:
-    """The set-up message (wrapped, large) and the countdown number, centred."""
+def _draw_card(cv2, img, card: SetupCard, st: _Style, top: int, bottom: int) -> int:
+    """The set-up card in the right-hand column between ``top`` and ``bottom``; returns its left edge."""
     h, w = img.shape[:2]
+    pad, gap = st.px(10), st.px(6)
+    x0, x1 = int(w * 0.56), w - st.px(8)
+    inner = x1 - x0 - 2 * pad
+    rows: list[tuple[str, float, int, tuple]] = [(tr("How to do it"), st.font(0.5), st.thick(1.5), GOOD_RGB)]
+    body_scale, body_th = st.font(0.36), st.thick(1)
+    rows += [(line, body_scale, body_th, TEXT_RGB) for line in _wrap(cv2, card.instructions, body_scale, body_th, inner)]
+    rows.append((tr("Camera"), st.font(0.5), st.thick(1.5), GOOD_RGB))
+    rows += [(line, body_scale, body_th, TEXT_RGB) for line in _wrap(cv2, card.camera, body_scale, body_th, inner)]
+    sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in rows]
+    text_h = sum(s[1] + s[2] + gap for s in sizes)
+    # the pictures share the room the text leaves, side by side, their shape kept
+    room_h = bottom - top - 2 * pad - text_h - gap
+    pics = []
+    if card.pictures and room_h > st.px(40):
+        n = len(card.pictures)
+        side_w, side_h = (inner - gap * (n - 1)) // n, room_h  # side by side ...
+        stack_w, stack_h = inner, (room_h - gap * (n - 1)) // n  # ... or one above the other
+        ph, pw = card.pictures[0][1].shape[:2]
+        across = min(side_w / pw, side_h / ph) >= min(stack_w / pw, stack_h / ph)
+        each_w, each_h = (side_w, side_h) if across else (stack_w, stack_h)
+        for caption, rgb in card.pictures:
+            ph, pw = rgb.shape[:2]
+            scale = min(each_w / pw, each_h / ph)
+            if scale > 0:
+                pics.append((caption, cv2.resize(rgb, (max(1, int(pw * scale)), max(1, int(ph * scale))),
+                                                 interpolation=cv2.INTER_AREA)))
+    if pics and not across:
+        pics_h = sum(p.shape[0] for _, p in pics) + gap * (len(pics) - 1)
+    else:
+        pics_h = max((p.shape[0] for _, p in pics), default=0)
+    y1 = min(bottom, top + 2 * pad + text_h + (pics_h + gap if pics else 0))
+    _shade(img, x0, top, x1, y1, alpha=0.75)
+    y = top + pad
+    for (text, sc, th, rgb), (tw, tht, base) in zip(rows, sizes):
+        if y + tht + base > y1:
+            break  # a long text on a small frame: what fits is shown
+        y += tht
+        _put(cv2, img, text, (x0 + pad, y), sc, th, rgb)
+        y += base + gap
+    x = x0 + pad
+    for _caption, pic in pics:  # the pictures carry their own titles
+        ph, pw = pic.shape[:2]
+        if y + ph <= h and x + pw <= w:
+            img[y:y + ph, x:x + pw] = pic
+        if across:
+            x += pw + gap
+        else:
+            y += ph + gap
+    return x0
+
+
+def _draw_centre(cv2, img, live: LiveOverlay, st: _Style, area_w: int | None = None) -> None:
+    """The set-up message (wrapped, large) and the countdown number, centred (in the left ``area_w``)."""
+    h, full_w = img.shape[:2]
+    w = area_w or full_w
     rgb, text_rgb = {"good": (GOOD_RGB, (15, 15, 15)), "paused": (PAUSED_RGB, TEXT_RGB)}.get(
         live.tone, (NOTICE_RGB, (25, 25, 25)))
     pad = st.px(14)
@@ -635,7 +699,11 @@ def draw_overlay(
         if live.summary is not None:
             _draw_summary(cv2, img, live.summary, st)
         else:
-            _draw_centre(cv2, img, live, st)
+            card_x = None
+            if live.card is not None:
+                card_top = max((r[3] for r in taken if r[2] > int(w * 0.56)), default=0) + st.px(6)
+                card_x = _draw_card(cv2, img, live.card, st, card_top, bottom - st.px(6))
+            _draw_centre(cv2, img, live, st, card_x)
     return img
 
 
