@@ -12,6 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from formcheck.faults import breaches
 from formcheck.lang import ENGLISH, current, tr
 from formcheck.skeleton import Landmark
@@ -262,3 +264,16 @@ def set_summary(report: dict, spec: ExerciseSpec, *, next_title: str | None = No
         next_step = tr("Rest now, and stop if anything hurts")
     faults = tuple(sorted(((text, n) for text, n in counted.values()), key=lambda kv: -kv[1]))
     return SetSummary(spec.title, reps, holds, faults, next_step)
+
+
+# --- the set-up screen's card ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SetupCard:
+    """What the set-up screen shows of a spec, in the active language; pictures as (caption, RGB)."""
+
+    title: str
+    instructions: str
+    camera: str
+    pictures: tuple[tuple[str, np.ndarray], ...] = ()

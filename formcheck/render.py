@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.coaching import CoachState, SetSummary
+from formcheck.coaching import CoachState, SetSummary, SetupCard
 from formcheck.lang import ascii_text, tr
-from formcheck.setup_card import SetupCard
 from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
 from formcheck.measures import MEASURES

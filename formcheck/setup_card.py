@@ -1,4 +1,4 @@
-"""The live set-up screen's card: how to do the exercise, where to put the camera, its start and top.
+"""The live set-up screen's card (``coaching.SetupCard``): how to do the exercise, where to put the camera, its start and top.
 
 Built once per exercise (the pictures come from ``pictures.py``'s cache), drawn by ``render.py``
 beside the set-up message until the countdown starts.
@@ -6,22 +6,11 @@ beside the set-up message until the countdown starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from formcheck.coaching import SetupCard
 from formcheck.lang import tr
 from formcheck.spec import ExerciseSpec
-
-
-@dataclass(frozen=True, eq=False)
-class SetupCard:
-    """What the set-up screen shows of a spec, in the active language; pictures as (caption, RGB)."""
-
-    title: str
-    instructions: str
-    camera: str
-    pictures: tuple[tuple[str, np.ndarray], ...] = ()
 
 
 def setup_card(spec: ExerciseSpec, *, with_pictures: bool = True) -> SetupCard:
