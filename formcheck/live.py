@@ -509,7 +509,8 @@ class LiveCoach:
         if state.stage == "setup":
             if state.message != "Good, hold still":
                 self._say(Utterance(tr(state.message), "guide", PRIORITY_GUIDE))
-            overlay = LiveOverlay(message=tr(state.message), tone="guide", header=self._header(), card=self._setup_card())
+            card = self._setup_card()  # the card takes the gauges' place: nothing is measured yet
+            overlay = LiveOverlay(message=tr(state.message), tone="guide", header=self._header(), card=card, gauges=card is None)
         elif state.stage == "countdown":
             if before != "countdown":
                 self.on_event("stage", "set up: counting down")

@@ -52,7 +52,7 @@ def test_every_english_cue_has_a_german_translation():
 
     entries = lang.parse_po(PO.read_text(encoding="utf-8"))
     cues = {r.cue for sid in spec_ids() for r in load_spec(sid).faults}
-    cues |= {live_setup.STEP_IN, live_setup.STEP_BACK, live_setup.TURN_SIDE_ON, live_setup.FACE_CAMERA,
+    cues |= {live_setup.STEP_IN, live_setup.PAST_EDGE, live_setup.HIDDEN, *live_setup.PARTS.values(), live_setup.TURN_SIDE_ON, live_setup.FACE_CAMERA,
              live_setup.GO, *live_setup.GET_INTO_POSITION.values()}
     missing = sorted(c for c in cues if c not in entries)
     assert not missing, missing
