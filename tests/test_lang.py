@@ -98,12 +98,28 @@ def shallow_bridges(reps: int, lift: float):
     return [sample(i * 1000 / fps, p) for i, p in enumerate(pts)]
 
 
-class Voice:
-    def __init__(self):
-        self.said = []
+class Said:
+    """Stands in for the speaker: every utterance the coach hands to the voice, in order."""
 
-    def say(self, text: str, priority: int) -> None:
-        self.said.append(text)
+    def __init__(self):
+        self.spoken = []
+
+    def say(self, utterance) -> None:
+        self.spoken.append(utterance.text)
+
+    def close(self) -> None:
+        pass
+
+
+def ticking_clock(step_s: float = 1.0):
+    """A clock a second further on at every call: the debouncer's spacing never hides a cue."""
+    t = [0.0]
+
+    def clock() -> float:
+        t[0] += step_s
+        return t[0]
+
+    return clock
 
 
 class ViewLog:
@@ -125,7 +141,6 @@ def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
     from formcheck.live import Captured, Composer, LiveCoach, LiveOptions, LivePose, _End
     from formcheck.live_routine import RoutineItem
     from formcheck.pipeline import build_evaluator
-    from formcheck.speech import Speaker
     from formcheck.types import Frame, SourceInfo
 
     poses = shallow_bridges(2, 0.6)
@@ -134,14 +149,12 @@ def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
         f = Frame(np.zeros((480, 640, 3), np.uint8), p.timestamp_ms, i)
         q.put(LivePose(Captured(f, i, i / 30), p, i / 30, i / 30 + 0.01))
     q.put(_End())
-    voice, log = Voice(), ViewLog()
-    speaker = Speaker([lambda: voice])
+    speaker, log = Said(), ViewLog()
     coach = LiveCoach([RoutineItem("bridge", reps=2)], lambda item: build_evaluator(item.exercise, None, reps=item.reps), q,
                       source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=False),
-                      speaker=speaker, display=log)
+                      speaker=speaker, display=log, clock=ticking_clock())
     coach.start()
     coach.join()
-    speaker.close()
     assert coach.error is None
     german_cue = "Heben Sie die Hüfte höher, bis zu einer geraden Linie"
     assert any(german_cue in s for s in speaker.spoken), speaker.spoken  # spoken as written, umlauts and all
