@@ -349,10 +349,10 @@ class LiveCoach:
         unit = "holds" if spec.kind == "hold" else "reps"
         per_side = " per side" if spec.sides == "per_side" and not item.side else ""
         target = f"{spec.target.reps} {unit}{per_side}"
-        spoken = target
+        spoken = tr(f"{{count}} {unit}{per_side}").format(count=spec.target.reps)
         if spec.target.hold_s > 0:
             target += f", hold {spec.target.hold_s:g} s"
-            spoken += f", hold {spec.target.hold_s:g} seconds"
+            spoken += tr(", hold {seconds} seconds").format(seconds=f"{spec.target.hold_s:g}")
         self._debouncer.reset()
         self.on_event("exercise", f"{spec.title}: {target}")
         self._say(Utterance(f"{spec.title}. {spoken}.", "guide", PRIORITY_GUIDE))
@@ -608,7 +608,7 @@ class LiveCoach:
             side = "" if rep.side == "both" else f"{rep.side} "
             self.on_event("rep", f"{'hold' if spec.kind == 'hold' else 'rep'} {side}{n}/{spec.target.reps}"
                           + (f"  ({', '.join(f.id for f in rep.faults)})" if rep.faults else ""))
-            offered.append(Utterance(f"{side.capitalize()}{n}", "count", PRIORITY_COUNT))
+            offered.append(Utterance(f"{tr(rep.side.capitalize())} {n}" if side else str(n), "count", PRIORITY_COUNT))
         if result.counts and self._done_at is None and all(n >= spec.target.reps for n in result.counts.values()):
             self._done_at = now
             self.on_event("done", f"target reached: {spec.target.reps} {'holds' if spec.kind == 'hold' else 'reps'}")

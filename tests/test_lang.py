@@ -158,6 +158,7 @@ def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
     assert coach.error is None
     german_cue = "Heben Sie die Hüfte höher, bis zu einer geraden Linie"
     assert any(german_cue in s for s in speaker.spoken), speaker.spoken  # spoken as written, umlauts and all
+    assert speaker.spoken[0] == "Glute bridge. 2 Wiederholungen, 3 Sekunden halten."  # the exercise said in German
     shown = [v for v in log.views if v.overlay.coach is not None and v.overlay.coach.cue is not None
              and v.overlay.coach.cue.text == german_cue]
     assert shown, "the German cue never reached the screen"
