@@ -132,7 +132,7 @@ def fit_screen(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def grab_xvfb(images: dict[str, np.ndarray], size: tuple[int, int], out: Path) -> dict[str, Path]:
+def grab_xvfb(images: dict[str, np.ndarray], size: tuple[int, int], out: Path, suffix: str = "") -> dict[str, Path]:
     """Show each picture full-screen in the live window on an Xvfb display and grab the screen."""
     w, h = size
     display = f":{97 + (w % 7)}"
@@ -155,7 +155,7 @@ def grab_xvfb(images: dict[str, np.ndarray], size: tuple[int, int], out: Path) -
                 xwd = Path(tmp) / f"{name}.xwd"
                 subprocess.run([sys.executable, __file__, "--show", str(src), "--grab", str(xwd), "--screen", f"{w}x{h}"],
                                env=env, check=True, timeout=300)
-                paths[name] = _xwd_to_png(xwd, out / f"live-{name}-{w}x{h}.png")
+                paths[name] = _xwd_to_png(xwd, out / f"live-{name}-{w}x{h}{suffix}.png")
             return paths
     finally:
         xvfb.terminate()
@@ -217,14 +217,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("formcheck-screens"))
     ap.add_argument("--sizes", default="1280x720,1920x1080")
     ap.add_argument("--xvfb", action="store_true", help="grab a real full-screen window on Xvfb")
+    ap.add_argument("--lang", default="en", help="cue language (files get a -LANG suffix unless en)")
     ap.add_argument("--show", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--grab", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--screen", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.show is not None:
         return _show_and_grab(args.show, args.grab, tuple(int(v) for v in args.screen.split("x")))
+    from formcheck.lang import ENGLISH, use
     from formcheck.live import write_png
 
+    suffix = "" if use(args.lang) == ENGLISH else f"-{args.lang}"
     if args.xvfb and not (shutil.which("Xvfb") and shutil.which("xwd")):
         sys.exit("--xvfb needs Xvfb and xwd: apt-get install xvfb x11-apps")
     for size_text in args.sizes.split(","):
@@ -233,9 +236,9 @@ def main() -> None:
         views, truth, shown = session_views((w, h))
         shots = {name: compose(with_picture(v, truth, shown)) for name, v in pick(views).items()}
         if args.xvfb:
-            saved = grab_xvfb(shots, (w, h), args.out)
+            saved = grab_xvfb(shots, (w, h), args.out, suffix)
         else:
-            saved = {name: write_png(args.out / f"live-{name}-{w}x{h}.png", fit_screen(img, (w, h)))
+            saved = {name: write_png(args.out / f"live-{name}-{w}x{h}{suffix}.png", fit_screen(img, (w, h)))
                      for name, img in shots.items()}
         how = "Xvfb window" if args.xvfb else "offscreen"
         print(f"{w}x{h} ({how}, {time.monotonic() - t0:.0f} s): " + ", ".join(str(p) for p in saved.values()))

@@ -70,10 +70,15 @@ def analyze(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="Print only the output folder.")] = False,
     patient: Annotated[Optional[str], typer.Option(help="Use this patient's programme as the prescription (when no --reps/--hold).")] = None,
     db: Annotated[Optional[Path], typer.Option("--db", help="History database holding the programme (with --patient).")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the cues in the summary, the HTML page and annotated.mp4: en or de.")] = "en",
 ) -> None:
     """Count reps, time holds and flag form faults in a recorded clip."""
     from formcheck import pipeline
+    from formcheck.lang import use
     from formcheck.outputs import OutputPlan
+
+    with user_errors():
+        use(lang)
 
     if exercise == "auto":
         with user_errors():

@@ -117,6 +117,8 @@ def _fmt(v) -> str:
 
 def print_summary(report) -> None:
     """The rich summary a person reads after `analyze`."""
+    from formcheck.lang import tr
+
     d = report.to_dict()
     s = d["summary"]
     target = s["target_reps_per_side"]
@@ -156,7 +158,7 @@ def print_summary(report) -> None:
     if d["faults"]:
         console.print("[bold]Form faults[/]")
         for f in d["faults"]:
-            console.print(f"  {f['start_s']:5.1f}s  [red]{esc(f['cue'])}[/]  [dim]{esc(readable(f['id']))} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
+            console.print(f"  {f['start_s']:5.1f}s  [red]{esc(tr(f['cue']))}[/]  [dim]{esc(readable(f['id']))} ({f['side']}): {f['value']} vs limit {f['limit']}[/]")
     for n in d["notices"]:
         console.print(f"[yellow]note:[/] {esc(n)}")
     q = d["quality"]

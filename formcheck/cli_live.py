@@ -28,6 +28,7 @@ def register(app) -> None:
         countdown: Annotated[float, typer.Option(min=0, max=30, help="Countdown after set-up, in seconds.")] = 3.0,
         patient: Annotated[Optional[str], typer.Option(help="Run this patient's programme (without --exercise) and record the session in the history as a home session.")] = None,
         db: Annotated[Optional[Path], typer.Option("--db", help="History database for --patient (default: the user data folder).")] = None,
+        lang: Annotated[str, typer.Option("--lang", help="Language of the cues, spoken and shown: en or de (a routine item's lang: changes it).")] = "en",
         screenshot: Annotated[Optional[Path], typer.Option(hidden=True, help="Save the last composed frame as PNG (debug).")] = None,
     ) -> None:
         """Coach an exercise live from a webcam: reps per side, hold timer, spoken cues.
@@ -55,6 +56,9 @@ def register(app) -> None:
         if routine is not None and (reps is not None or hold is not None or side is not None):
             raise fail("with --routine, set reps, hold_s and side per exercise in the routine file", EXIT_USAGE)
         with user_errors():
+            from formcheck.lang import use
+
+            use(lang)
             if patient is not None:
                 from formcheck.history import History
 

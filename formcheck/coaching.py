@@ -12,7 +12,10 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from formcheck.faults import breaches
+from formcheck.lang import ENGLISH, current, tr
 from formcheck.skeleton import Landmark
 from formcheck.spec import ExerciseSpec
 from formcheck.types import FrameResult, feature_value
@@ -67,6 +70,8 @@ def sided_cue(cue: str, side: str | None) -> str:
     about); a cue with no body part to name ("Slow down; ...") is said for that side's leg. A cue
     that names a side already, or a fault with no side, is left as written.
     """
+    if current() != ENGLISH:
+        return translated_cue(cue, side)
     if side not in _SIDES or re.search(r"\b(left|right)\b", cue, re.IGNORECASE):
         return cue
     m = _SLOT.search(cue)
@@ -74,6 +79,14 @@ def sided_cue(cue: str, side: str | None) -> str:
         return f"{side.capitalize()} leg: {cue[:1].lower()}{cue[1:]}"
     # "your top leg", "the lifted leg", "your standing leg": the side says which leg more plainly
     return cue[: m.start()] + " ".join([m.group(1), side, m.group(3)]) + cue[m.end():]
+
+
+def translated_cue(cue: str, side: str | None) -> str:
+    """The cue in the active language, its side said before it (word order differs by language)."""
+    text = tr(cue)
+    if side not in _SIDES:
+        return text
+    return tr(f"{side.capitalize()} side: {{cue}}").format(cue=text)
 
 
 def fault_joints(spec: ExerciseSpec, fault_id: str, body_side: str | None) -> tuple[int, ...]:
@@ -119,8 +132,8 @@ class HoldPrompt:
     @property
     def text(self) -> str:
         if self.remaining_s <= 0:
-            return GOOD_HOLD_CUE
-        return f"{KEEP_HOLDING_CUE}: {math.ceil(self.remaining_s - 1e-9)}"
+            return tr(GOOD_HOLD_CUE)
+        return f"{tr(KEEP_HOLDING_CUE)}: {math.ceil(self.remaining_s - 1e-9)}"
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,7 @@ class CueBoard:
             self._cue, self._raised_ms = raised[-1], t
         elif result.new_reps and not any(r.faults for r in result.new_reps) and (self._cue is None or self._cue.tone != "fault"):
             word = "Good hold" if self.spec.kind == "hold" else GOOD_REP_CUE
-            self._cue, self._raised_ms = Cue(word, "good"), t
+            self._cue, self._raised_ms = Cue(tr(word), "good"), t
         if self._cue is not None and self._cue.tone == "good" and t - self._raised_ms > self.good_ms:
             self._cue = None
         red = tuple(dict.fromkeys((self._cue.joints if self._cue else ()) + tuple(j for c in firing for j in c.joints)))
@@ -244,10 +257,23 @@ def set_summary(report: dict, spec: ExerciseSpec, *, next_title: str | None = No
     if short:
         side, n, t = short[0]
         where = "" if side == "both" else f" on the {side}"
-        next_step = f"Do {t - n} more {unit}{where}, or rest and try again"
+        next_step = tr(f"Do {{count}} more {unit}{where}, or rest and try again").format(count=t - n)
     elif next_title:
-        next_step = f"Rest a moment. Next: {next_title}"
+        next_step = tr("Rest a moment. Next: {title}").format(title=next_title)
     else:
-        next_step = "Rest now, and stop if anything hurts"
+        next_step = tr("Rest now, and stop if anything hurts")
     faults = tuple(sorted(((text, n) for text, n in counted.values()), key=lambda kv: -kv[1]))
     return SetSummary(spec.title, reps, holds, faults, next_step)
+
+
+# --- the set-up screen's card ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SetupCard:
+    """What the set-up screen shows of a spec, in the active language; pictures as (caption, RGB)."""
+
+    title: str
+    instructions: str
+    camera: str
+    pictures: tuple[tuple[str, np.ndarray], ...] = ()

@@ -298,9 +298,11 @@ def clip_page_html(*, report: dict, spec: dict, meta: ClipMeta, reviews=(), fold
                 video_note = "The video is the file annotated.mp4 beside this page; keep them together."
     driver = spec["rep"]["driver"]
     peak_names = list(report["reps"][0]["peak_deg"]) if report.get("reps") else []
-    fault_cues = {f["id"]: f["cue"] for f in report.get("faults", [])}
+    from formcheck.lang import tr
+
+    fault_cues = {f["id"]: tr(f["cue"]) for f in report.get("faults", [])}
     for rule in spec.get("faults", []):
-        fault_cues.setdefault(rule["id"], rule["cue"])
+        fault_cues.setdefault(rule["id"], tr(rule["cue"]))
     rep_rows = []
     for rep in report.get("reps", []):
         rep_rows.append({**rep, "tempo": tempo(rep), "hold_span": hold_span(report, spec, rep),

@@ -31,6 +31,7 @@ import numpy as np
 from formcheck.coaching import CoachState, CueBoard, set_summary
 from formcheck.errors import InputError
 from formcheck.evaluator import ExerciseEvaluator
+from formcheck.lang import tr, use
 from formcheck.live_routine import RoutineItem
 from formcheck.live_setup import GO, SetupGuide
 from formcheck.outputs import ClipPage, OutputPlan, build_sinks
@@ -349,14 +350,15 @@ class LiveCoach:
                 self.display.close()
 
     def _exercise(self, number: int, item: RoutineItem) -> ExerciseRun:
+        _item_language(item)
         spec, evaluator = self.make_evaluator(item)
         unit = "holds" if spec.kind == "hold" else "reps"
         per_side = " per side" if spec.sides == "per_side" and not item.side else ""
         target = f"{spec.target.reps} {unit}{per_side}"
-        spoken = target
+        spoken = tr(f"{{count}} {unit}{per_side}").format(count=spec.target.reps)
         if spec.target.hold_s > 0:
             target += f", hold {spec.target.hold_s:g} s"
-            spoken += f", hold {spec.target.hold_s:g} seconds"
+            spoken += tr(", hold {seconds} seconds").format(seconds=f"{spec.target.hold_s:g}")
         self._debouncer.reset()
         self.on_event("exercise", f"{spec.title}: {target}")
         self._say(Utterance(f"{spec.title}. {spoken}.", "guide", PRIORITY_GUIDE))
@@ -370,7 +372,7 @@ class LiveCoach:
             except _Restart:
                 spec, evaluator = self.make_evaluator(item)
                 self.on_event("stage", "reset: starting this exercise again")
-                self._say(Utterance("Starting again", "guide", PRIORITY_GUIDE))
+                self._say(Utterance(tr("Starting again"), "guide", PRIORITY_GUIDE))
                 continue
             break
         if report.quality["frames"] == 0:
@@ -474,7 +476,7 @@ class LiveCoach:
                 self._last_seq = lp.captured.seq
                 self._tick(lp, self._clock())
                 self._show(lp, self._preview(lp.pose), LiveOverlay(
-                    message="Paused: space to go on, r to start again, q to quit", tone="paused"))
+                    message=tr("Paused: space to go on, r to start again, q to quit"), tone="paused"))
                 continue
             if self._pause_from is not None:  # frames shown while paused are neither analysed nor dropped
                 if self._stage == "counting":
@@ -520,19 +522,30 @@ class LiveCoach:
         before, self._stage = self._stage, state.stage if state.stage != "go" else "counting"
         if state.stage == "setup":
             if state.message != "Good, hold still":
-                self._say(Utterance(state.message, "guide", PRIORITY_GUIDE))
-            overlay = LiveOverlay(message=state.message, tone="guide", header=self._header())
+                self._say(Utterance(tr(state.message), "guide", PRIORITY_GUIDE))
+            card = self._setup_card()  # the card takes the gauges' place: nothing is measured yet
+            overlay = LiveOverlay(message=tr(state.message), tone="guide", header=self._header(), card=card, gauges=card is None)
         elif state.stage == "countdown":
             if before != "countdown":
                 self.on_event("stage", "set up: counting down")
-                self._say(Utterance(f"{state.message}. Get ready.", "guide", PRIORITY_GUIDE))
-            overlay = LiveOverlay(message=state.message, countdown_s=state.countdown_s, tone="good", header=self._header())
+                self._say(Utterance(tr("{position}. Get ready.").format(position=tr(state.message)), "guide", PRIORITY_GUIDE))
+            overlay = LiveOverlay(message=tr(state.message), countdown_s=state.countdown_s, tone="good", header=self._header())
         else:
             self.on_event("stage", "counting")
-            self._say(Utterance(GO, "guide", PRIORITY_CUE))
+            self._say(Utterance(tr(GO), "guide", PRIORITY_CUE))
             return True
         self._show(lp, self._preview(lp.pose), overlay)
         return False
+
+    def _setup_card(self):
+        """The set-up card of this exercise (instructions, camera, pictures), built once it is first shown."""
+        if self.display is None:
+            return None
+        if getattr(self, "_card_for", None) is not self._spec:
+            from formcheck.setup_card import setup_card
+
+            self._card, self._card_for = setup_card(self._spec), self._spec
+        return self._card
 
     def _preview(self, pose: PoseSample) -> FrameResult:
         """A result for a frame the evaluator does not see (set-up, pause): the pose and the counts so far."""
@@ -609,12 +622,12 @@ class LiveCoach:
             side = "" if rep.side == "both" else f"{rep.side} "
             self.on_event("rep", f"{'hold' if spec.kind == 'hold' else 'rep'} {side}{n}/{spec.target.reps}"
                           + (f"  ({', '.join(f.id for f in rep.faults)})" if rep.faults else ""))
-            offered.append(Utterance(f"{side.capitalize()}{n}", "count", PRIORITY_COUNT))
+            offered.append(Utterance(f"{tr(rep.side.capitalize())} {n}" if side else str(n), "count", PRIORITY_COUNT))
         if result.counts and self._done_at is None and all(n >= spec.target.reps for n in result.counts.values()):
             self._done_at = now
             self.on_event("done", f"target reached: {spec.target.reps} {'holds' if spec.kind == 'hold' else 'reps'}")
             text = offered[-1].text + ". " if offered else ""
-            offered = [Utterance(text + "That's the set, well done.", "count", PRIORITY_COUNT)]
+            offered = [Utterance(text + tr("That's the set, well done."), "count", PRIORITY_COUNT)]
         for fault in result.new_faults:
             said = self._board.fault_cue(fault.id, fault.cue, fault.side).text
             self.on_event("fault", f"{said}  ({fault.id}, {fault.side})")
@@ -630,10 +643,10 @@ class LiveCoach:
         target_hold = spec.target.hold_s
         if target_hold > 0:
             if 0 < result.hold_s < target_hold and not self._holding:  # a short hold no longer passes silently
-                offered.append(Utterance(f"Keep holding, {target_hold:g} seconds", "hold", PRIORITY_COUNT))
+                offered.append(Utterance(tr("Keep holding, {seconds} seconds").format(seconds=f"{target_hold:g}"), "hold", PRIORITY_COUNT))
             self._holding = result.hold_s > 0
             if result.hold_s >= target_hold and not self._held:
-                offered.append(Utterance("Good hold, and release", "hold", PRIORITY_COUNT))
+                offered.append(Utterance(tr("Good hold, and release"), "hold", PRIORITY_COUNT))
             self._held = result.hold_s >= target_hold if result.hold_s > 0 else False
         self._say(*offered, now=now)
 
@@ -645,6 +658,12 @@ class LiveCoach:
     def _show(self, lp: LivePose, result: FrameResult, overlay: LiveOverlay) -> None:
         if self.display is not None:
             self.display.put(View(lp.captured.frame.image_rgb, result, self._spec, overlay, self._fps, self._latency_ms))
+
+
+def _item_language(item: RoutineItem) -> None:
+    """A routine item's own language (``lang:``) holds from that exercise on."""
+    if getattr(item, "lang", None):
+        use(item.lang)
 
 
 def _r(x: float | None) -> float | None:

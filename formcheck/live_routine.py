@@ -19,7 +19,7 @@ from formcheck.spec import UnknownExerciseError, load_spec
 
 MAX_ROUTINE_BYTES = 64 * 1024
 MAX_ITEMS = 50
-FIELDS = ("exercise", "reps", "hold_s", "side")
+FIELDS = ("exercise", "reps", "hold_s", "side", "lang")
 
 
 class RoutineError(InputError):
@@ -34,6 +34,7 @@ class RoutineItem:
     reps: int | None = None
     hold_s: float | None = None
     side: str | None = None
+    lang: str | None = None  # the cue language from this exercise on (None: as before)
 
 
 def _number(value, kind: type, low: float, high: float, where: str, name: str):
@@ -81,11 +82,18 @@ def parse_routine(text: str, source: str = "<routine>") -> tuple[RoutineItem, ..
             hold_s = _number(hold_s, float, 0, 300, where, "hold_s")
         if side is not None and side not in ("left", "right"):
             raise RoutineError(f"{where}: side must be left or right, got {side!r}")
+        language = raw.get("lang")
+        if language is not None:
+            from formcheck.lang import available
+
+            if not isinstance(language, str) or language.strip().lower() not in available():
+                raise RoutineError(f"{where}: unknown lang {language!r}; available: {', '.join(available())}")
+            language = language.strip().lower()
         try:
             load_spec(exercise)
         except UnknownExerciseError as e:
             raise UnknownExerciseError(f"{where}: {e}") from None
-        items.append(RoutineItem(exercise.strip(), reps, hold_s, side))
+        items.append(RoutineItem(exercise.strip(), reps, hold_s, side, language))
     return tuple(items)
 
 

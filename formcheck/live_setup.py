@@ -12,6 +12,7 @@ import numpy as np
 
 from formcheck.evaluator import KEY_LANDMARKS, MAX_SIDE_ON_FOR_FRONT, MIN_SIDE_ON
 from formcheck.features import VISIBILITY_MIN
+from formcheck.lang import tr
 from formcheck.skeleton import Landmark
 from formcheck.spec import ExerciseSpec
 from formcheck.types import PoseSample
@@ -25,6 +26,10 @@ STEP_BACK = "Step back until your whole body is visible"
 TURN_SIDE_ON = "Turn side-on to the camera"
 FACE_CAMERA = "Face the camera"
 GO = "Go"
+PAST_EDGE = "{part} past the {edge} edge of the picture: step back, or move toward the middle"
+HIDDEN = "{part} out of sight: step back, or move what hides them"
+PARTS = {"shoulders": "Your head and shoulders are", "hips": "Your hips are", "knees": "Your knees are",
+         "feet": "Your feet are"}
 
 GET_INTO_POSITION = {
     "standing": "Stand tall",
@@ -67,17 +72,32 @@ def side_on(pose: PoseSample) -> float:
     return float(np.clip(1.0 - ratio, 0.0, 1.0)) if np.isfinite(ratio) else float("nan")
 
 
-def whole_body_visible(pose: PoseSample) -> bool:
-    """Shoulders, hips, knees and feet each seen (at least one of the pair) inside the frame."""
-    if not pose.detected:
-        return False
+def out_of_view(pose: PoseSample) -> tuple[str, str] | None:
+    """The first body part not seen (shoulders, hips, knees, feet) and where it went: the picture's
+    left, right, top or bottom edge, or "hidden" inside it; None when the whole body is in view."""
     xy, (w, h) = pose.image_xyz_px[:, :2], pose.frame_size_px
-    for lms in KEY_LANDMARKS.values():
+    for part, lms in KEY_LANDMARKS.items():
         p = xy[list(lms)]
         inside = (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)
-        if not (inside & (pose.visibility[list(lms)] >= VISIBILITY_MIN)).any():
-            return False
-    return True
+        if (inside & (pose.visibility[list(lms)] >= VISIBILITY_MIN)).any():
+            continue
+        x, y = np.nanmean(p[:, 0]), np.nanmean(p[:, 1])
+        beyond = {"left": -x, "right": x - w, "top": -y, "bottom": y - h}
+        edge, by = max(beyond.items(), key=lambda kv: kv[1] if np.isfinite(kv[1]) else -np.inf)
+        return part, edge if np.isfinite(by) and by >= 0 else "hidden"
+    return None
+
+
+def whole_body_visible(pose: PoseSample) -> bool:
+    """Shoulders, hips, knees and feet each seen (at least one of the pair) inside the frame."""
+    return pose.detected and out_of_view(pose) is None
+
+
+def what_to_move(part: str, edge: str) -> str:
+    """The set-up message for a part out of view, in the active language."""
+    if edge == "hidden":
+        return tr(HIDDEN).format(part=tr(PARTS[part]))
+    return tr(PAST_EDGE).format(part=tr(PARTS[part]), edge=tr(edge))
 
 
 class SetupGuide:
@@ -97,8 +117,9 @@ class SetupGuide:
         if not pose.detected:
             self._side_on.clear()
             return STEP_IN
-        if not whole_body_visible(pose):
-            return STEP_BACK
+        missing = out_of_view(pose)
+        if missing is not None:
+            return what_to_move(*missing)
         value = side_on(pose)
         if np.isfinite(value):
             self._side_on.append(value)

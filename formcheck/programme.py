@@ -27,6 +27,18 @@ from formcheck.errors import InputError
 MAX_PROGRAMME_BYTES = 64 * 1024
 
 
+
+def _known_language(v: str | None) -> str | None:
+    """A cue language formcheck has a catalogue for (None: English, or as before)."""
+    from formcheck.lang import available
+
+    if v is None:
+        return None
+    code = v.strip().lower()
+    if code not in available():
+        raise ValueError(f"unknown language {v!r}; available: {', '.join(available())}")
+    return code
+
 class ProgrammeError(InputError):
     """A programme file that cannot be used: names the field and what to write instead."""
 
@@ -43,6 +55,11 @@ class ProgrammeItem(BaseModel):
     hold_s: Optional[float] = Field(default=None, ge=0, le=600)
     sets: int = Field(default=1, ge=1, le=20)
     lang: Optional[str] = None
+
+    @field_validator("lang")
+    @classmethod
+    def _item_language(cls, v: str | None) -> str | None:
+        return _known_language(v)
 
     @field_validator("exercise")
     @classmethod
@@ -82,6 +99,11 @@ class Programme(BaseModel):
     items: tuple[ProgrammeItem, ...] = Field(min_length=1, max_length=50)
     sessions_per_week: int = Field(default=7, ge=1, le=21)
     lang: Optional[str] = None
+
+    @field_validator("lang")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        return _known_language(v)
 
     def item_for(self, exercise: str) -> ProgrammeItem | None:
         """The first item of this exercise, if the programme has one."""
@@ -147,7 +169,8 @@ def routine_items(programme: Programme) -> tuple:
     plan = []
     for item in programme.items:
         side = item.sides[0] if len(item.sides) == 1 else None
-        plan.extend(RoutineItem(item.exercise, item.reps, item.hold_s, side) for _ in range(item.sets))
+        language = item.lang or programme.lang  # the cue language, as a routine item's lang: sets it
+        plan.extend(RoutineItem(item.exercise, item.reps, item.hold_s, side, language) for _ in range(item.sets))
     return tuple(plan)
 
 

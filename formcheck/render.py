@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.coaching import CoachState, SetSummary
+from formcheck.coaching import CoachState, SetSummary, SetupCard
+from formcheck.lang import ascii_text, tr
 from formcheck.faults import check_kind
 from formcheck.features import VISIBILITY_MIN
 from formcheck.measures import MEASURES
@@ -87,13 +88,21 @@ def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, rgb=PANEL_RGB, a
     roi[:] = cv2.add(cv2.multiply(roi, (1 - alpha,) * 3 + (0,)), tuple(c * alpha for c in rgb) + (0,))
 
 
+def screen_text(cv2, text: str) -> str:
+    """``text`` as this OpenCV can draw it: OpenCV 5's fonts draw umlauts; the Hershey fonts of
+    OpenCV 4 draw ASCII only (an umlaut comes out as "??"), so there it is spelled out (ae, oe, ss)."""
+    if text.isascii() or int(cv2.__version__.split(".")[0]) >= 5:
+        return text
+    return ascii_text(text)
+
+
 def _text_size(cv2, text: str, scale: float, thick: int) -> tuple[int, int, int]:
-    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, scale, thick)
+    (w, h), base = cv2.getTextSize(screen_text(cv2, text), cv2.FONT_HERSHEY_DUPLEX, scale, thick)
     return w, h, base
 
 
 def _put(cv2, img, text: str, org: tuple[int, int], scale: float, thick: int, rgb=TEXT_RGB) -> None:
-    cv2.putText(img, text, org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
+    cv2.putText(img, screen_text(cv2, text), org, cv2.FONT_HERSHEY_DUPLEX, scale, rgb, thick, cv2.LINE_AA)
 
 
 def _wrap(cv2, text: str, scale: float, thick: int, max_w: int) -> list[str]:
@@ -244,7 +253,7 @@ def _draw_angles(
 
 def _count_text(result: FrameResult, spec: ExerciseSpec) -> str:
     target = spec.target.reps
-    word = "Holds" if spec.kind == "hold" else "Reps"
+    word = tr("Holds" if spec.kind == "hold" else "Reps")
     sides = list(result.counts) or list(result.phases)
     if sides and all(s in SIDE_ABBREV for s in sides):
         return "  ".join(f"{SIDE_ABBREV[s]} {result.counts.get(s, 0)}/{target}" for s in sides)
@@ -272,13 +281,13 @@ def _draw_panel(cv2, img, result: FrameResult, spec: ExerciseSpec, st: _Style) -
     rows.append((count, _fit_scale(cv2, [count], st.font(1.0), st.thick(2), max_w), st.thick(2), TEXT_RGB))
     phase = _phase_text(result)
     if not result.pose.detected:
-        rows.append(("No person in view", st.font(0.55), st.thick(1), NOTICE_RGB))
+        rows.append((tr("No person in view"), st.font(0.55), st.thick(1), NOTICE_RGB))
     elif phase:
         rows.append((phase, _fit_scale(cv2, [phase], st.font(0.55), st.thick(1), max_w), st.thick(1), MUTED_RGB))
     target_hold = spec.target.hold_s
     show_hold = target_hold > 0 or result.hold_s > 0
     if show_hold:
-        hold = f"Hold {result.hold_s:.1f} / {target_hold:.0f} s" if target_hold > 0 else f"Hold {result.hold_s:.1f} s"
+        hold = f"{tr('Hold')} {result.hold_s:.1f} / {target_hold:.0f} s" if target_hold > 0 else f"{tr('Hold')} {result.hold_s:.1f} s"
         rows.append((hold, st.font(0.6), st.thick(1), TEXT_RGB))
     sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in rows]
     inner_w = max(s[0] for s in sizes)
@@ -361,20 +370,20 @@ def _draw_summary(cv2, img, summary: SetSummary, st: _Style) -> None:
     """The end-of-set screen over a dimmed frame: reps against the prescription, holds, faults, next."""
     h, w = img.shape[:2]
     _shade(img, 0, 0, w, h, alpha=0.82)
-    rows: list[tuple[str, float, int, tuple]] = [("Set complete" if all(n >= t for _, n, t in summary.reps) else "Set ended",
+    rows: list[tuple[str, float, int, tuple]] = [(tr("Set complete" if all(n >= t for _, n, t in summary.reps) else "Set ended"),
                                                   1.3, 3, TEXT_RGB), (summary.title, 0.8, 2, MUTED_RGB)]
     for side, n, target in summary.reps:
-        who = "Reps" if side == "both" else f"{side.capitalize()} side"
-        rows.append((f"{who}: {n} of {target}", 1.0, 2, GOOD_RGB if n >= target else NOTICE_RGB))
+        who = tr("Reps" if side == "both" else f"{side.capitalize()} side")
+        rows.append((tr("{who}: {done} of {target}").format(who=who, done=n, target=target), 1.0, 2, GOOD_RGB if n >= target else NOTICE_RGB))
     for side, held_s, target_s in summary.holds:
-        who = "Hold" if side == "both" else f"{side.capitalize()} hold"
-        rows.append((f"{who}: {held_s:.1f} s on average, of {target_s:g} s", 0.8, 2,
+        who = tr("Hold" if side == "both" else f"{side.capitalize()} hold")
+        rows.append((tr("{who}: {held} s on average, of {target} s").format(who=who, held=f"{held_s:.1f}", target=f"{target_s:g}"), 0.8, 2,
                      GOOD_RGB if held_s >= target_s - 0.05 else NOTICE_RGB))
     if summary.faults:
-        rows.append(("To work on:", 0.8, 2, TEXT_RGB))
+        rows.append((tr("To work on:"), 0.8, 2, TEXT_RGB))
         rows += [(f"- {text}" + (f"  (x{n})" if n > 1 else ""), 0.75, 2, (255, 120, 110)) for text, n in summary.faults[:4]]
     else:
-        rows.append(("No form faults: well done", 0.8, 2, GOOD_RGB))
+        rows.append((tr("No form faults: well done"), 0.8, 2, GOOD_RGB))
     rows.append((summary.next_step, 0.85, 2, TEXT_RGB))
     max_w = int(w * 0.9)
     lines: list[tuple[str, float, int, tuple]] = []
@@ -400,9 +409,9 @@ def _draw_summary(cv2, img, summary: SetSummary, st: _Style) -> None:
 def latest_cue(result: FrameResult) -> str | None:
     """The cue this frame raises: a fault just found, else the newest one still firing."""
     if result.new_faults:
-        return result.new_faults[-1].cue
+        return tr(result.new_faults[-1].cue)
     if result.active_cues:
-        return result.active_cues[-1]
+        return tr(result.active_cues[-1])
     return None
 
 
@@ -423,6 +432,7 @@ class LiveOverlay:
     gauges: bool = True  # the key angles against their target bands
     coach: CoachState | None = None  # the cue, hold countdown and red joints (replaces the video's cue memory)
     summary: SetSummary | None = None  # the end-of-set screen
+    card: SetupCard | None = None  # set-up: how to do it, where the camera goes, start and top pictures
 
 
 def target_bands(spec: ExerciseSpec) -> dict[str, tuple[float, float]]:
@@ -530,9 +540,64 @@ def _draw_header(cv2, img, text: str, st: _Style, top: int) -> tuple[int, int, i
     return (x0, top, x1, y1)
 
 
-def _draw_centre(cv2, img, live: LiveOverlay, st: _Style) -> None:
-    """The set-up message (wrapped, large) and the countdown number, centred."""
+def _draw_card(cv2, img, card: SetupCard, st: _Style, top: int, bottom: int) -> int:
+    """The set-up card in the right-hand column between ``top`` and ``bottom``; returns its left edge."""
     h, w = img.shape[:2]
+    pad, gap = st.px(10), st.px(6)
+    x0, x1 = int(w * 0.56), w - st.px(8)
+    inner = x1 - x0 - 2 * pad
+    rows: list[tuple[str, float, int, tuple]] = [(tr("How to do it"), st.font(0.5), st.thick(1.5), GOOD_RGB)]
+    body_scale, body_th = st.font(0.36), st.thick(1)
+    rows += [(line, body_scale, body_th, TEXT_RGB) for line in _wrap(cv2, card.instructions, body_scale, body_th, inner)]
+    rows.append((tr("Camera"), st.font(0.5), st.thick(1.5), GOOD_RGB))
+    rows += [(line, body_scale, body_th, TEXT_RGB) for line in _wrap(cv2, card.camera, body_scale, body_th, inner)]
+    sizes = [_text_size(cv2, t, sc, th) for t, sc, th, _ in rows]
+    text_h = sum(s[1] + s[2] + gap for s in sizes)
+    # the pictures share the room the text leaves, side by side, their shape kept
+    room_h = bottom - top - 2 * pad - text_h - gap
+    pics = []
+    if card.pictures and room_h > st.px(40):
+        n = len(card.pictures)
+        side_w, side_h = (inner - gap * (n - 1)) // n, room_h  # side by side ...
+        stack_w, stack_h = inner, (room_h - gap * (n - 1)) // n  # ... or one above the other
+        ph, pw = card.pictures[0][1].shape[:2]
+        across = min(side_w / pw, side_h / ph) >= min(stack_w / pw, stack_h / ph)
+        each_w, each_h = (side_w, side_h) if across else (stack_w, stack_h)
+        for caption, rgb in card.pictures:
+            ph, pw = rgb.shape[:2]
+            scale = min(each_w / pw, each_h / ph)
+            if scale > 0:
+                pics.append((caption, cv2.resize(rgb, (max(1, int(pw * scale)), max(1, int(ph * scale))),
+                                                 interpolation=cv2.INTER_AREA)))
+    if pics and not across:
+        pics_h = sum(p.shape[0] for _, p in pics) + gap * (len(pics) - 1)
+    else:
+        pics_h = max((p.shape[0] for _, p in pics), default=0)
+    y1 = min(bottom, top + 2 * pad + text_h + (pics_h + gap if pics else 0))
+    _shade(img, x0, top, x1, y1, alpha=0.75)
+    y = top + pad
+    for (text, sc, th, rgb), (tw, tht, base) in zip(rows, sizes):
+        if y + tht + base > y1:
+            break  # a long text on a small frame: what fits is shown
+        y += tht
+        _put(cv2, img, text, (x0 + pad, y), sc, th, rgb)
+        y += base + gap
+    x = x0 + pad
+    for _caption, pic in pics:  # the pictures carry their own titles
+        ph, pw = pic.shape[:2]
+        if y + ph <= h and x + pw <= w:
+            img[y:y + ph, x:x + pw] = pic
+        if across:
+            x += pw + gap
+        else:
+            y += ph + gap
+    return x0
+
+
+def _draw_centre(cv2, img, live: LiveOverlay, st: _Style, area_w: int | None = None) -> None:
+    """The set-up message (wrapped, large) and the countdown number, centred (in the left ``area_w``)."""
+    h, full_w = img.shape[:2]
+    w = area_w or full_w
     rgb, text_rgb = {"good": (GOOD_RGB, (15, 15, 15)), "paused": (PAUSED_RGB, TEXT_RGB)}.get(
         live.tone, (NOTICE_RGB, (25, 25, 25)))
     pad = st.px(14)
@@ -633,7 +698,11 @@ def draw_overlay(
         if live.summary is not None:
             _draw_summary(cv2, img, live.summary, st)
         else:
-            _draw_centre(cv2, img, live, st)
+            card_x = None
+            if live.card is not None:
+                card_top = max((r[3] for r in taken if r[2] > int(w * 0.56)), default=0) + st.px(6)
+                card_x = _draw_card(cv2, img, live.card, st, card_top, bottom - st.px(6))
+            _draw_centre(cv2, img, live, st, card_x)
     return img
 
 

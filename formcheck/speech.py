@@ -92,7 +92,7 @@ class EspeakVoice:
     def say(self, text: str, priority: int) -> None:
         try:
             proc = subprocess.run(
-                [self.exe, "-s", str(self.words_per_min), "--", text],
+                [self.exe, "-s", str(self.words_per_min), *espeak_voice_args(), "--", text],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=20, check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -132,6 +132,14 @@ class ToneVoice:
             self._sd.play(wave, self.rate_hz, blocking=True)
         except (self._sd.PortAudioError, OSError, ValueError, RuntimeError) as exc:
             raise VoiceError(f"cannot play sound ({exc})") from None
+
+
+def espeak_voice_args() -> list[str]:
+    """espeak-ng's voice for the active cue language (its own default, English, otherwise)."""
+    from formcheck.lang import ENGLISH, current
+
+    code = current()
+    return [] if code == ENGLISH else ["-v", code]
 
 
 def default_voices() -> list[Callable[[], object]]:

@@ -19,7 +19,7 @@ from formcheck.live import (
     LivePose, LiveWindow, NewestFrame, _End, _Failed, display_size, run_live,
 )
 from formcheck.live_routine import RoutineError, RoutineItem, load_routine, parse_routine
-from formcheck.live_setup import GO, STEP_BACK, STEP_IN, TURN_SIDE_ON, SetupGuide
+from formcheck.live_setup import GO, STEP_IN, TURN_SIDE_ON, SetupGuide
 from formcheck.pipeline import build_evaluator
 from formcheck.render import LiveOverlay, draw_overlay, target_bands
 from formcheck.skeleton import NUM_LANDMARKS, Landmark
@@ -245,7 +245,7 @@ def test_setup_guide_asks_to_step_in_step_back_turn_then_counts_down():
     xyz = half_out.image_xyz_px.copy()
     xyz[[Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE], 0] = SIZE[0] + 50  # feet beyond the frame
     cut = PoseSample(33, xyz, half_out.world_xyz_m, half_out.visibility, SIZE)
-    assert guide.update(cut).message == STEP_BACK
+    assert guide.update(cut).message == "Your feet are past the right edge of the picture: step back, or move toward the middle"
     assert guide.update(facing_camera(66)).message == TURN_SIDE_ON
     guide = SetupGuide(load_spec("bridge"), settle_s=0.5, countdown_s=2.0)
     states = [guide.update(lying(t)) for t in np.arange(0, 3000, 1000 / FPS)]
