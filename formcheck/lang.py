@@ -51,6 +51,7 @@ def use(code: str) -> str:
 
 
 def current() -> str:
+    """The cue language in use (a code such as 'en')."""
     return _active_code
 
 
@@ -154,6 +155,7 @@ def compile_catalogues(locale_dir: Path = LOCALE_DIR) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    """`python -m formcheck.lang compile`: rebuild every .mo from its .po."""
     if argv != ["compile"]:
         sys.stderr.write("usage: python -m formcheck.lang compile\n")
         return 2

@@ -110,6 +110,7 @@ class Programme(BaseModel):
         return next((i for i in self.items if i.exercise == exercise), None)
 
     def to_yaml(self) -> str:
+        """The programme as a YAML file a clinician can edit and set again."""
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 

@@ -35,6 +35,7 @@ class WeekAdherence:
 
     @property
     def fraction(self) -> float:
+        """Sessions done as a share of those planned, at most 1."""
         return min(1.0, self.sessions_done / self.sessions_planned) if self.sessions_planned else 0.0
 
 
@@ -52,6 +53,7 @@ class WeekTrend:
 
 
 def week_start(day: date) -> date:
+    """The Monday of ``day``'s ISO week."""
     return day - timedelta(days=day.weekday())
 
 
