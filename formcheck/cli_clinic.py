@@ -78,7 +78,7 @@ def register(app) -> None:
     """Add the clinician commands to the formcheck app."""
     import typer
 
-    from formcheck.cli_common import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, esc, fail, user_errors
+    from formcheck.cli_common import EXIT_ERROR, EXIT_USAGE, Side, Variant, console, err_console, esc, exercise_title, fail, user_errors
 
     @contextmanager
     def clinic_errors():
@@ -180,7 +180,7 @@ def register(app) -> None:
         from rich.table import Table
 
         from formcheck.history import History, current_sessions
-        from formcheck.words import readable, session_date_text
+        from formcheck.words import plural, readable, session_date_text
 
         with clinic_errors(), History(db, read_only=True) as h:
             sessions = h.sessions(patient=patient, exercise=exercise)
@@ -198,7 +198,7 @@ def register(app) -> None:
             t.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
         for s in sessions:
             if s.status != "done":
-                t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"), esc(s.clip_name), esc(s.exercise),
+                t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"), esc(s.clip_name), esc(exercise_title(s.exercise)),
                           "[red]failed[/]", "-", f"[red]{esc(s.error)}[/]")
                 continue
             reviews = s.clinician_counts
@@ -208,10 +208,10 @@ def register(app) -> None:
             ) or "-"
             f = esc(", ".join(f"{readable(k)} x{n}" for k, n in faults.get(s.id, {}).items()) or "-")
             t.add_row(str(s.id), esc(session_date_text(s.session_date, s.analysed_at)), esc(s.patient or "-"),
-                      ("[cyan]home[/] " if s.kind == "home" else "") + esc(s.clip_name), esc(s.exercise),
+                      ("[cyan]home[/] " if s.kind == "home" else "") + esc(s.clip_name), esc(exercise_title(s.exercise)),
                       _counts(s.reps_by_side), f"[green]{clin}[/]" if reviews else clin, f)
         console.print(t)
-        console.print(f"[dim]{len(sessions)} sessions; machine = formcheck's count, clinician = the latest review "
+        console.print(f"[dim]{plural(len(sessions), 'session')}; machine = formcheck's count, clinician = the latest review "
                       "(`formcheck review`); `--json` gives report folders and every review[/]")
         if patient is not None:
             with clinic_errors():
@@ -354,17 +354,12 @@ def _print_progress(db, patient: str, sessions) -> None:
 
     from rich.table import Table
 
-    from formcheck.cli_common import console, esc
+    from formcheck.cli_common import console, esc, exercise_title
     from formcheck.history import History
     from formcheck.progress import adherence, session_point, weekly_trend
-    from formcheck.spec import UnknownExerciseError, load_spec
     from formcheck.words import date_text
 
-    def title(exercise_id: str) -> str:
-        try:
-            return load_spec(exercise_id).title
-        except UnknownExerciseError:  # a spec file's id, or one a later formcheck dropped
-            return exercise_id
+    title = exercise_title
 
     with History(db, read_only=True) as h:
         programme, _ = h.programme(patient)

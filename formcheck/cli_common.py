@@ -6,6 +6,7 @@ cli, cli_live and cli_clinic import from here and never from each other.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from enum import Enum
 
 import typer
@@ -75,6 +76,17 @@ def esc(text) -> str:
     "Doe [ward b]" as a style and drop it, and raise MarkupError on "[/]".
     """
     return escape(str(text))
+
+
+@lru_cache(maxsize=None)
+def exercise_title(exercise_id: str) -> str:
+    """The exercise's title as people read it; the id itself for one no spec has (dropped or renamed)."""
+    from formcheck.spec import UnknownExerciseError, load_spec
+
+    try:
+        return load_spec(exercise_id).title
+    except UnknownExerciseError:
+        return exercise_id
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> typer.Exit:

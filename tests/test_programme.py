@@ -230,6 +230,10 @@ def test_history_patient_prints_adherence_and_trend_in_80_columns(tmp_path):
     assert "Adherence" in out and date_text(monday) in out and "40%" in out  # 2 of the 5 a week
     assert "Weekly trend" in out and spec.title in out and "100%" in out and "35°" in out
     assert "home" in out
+    assert "2 sessions;" in out
+    wide = subprocess.run([sys.executable, "-m", "formcheck", "history", "--db", str(db)], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, "COLUMNS": "200"}).stdout
+    assert spec.title in wide and spec.id not in wide  # the list names the exercise by its title, not its id
     assert all(len(line) <= 80 for line in out.splitlines()), out
 
 
