@@ -145,7 +145,7 @@ def register(app) -> None:
             for r in summary.results:
                 status = {"analysed": "[green]analysed[/]", "skipped": "[dim]skipped[/]",
                           "failed": "[red]failed[/]", "incomplete": "[yellow]incomplete[/]"}[r.status]
-                t.add_row(esc(r.job.path.name), esc(r.job.exercise), esc(r.job.patient or "-"), status, _counts(r.reps_by_side),
+                t.add_row(esc(r.job.path.name), esc(exercise_title(r.job.exercise)), esc(r.job.patient or "-"), status, _counts(r.reps_by_side),
                           f"{r.elapsed_s:.1f}" if r.status in ("analysed", "incomplete") else "-")
             console.print(t)
         failed = [r for r in summary.results if r.status == "failed"]

@@ -81,11 +81,11 @@ def esc(text) -> str:
 @lru_cache(maxsize=None)
 def exercise_title(exercise_id: str) -> str:
     """The exercise's title as people read it; the id itself for one no spec has (dropped or renamed)."""
-    from formcheck.spec import UnknownExerciseError, load_spec
+    from formcheck.spec import SpecError, load_spec
 
     try:
         return load_spec(exercise_id).title
-    except UnknownExerciseError:
+    except SpecError:  # unknown, or a spec file that does not load: its failure is reported elsewhere
         return exercise_id
 
 

@@ -322,6 +322,7 @@ def test_batch_row_with_a_patient_takes_the_programme_dose(tmp_path):
     proc = formcheck("batch", "--manifest", str(tmp_path / "clips.csv"), "--workers", "1", "--out", str(out),
                      "--db", str(db))
     assert proc.returncode == 0, proc.stderr
+    assert "Glute bridge" in proc.stdout and "│ bridge" not in proc.stdout  # the batch table names titles
     with history.History(db, read_only=True) as h:
         by_patient = {s.patient: h.report(s.id) for s in h.sessions(status="done")}
     assert by_patient["ann"]["prescription"] == {"reps_per_side": 3, "hold_s": 2.0, "sets": 2, "from": "programme"}
