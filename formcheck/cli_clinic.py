@@ -13,12 +13,16 @@ from formcheck.defaults import ANALYSIS_FPS_HELP, DEFAULT_ANALYSIS_FPS
 
 
 class VideoMode(str, Enum):
+    """Where the report puts the annotated video: embedded in the page, a file beside it, or nowhere."""
+
     embed = "embed"
     file = "file"
     none = "none"
 
 
 class ReviewSide(str, Enum):
+    """Which side a clinician's counted reps are for."""
+
     both = "both"
     left = "left"
     right = "right"

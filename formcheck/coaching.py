@@ -131,6 +131,7 @@ class HoldPrompt:
 
     @property
     def text(self) -> str:
+        """The words shown for the hold: keep holding with the seconds left, or the good-hold cue once done."""
         if self.remaining_s <= 0:
             return tr(GOOD_HOLD_CUE)
         return f"{tr(KEEP_HOLDING_CUE)}: {math.ceil(self.remaining_s - 1e-9)}"
@@ -138,6 +139,8 @@ class HoldPrompt:
 
 @dataclass(frozen=True)
 class CoachState:
+    """What to show on one frame: the cue that is up, the hold countdown, the joints to draw red and the frame faults firing."""
+
     cue: Cue | None
     hold: HoldPrompt | None
     red_joints: tuple[int, ...]  # the cue's joints and any fault firing now
@@ -173,6 +176,7 @@ class CueBoard:
         return Cue(sided_cue(cue, body), "fault", fault_joints(self.spec, fault_id, body), fault_id)
 
     def update(self, result: FrameResult) -> CoachState:
+        """Take one frame's result and return what to show on it."""
         t = result.pose.timestamp_ms
         started = [s for s, p in result.phases.items() if p != self._rest and self._phases.get(s, self._rest) == self._rest]
         self._phases = dict(result.phases)

@@ -93,6 +93,7 @@ class ViewCheck:
         self.view_mismatch = False
 
     def update(self, pose: PoseSample) -> tuple[str, ...]:
+        """Take one pose; return any new notices about the view (judged now and then, once the first seconds are seen)."""
         if not pose.detected:
             return ()
         self._start_ms = pose.timestamp_ms if self._start_ms is None else self._start_ms
@@ -143,6 +144,7 @@ class ViewCheck:
         return fresh
 
     def finish(self) -> tuple[str, ...]:
+        """Judge the view one last time when the poses end; return any new notices."""
         return self._judge() if self._frames else ()
 
 
@@ -206,6 +208,7 @@ class ExerciseEvaluator:
 
     # --- the verb ----------------------------------------------------------------------------
     def update(self, pose: PoseSample) -> FrameResult:
+        """Take one pose and return the frame's result: phases, counts, hold, new reps, faults and notices."""
         if self._world_twin is not None:
             self._world_twin.update(pose)
         t = pose.timestamp_ms
@@ -271,6 +274,7 @@ class ExerciseEvaluator:
         return self._view.view_mismatch
 
     def counts(self) -> dict[str, int]:
+        """Reps counted so far per side."""
         out = {s: 0 for s in self._counters}
         for side in self._counters:
             out[side] = len(self._with_the_set(side))

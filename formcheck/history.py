@@ -129,6 +129,7 @@ def default_db_path() -> Path:
 
 
 def utc_now() -> str:
+    """The time now in UTC, as ISO 8601 to the second."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -172,6 +173,7 @@ class Review:
     reviewed_at: str
 
     def to_dict(self) -> dict:
+        """The review as plain JSON-ready values."""
         return {"side": self.side, "reps": self.reps, "note": self.note, "by": self.reviewer, "at": self.reviewed_at}
 
 
@@ -189,6 +191,7 @@ class Verdict:
     reviewed_at: str
 
     def to_dict(self) -> dict:
+        """The verdict as plain JSON-ready values."""
         return {"kind": self.kind, "target": self.target, "verdict": self.verdict, "note": self.note,
                 "by": self.reviewer, "at": self.reviewed_at}
 
@@ -238,6 +241,7 @@ class SessionRow:
 
     @property
     def rejected_faults(self) -> frozenset[str]:
+        """The fault ids whose latest verdict is reject."""
         return frozenset(t for t, v in latest_verdicts(self.verdicts, "fault").items() if v.verdict == "reject")
 
     @property
@@ -249,6 +253,7 @@ class SessionRow:
         return latest
 
     def to_dict(self) -> dict:
+        """The session as plain JSON-ready values, machine and clinician counts side by side."""
         return {
             "id": self.id, "status": self.status, "clip": self.clip_path, "clip_sha256": self.clip_sha256,
             "exercise": self.exercise, "spec_version": self.spec_version, "model": self.model,
@@ -314,6 +319,7 @@ def _db_errors(method):
 
 
 def missing_database(path: Path) -> HistoryError:
+    """The error for a history database that is not there, saying how to make one."""
     return HistoryError(f"no history database at {path}: run `formcheck batch` first, or pass --db")
 
 
@@ -414,6 +420,7 @@ class History:
             raise
 
     def close(self) -> None:
+        """Close the database connection."""
         self._conn.close()
 
     def __enter__(self) -> History:
@@ -438,6 +445,7 @@ class History:
     @property
     @_db_errors
     def schema_version(self) -> int:
+        """The database's schema version (SQLite's user_version)."""
         return self._conn.execute("PRAGMA user_version").fetchone()[0]
 
     # --- writing ---------------------------------------------------------------------------
@@ -598,6 +606,7 @@ class History:
 
     @_db_errors
     def session(self, session_id: int) -> SessionRow:
+        """One session by id; HistoryError when there is no such session."""
         # an id past SQLite's 64-bit integers cannot be stored, so it names no session
         rows = self._select("WHERE id = ?", (session_id,)) if 0 < session_id <= SQLITE_MAX_INT else []
         if not rows:
@@ -646,6 +655,7 @@ class History:
 
     @_db_errors
     def report(self, session_id: int) -> dict:
+        """The report stored with a session; HistoryError when it has none."""
         row = self._conn.execute("SELECT report_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         if row is None or row[0] is None:
             raise HistoryError(f"session {session_id} has no report")
@@ -653,6 +663,7 @@ class History:
 
     @_db_errors
     def spec(self, session_id: int) -> dict | None:
+        """The exercise spec stored with a session, or None when none was."""
         row = self._conn.execute("SELECT spec_json FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 

@@ -92,6 +92,7 @@ class NewestFrame:
         self.taken = 0
 
     def put(self, item) -> None:
+        """Offer an item, replacing one still waiting (ignored once closed)."""
         with self._cond:
             if self._closed:
                 return
@@ -117,6 +118,7 @@ class NewestFrame:
             return None
 
     def close(self, error: BaseException | None = None) -> None:
+        """End the stream, with the producer's error if it failed; the consumer is woken."""
         with self._cond:
             if not self._closed:
                 self._closed, self._error = True, error
@@ -124,6 +126,7 @@ class NewestFrame:
 
     @property
     def closed(self) -> bool:
+        """Whether the stream has been closed."""
         return self._closed
 
 
@@ -138,6 +141,7 @@ class FrameGrabber:
         self._thread = threading.Thread(target=self._run, name="formcheck-capture", daemon=True)
 
     def start(self) -> FrameGrabber:
+        """Start reading frames in the capture thread; returns self."""
         self._thread.start()
         return self
 
@@ -157,6 +161,7 @@ class FrameGrabber:
             self.slot.close(error)
 
     def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop reading, close the slot and wait up to ``timeout_s`` for the thread."""
         self._stop.set()
         self.slot.close()
         if self._thread.is_alive():
@@ -198,6 +203,7 @@ class PoseWorker:
         self._thread = threading.Thread(target=self._run, name="formcheck-pose", daemon=True)
 
     def start(self) -> PoseWorker:
+        """Start the pose thread; returns self."""
         self._thread.start()
         return self
 
@@ -216,6 +222,7 @@ class PoseWorker:
             self.out.put(_Failed(exc))
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the pose thread and wait up to ``timeout_s`` for it."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
@@ -226,6 +233,8 @@ class PoseWorker:
 
 @dataclass(frozen=True)
 class LiveOptions:
+    """How a live session runs: set-up guide and countdown, when a routine moves on, what it records."""
+
     setup: bool = True  # guide the person into view and count down before counting
     countdown_s: float = 3.0
     settle_s: float = 1.0
@@ -260,6 +269,8 @@ class ExerciseRun:
 
 @dataclass(frozen=True, eq=False)
 class LiveOutcome:
+    """What a live session did: each exercise's run, how it ended, a lost camera, and per-frame times."""
+
     runs: tuple[ExerciseRun, ...]
     ended_by: str
     camera_error: InputError | None = None  # the camera was lost (or the file stopped decoding)
@@ -314,6 +325,7 @@ class LiveCoach:
 
     # --- control from the main thread -----------------------------------------------------------
     def start(self) -> LiveCoach:
+        """Start the session thread; returns self."""
         self._thread.start()
         return self
 
@@ -328,12 +340,15 @@ class LiveCoach:
         self._cut_reason = reason
 
     def alive(self) -> bool:
+        """Whether the session thread is still running."""
         return self._thread.is_alive()
 
     def join(self, timeout_s: float | None = None) -> None:
+        """Wait for the session thread to end (at most ``timeout_s``)."""
         self._thread.join(timeout_s)
 
     def outcome(self) -> LiveOutcome:
+        """What the session did so far: its runs, how it ended, any camera error and the timings."""
         return LiveOutcome(tuple(self.runs), self.ended_by, self.camera_error, tuple(self.timings))
 
     # --- the thread ------------------------------------------------------------------------------
@@ -563,6 +578,7 @@ class LiveCoach:
 
     # --- the sink run_session feeds ---------------------------------------------------------------
     def update(self, frame: Frame | None, result: FrameResult) -> None:
+        """Sink: take one result as it is ready; coach, speak and show the frame with its overlay."""
         now = self._clock()
         lp = self._current
         latency_s = now - lp.captured.captured_s
@@ -606,9 +622,11 @@ class LiveCoach:
         return load_spec(self.plan[self._number].exercise).title
 
     def close(self, report: SessionReport) -> None:
+        """Sink: nothing to do, the session's report comes back from run_session."""
         pass
 
     def abort(self) -> None:
+        """Sink: nothing to do when the session is aborted."""
         pass
 
     def _coach(self, result: FrameResult, now: float) -> None:
@@ -697,6 +715,7 @@ class Composer:
         self._renderer = None
 
     def update(self, view: View) -> np.ndarray:
+        """Draw the view's overlay on its frame, scaled to the display size; returns the picture."""
         from formcheck.render import OverlayRenderer
         from formcheck.sources import load_cv2
 
@@ -728,6 +747,7 @@ class LiveWindow:
         self.fullscreen = False
 
     def show(self, image_rgb: np.ndarray) -> None:
+        """Show an RGB picture, opening the window on the first one."""
         cv2 = self._cv2
         if not self._open:
             # resizable (the picture scales with the window, its shape kept): seen from 2-3 m away,
@@ -758,6 +778,7 @@ class LiveWindow:
         return self._cv2.getWindowProperty(self.title, self._cv2.WND_PROP_VISIBLE) < 1
 
     def close(self) -> None:
+        """Close the window if it is open."""
         if self._open:
             self._cv2.destroyWindow(self.title)
             self._cv2.waitKey(1)

@@ -53,6 +53,7 @@ class SetupState:
 
     @property
     def ready(self) -> bool:
+        """Whether set-up is done and counting can start."""
         return self.stage == "go"
 
 
@@ -132,6 +133,7 @@ class SetupGuide:
         return None
 
     def update(self, pose: PoseSample) -> SetupState:
+        """Take one pose and return where set-up stands (stage, message, countdown)."""
         t = pose.timestamp_ms
         problem = self.problem(pose)
         counting_down = self._good_since is not None and t - self._good_since >= self.settle_ms

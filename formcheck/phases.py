@@ -100,9 +100,11 @@ class RejectedMovement:
 
     @property
     def reason(self) -> str:
+        """Why the movement did not count, in words (with the detail, if any)."""
         return REJECTION_KINDS[self.kind] + (f" ({self.detail})" if self.detail else "")
 
     def to_dict(self) -> dict:
+        """The movement as plain JSON-ready values (times in seconds, ROM rounded; None when unseen)."""
         return {"side": self.side, "start_s": round(self.start_ms / 1000, 3), "end_s": round(self.end_ms / 1000, 3),
                 "rom_deg": round(float(self.rom_deg), 1) if np.isfinite(self.rom_deg) else None,
                 "kind": self.kind, "reason": self.reason}
@@ -110,6 +112,8 @@ class RejectedMovement:
 
 @dataclass(frozen=True)
 class CounterState:
+    """A counter after one frame: its phase, excursion from rest, hold time, and the rep it just completed (if any)."""
+
     phase: str
     excursion_deg: float
     hold_s: float  # time near the peak in the current hold, paused by a brief dip (0 at rest)
@@ -174,6 +178,7 @@ class RepCounter:
 
     @property
     def active(self) -> bool:
+        """Whether a rep is in progress."""
         return self._active
 
     @property
@@ -188,9 +193,11 @@ class RepCounter:
 
     @property
     def phase(self) -> str:
+        """The phase name now: the spec's rest phase, or its active one during a rep."""
         return self.rep.phase_names[1] if self._active else self.rep.phase_names[0]
 
     def excursion(self, value: float) -> float:
+        """How far the value is from the rest baseline, in the rep's direction (NaN before a baseline)."""
         return (value - self._baseline) * self._sign if np.isfinite(self._baseline) else np.nan
 
     def cancel(self, kind: str | None = None, detail: str = "") -> None:
@@ -576,6 +583,7 @@ class PositionRun:
 
     @property
     def duration_s(self) -> float:
+        """How long the run lasted, in seconds."""
         return (self.end_ms - self.start_ms) / 1000
 
 
@@ -607,6 +615,7 @@ class PositionTracker:
         self._deepest = (-np.inf, np.nan)  # (excursion, t_ms)
 
     def update(self, t_ms: float, in_position: bool | None, excursion_deg: float) -> None:
+        """One frame: whether the side is in the position (None: cannot tell) and its excursion from rest."""
         if not in_position:
             self._out = self._out or in_position is False
             # seen out of the position: it ends after a moment's grace; only unseen: after the longer gap
@@ -680,27 +689,33 @@ class TwoWayCounter:
 
     @property
     def active(self) -> bool:
+        """Whether a rep is in progress either way."""
         return self._busy() is not None
 
     @property
     def active_since_ms(self) -> float:
+        """When the rep in progress began (NaN at rest)."""
         busy = self._busy()
         return busy.active_since_ms if busy else np.nan
 
     @property
     def peak_excursion_deg(self) -> float:
+        """The furthest excursion of the rep in progress (NaN at rest)."""
         busy = self._busy()
         return busy.peak_excursion_deg if busy else np.nan
 
     @property
     def phase(self) -> str:
+        """The phase name now: the spec's rest phase, or its active one during a rep."""
         return self.rep.phase_names[1] if self.active else self.rep.phase_names[0]
 
     def cancel(self, kind: str | None = None, detail: str = "") -> None:
+        """Drop any rep in progress either way; with a ``kind`` the active one is kept as rejected."""
         for way in self._ways:
             way.cancel(kind if way.active else None, detail)
 
     def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+        """One frame, as ``RepCounter.update``: the busy way leads and a rep inside its rep may start a new position."""
         busy = self._busy()
         if busy is not None:
             other = self._ways[1] if busy is self._ways[0] else self._ways[0]
@@ -743,6 +758,7 @@ class TwoWayCounter:
         return state
 
     def finish(self, max_active_s: float) -> RepCandidate | None:
+        """At the end of the recording: the rep still waiting or cut off, as ``RepCounter.finish``, or None."""
         busy = self._busy()
         if busy is not None:
             other = self._ways[1] if busy is self._ways[0] else self._ways[0]

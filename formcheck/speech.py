@@ -50,6 +50,7 @@ class CueDebouncer:
         self._last_s = -math.inf
 
     def update(self, t_s: float, offered: Sequence[Utterance] = ()) -> Utterance | None:
+        """Offer this frame's utterances at time ``t_s``; return the one to say now, or None."""
         for u in offered:
             if t_s - self._said_at.get(u.text, -math.inf) < self.repeat_s:
                 continue  # just said: do not queue a repeat
@@ -86,10 +87,12 @@ class EspeakVoice:
 
     @staticmethod
     def find() -> EspeakVoice | None:
+        """The espeak-ng (or espeak) voice on this machine, or None when neither is installed."""
         exe = shutil.which("espeak-ng") or shutil.which("espeak")
         return EspeakVoice(exe) if exe else None
 
     def say(self, text: str, priority: int) -> None:
+        """Speak the text aloud, waiting until done; raise VoiceError when it cannot play."""
         try:
             proc = subprocess.run(
                 [self.exe, "-s", str(self.words_per_min), *espeak_voice_args(), "--", text],
@@ -123,6 +126,7 @@ class ToneVoice:
         return (0.3 * np.sin(2 * np.pi * freq_hz * t) * fade).astype(np.float32)
 
     def say(self, text: str, priority: int) -> None:
+        """Beep for the text (two lower beeps for a form cue), waiting until done; raise VoiceError when it cannot play."""
         if priority >= PRIORITY_CUE:
             gap = np.zeros(int(0.08 * self.rate_hz), np.float32)
             wave = np.concatenate([self._tone(440, 0.15), gap, self._tone(440, 0.15)])
@@ -176,6 +180,7 @@ class Speaker:
         self._thread.start()
 
     def say(self, utterance: Utterance) -> None:
+        """Queue the utterance without blocking; it replaces a waiting one of no higher priority."""
         with self._cond:
             if self._closed or self.silent:
                 return

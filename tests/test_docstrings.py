@@ -8,9 +8,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "formcheck"
 
 # modules other engineers are editing right now; the lead removes them after merging
-EXEMPT = {"live.py", "live_setup.py", "live_routine.py", "coaching.py", "words.py", "speech.py", "cli_live.py",
-          "cli_clinic.py", "history.py", "phases.py", "evaluator.py"}
-EXEMPT_DIRS = {"web"}
+EXEMPT: set[str] = set()
+EXEMPT_DIRS: set[str] = set()
 
 
 def _public(name: str) -> bool:

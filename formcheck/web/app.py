@@ -105,6 +105,7 @@ class UploadJob:
     error: str = ""
 
     def to_dict(self) -> dict:
+        """The job as the progress endpoint sends it; ``fraction`` reaches 1 only when all is written."""
         fraction = None
         if self.state == "done":
             fraction = 1.0
@@ -151,6 +152,7 @@ class Analyser:
 
     @property
     def jobs_dir(self) -> Path:
+        """The folder where upload jobs are saved."""
         return self.reports_dir / UPLOADS / JOBS
 
     def _resume(self) -> None:
@@ -190,9 +192,11 @@ class Analyser:
             return sum(1 for j in self._jobs.values() if j.state == "queued")
 
     def full(self) -> bool:
+        """Whether as many clips are waiting as the queue takes (refuse more uploads)."""
         return self.waiting() >= self.max_waiting
 
     def submit(self, request: _Request, clip_name: str) -> UploadJob:
+        """Record and queue one uploaded clip for analysis; returns its job."""
         job = UploadJob(request.job_id, clip_name)
         with self._lock:
             self._jobs[job.id], self._requests[job.id] = job, request
@@ -208,6 +212,7 @@ class Analyser:
         self._queue.put(request)
 
     def job(self, job_id: str) -> dict | None:
+        """One job's progress as a dict, or None when there is no such job."""
         with self._lock:
             job = self._jobs.get(job_id)
             return None if job is None else job.to_dict()

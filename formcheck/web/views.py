@@ -60,10 +60,12 @@ def session_day(session: SessionRow) -> str:
 
 
 def newest_first(sessions: Sequence[SessionRow]) -> list[SessionRow]:
+    """The sessions sorted newest first: by day, then analysis time, then id."""
     return sorted(sessions, key=lambda s: (session_day(s), s.analysed_at, s.id), reverse=True)
 
 
 def keep_session(session: SessionRow, f: SessionFilter, reasons: tuple[str, ...]) -> bool:
+    """Whether a session passes the filter (patient, exercise, dates; needs review: has a reason)."""
     day = session_day(session)
     if f.patient and session.patient != f.patient:
         return False
@@ -106,6 +108,7 @@ class WeekRow:
     reviewed: int  # sessions with a clinician count or verdict
 
     def to_dict(self) -> dict:
+        """The row's fields as a dict."""
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
