@@ -7,7 +7,6 @@ import re
 import sys
 from pathlib import Path
 
-import pytest
 
 from formcheck.words import date_text, duration_text, plural, readable, session_date_text
 

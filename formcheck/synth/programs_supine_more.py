@@ -384,7 +384,6 @@ def _it_band_motion(body: BodyShape, plan: Plan) -> Motion:
         pose = solve_leg(body, pose, sd, feet[sd], pole, foot_dir=np.array([1.0, 0.0, 0.0]))
     # hands: hanging at the sides; on the lean side the hand rests on the chair back's rail
     back_h = 0.53 * h
-    sk = forward_kinematics(body, pose)
     for sd in SIDES:
         hang = replace(pose, **{f"{sd}_shoulder_abduction_deg": np.full(n, 8.0), f"{sd}_elbow_flexion_deg": np.full(n, 10.0),
                                 f"{sd}_shoulder_flexion_deg": np.full(n, 3.0)})
