@@ -7,6 +7,7 @@ import pytest
 
 from formcheck import lang
 from formcheck.errors import InputError
+from live_views import ViewLog
 
 PO = lang.LOCALE_DIR / "de" / "LC_MESSAGES" / "formcheck.po"
 
@@ -120,17 +121,6 @@ def ticking_clock(step_s: float = 1.0):
         return t[0]
 
     return clock
-
-
-class ViewLog:
-    def __init__(self):
-        self.views = []
-
-    def put(self, view) -> None:
-        self.views.append(view)
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):

@@ -28,6 +28,7 @@ from formcheck.spec import UnknownExerciseError, load_spec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, CueDebouncer, Speaker, Utterance, VoiceError
 from formcheck.types import Frame, PoseSample, SourceInfo
 from kinematics import SIZE, pose_2d, rep_wave, sample
+from live_views import ViewLog
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0
@@ -657,19 +658,6 @@ def test_set_summary_against_the_prescription_and_what_next():
     assert s.next_step.startswith("Do 3 more reps on the right")
     done = set_summary(report, spec, only_side="left", next_title="Bridge")
     assert done.reps == (("left", 10, 10),) and done.next_step == "Rest a moment. Next: Bridge"
-
-
-class ViewLog:
-    """The window's view slot, keeping every view."""
-
-    def __init__(self):
-        self.views = []
-
-    def put(self, view) -> None:
-        self.views.append(view)
-
-    def close(self) -> None:
-        pass
 
 
 def test_live_session_ends_on_the_end_of_set_screen(tmp_path):

@@ -14,6 +14,7 @@ from formcheck.skeleton import Landmark
 from formcheck.spec import load_spec
 from formcheck.types import PoseSample
 from kinematics import SIZE, pose_2d, sample
+from live_views import ViewLog
 
 
 def lying(t_ms: float) -> PoseSample:
@@ -64,17 +65,6 @@ def test_setup_card_has_the_specs_instructions_camera_and_pictures():
     assert card.instructions == spec.instructions.strip() and card.camera == spec.camera.strip()
     assert [c for c, _ in card.pictures] == ["Start", "Top"]
     assert all(img.ndim == 3 and img.shape[2] == 3 and img.std() > 0 for _, img in card.pictures)
-
-
-class ViewLog:
-    def __init__(self):
-        self.views = []
-
-    def put(self, view) -> None:
-        self.views.append(view)
-
-    def close(self) -> None:
-        pass
 
 
 def test_live_set_up_screen_shows_the_card_and_draws_it(tmp_path):
