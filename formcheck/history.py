@@ -562,27 +562,24 @@ class History:
 
     # --- reading ---------------------------------------------------------------------------
     def _verdicts_for(self, ids: Sequence[int]) -> dict[int, list[Verdict]]:
-        out: dict[int, list[Verdict]] = {i: [] for i in ids}
-        if not ids:
-            return out
-        rows = self._conn.execute(
-            f"SELECT id, session_id, kind, target, verdict, note, reviewer, reviewed_at FROM verdicts "
-            f"WHERE session_id IN ({', '.join('?' * len(ids))}) ORDER BY id", tuple(ids),
-        ).fetchall()
-        for r in rows:
-            out[r[1]].append(Verdict(*r))
-        return out
+        return self._rows_by_session("verdicts", ("id", "session_id", "kind", "target", "verdict", "note", "reviewer",
+                                                  "reviewed_at"), ids, Verdict)
 
     def _reviews_for(self, ids: Sequence[int]) -> dict[int, list[Review]]:
-        out: dict[int, list[Review]] = {i: [] for i in ids}
+        return self._rows_by_session("reviews", ("id", "session_id", "side", "reps", "note", "reviewer", "reviewed_at"),
+                                     ids, Review)
+
+    def _rows_by_session(self, table: str, columns: tuple[str, ...], ids: Sequence[int], make) -> dict[int, list]:
+        """Each session's rows of a trail table (reviews, verdicts), oldest first, made into ``make(*row)``."""
+        out: dict[int, list] = {i: [] for i in ids}
         if not ids:
             return out
         rows = self._conn.execute(
-            f"SELECT id, session_id, side, reps, note, reviewer, reviewed_at FROM reviews "
+            f"SELECT {', '.join(columns)} FROM {table} "
             f"WHERE session_id IN ({', '.join('?' * len(ids))}) ORDER BY id", tuple(ids),
         ).fetchall()
         for r in rows:
-            out[r[1]].append(Review(*r))
+            out[r[1]].append(make(*r))
         return out
 
     def _select(self, where: str = "", params: Sequence = (), order: str = "id") -> list[SessionRow]:
