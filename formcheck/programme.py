@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from formcheck.errors import InputError
+from formcheck.spec import validation_error_text, yaml_error_text
 
 MAX_PROGRAMME_BYTES = 64 * 1024
 
@@ -114,15 +115,9 @@ class Programme(BaseModel):
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
 
 
-def _error_text(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        fields = ", ".join(ProgrammeItem.model_fields) if "items" in first["loc"] else ", ".join(Programme.model_fields)
-        msg = f"unknown field; valid: {fields}"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{where}: {msg}{more}"
+def _valid_fields(loc: tuple) -> tuple[str, ...]:
+    """The fields a programme (or, under ``items``, an item) may have."""
+    return tuple(ProgrammeItem.model_fields if "items" in loc else Programme.model_fields)
 
 
 def parse_programme(text: str, source: str = "<programme>") -> Programme:
@@ -132,10 +127,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ProgrammeError(f"{source}:{where} YAML syntax error: {problem}") from None
+        raise ProgrammeError(f"{source}: {yaml_error_text(e)}") from None
     if isinstance(data, list):  # a bare list of items is a programme too
         data = {"items": data}
     if not isinstance(data, dict):
@@ -144,7 +136,7 @@ def parse_programme(text: str, source: str = "<programme>") -> Programme:
     try:
         return Programme.model_validate(data)
     except ValidationError as e:
-        raise ProgrammeError(f"{source}: {_error_text(e)}") from None
+        raise ProgrammeError(f"{source}: {validation_error_text(e, _valid_fields)}") from None
 
 
 def read_programme(path) -> Programme:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -303,15 +304,27 @@ class ExerciseSpec(_Strict):
         try:
             return ExerciseSpec.model_validate(data)
         except ValidationError as e:
-            raise SpecError(f"{self.id}: {_format_validation_error(e)}") from None
+            raise SpecError(f"{self.id}: {validation_error_text(e)}") from None
 
 
-def _format_validation_error(err: ValidationError) -> str:
+def validation_error_text(err: ValidationError, valid_fields: Callable[[tuple], Iterable[str]] | None = None) -> str:
+    """pydantic's first error as one line naming the field (``valid_fields(loc)`` lists the fields an
+    unknown one could have been, for models that forbid extra fields)."""
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden" and valid_fields is not None:
+        msg = f"unknown field; valid: {', '.join(valid_fields(first['loc']))}"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"{where}: {msg}{more}"
+
+
+def yaml_error_text(err: yaml.YAMLError) -> str:
+    """A YAML syntax error as one line: where (line, column) and what."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    return f"{where}YAML syntax error: {problem}"
 
 
 def parse_spec(text: str, source: str = "<spec>") -> ExerciseSpec:
@@ -321,16 +334,13 @@ def parse_spec(text: str, source: str = "<spec>") -> ExerciseSpec:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise SpecError(f"{source}:{where}: YAML syntax error: {problem}") from None
+        raise SpecError(f"{source}: {yaml_error_text(e)}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{source}: expected a mapping of spec fields, got {type(data).__name__}")
     try:
         return ExerciseSpec.model_validate(data)
     except ValidationError as e:
-        raise SpecError(f"{source}: {_format_validation_error(e)}") from None
+        raise SpecError(f"{source}: {validation_error_text(e)}") from None
 
 
 def _bundled_dir():
