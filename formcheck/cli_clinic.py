@@ -363,8 +363,6 @@ def _print_progress(db, patient: str, sessions) -> None:
     from formcheck.progress import adherence, session_point, weekly_trend
     from formcheck.words import date_text
 
-    title = exercise_title
-
     with History(db, read_only=True) as h:
         programme, _ = h.programme(patient)
         points = [session_point(session_date=s.session_date, analysed_at=s.analysed_at, exercise=s.exercise,
@@ -387,7 +385,7 @@ def _print_progress(db, patient: str, sessions) -> None:
         t.add_column(col, justify="left" if col in ("exercise", "week of") else "right", overflow="fold")
     last = None
     for w in weekly_trend(points):
-        t.add_row(esc(title(w.exercise)) if w.exercise != last else "", date_text(w.week_start), str(w.sessions),
+        t.add_row(esc(exercise_title(w.exercise)) if w.exercise != last else "", date_text(w.week_start), str(w.sessions),
                   f"{w.reps_per_session:.1f}", "-" if w.hold_s_mean is None else f"{w.hold_s_mean:.1f} s",
                   "-" if w.rom_deg_mean is None else f"{w.rom_deg_mean:.0f}°",
                   "-" if w.fault_rate is None else f"{w.fault_rate:.0%}")

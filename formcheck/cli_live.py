@@ -177,8 +177,7 @@ def _print_against_programme(outcome, programme, console) -> None:
     """The end-of-set summary against the programme: each item's dose and the reps done per side."""
     from rich.table import Table
 
-    from formcheck.cli_common import esc
-    from formcheck.cli_programme import exercise_title
+    from formcheck.cli_common import esc, exercise_title
 
     done: dict[str, list[dict]] = {}
     for run in outcome.runs:

@@ -8,18 +8,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 
-def exercise_title(exercise_id: str) -> str:
-    """The spec's title (what people read), not its id."""
-    from formcheck.spec import load_spec
-
-    return load_spec(exercise_id).title
-
-
 def programme_table(programme):
     """The programme as a Rich table: readable titles, the dose in words."""
     from rich.table import Table
 
-    from formcheck.cli_common import esc
+    from formcheck.cli_common import esc, exercise_title
 
     t = Table(show_edge=False, header_style="bold", pad_edge=False)
     for col in ("#", "exercise", "dose", "model", "lang"):
