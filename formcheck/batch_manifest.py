@@ -268,13 +268,13 @@ class ModelIdentity:
 def plan_clip(key: int, job: ClipJob, options: BatchOptions, models: ModelIdentity) -> ClipPlan:
     """Hash a job's clip, spec, model and settings into its identity and report folder name."""
     from formcheck.pipeline import build_evaluator, is_poses
-    from formcheck.io import sha256_file
+    from formcheck.io import digest_json, sha256_file
     from formcheck.posesfile import read_poses_header
 
     if not job.path.is_file():
         raise InputError(f"no such file: {job.path}")
     spec, _ = build_evaluator(job.exercise, job.side, reps=job.reps, hold_s=job.hold_s)
-    spec_sha = hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    spec_sha = digest_json(spec.model_dump(mode="json"))
     poses = is_poses(job.path)
     if poses:
         header = read_poses_header(job.path)
@@ -289,6 +289,6 @@ def plan_clip(key: int, job: ClipJob, options: BatchOptions, models: ModelIdenti
         "max_side_px": None if poses else options.max_side_px,
         "analysis_fps": None if poses else options.analysis_fps,
     }
-    run_key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    run_key = digest_json(identity)
     return ClipPlan(key, job, clip_sha, run_key, spec.version, spec_sha, model, slug(job.path, spec.id, run_key), poses)
 

@@ -171,13 +171,14 @@ def record_home_session(history, *, patient: str, report: dict, spec, folder, cl
                         side: str = "") -> int:
     """Store one exercise of a live session in the history as a 'home' session, beside clinic clips."""
     import hashlib
-    import json
     from datetime import date, datetime, timezone
     from pathlib import Path
 
+    from formcheck.io import digest_json
+
     at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     spec_doc = spec.model_dump(mode="json")
-    spec_sha = hashlib.sha256(json.dumps(spec_doc, sort_keys=True).encode()).hexdigest()
+    spec_sha = digest_json(spec_doc)
     # every live session is its own: nothing to skip or replace on a rerun, so the key is unique
     run_key = hashlib.sha256(f"home\0{patient}\0{Path(folder).resolve()}\0{at}".encode()).hexdigest()
     return history.record(
