@@ -54,7 +54,8 @@ def session_views(size: tuple[int, int]):
     frames a screenshot shows are rendered (``with_picture``).
     """
     from formcheck import pipeline, synth
-    from formcheck.live import Captured, LiveCoach, LiveOptions, LivePose, _End
+    from formcheck.live import LiveCoach, LiveOptions
+    from formcheck.live_capture import Captured, LivePose, StreamEnd
     from formcheck.live_routine import RoutineItem
     from formcheck.types import Frame, PoseSample, SourceInfo
 
@@ -76,7 +77,7 @@ def session_views(size: tuple[int, int]):
         xyz = np.concatenate([truth.landmarks_2d_px[i], world[i][:, 2:3] * size[0] / 2], axis=1)
         pose = PoseSample(t_ms, xyz, world[i], np.ones(33), truth.size)
         q.put(LivePose(Captured(Frame(canvas, t_ms, seq), seq, seq / truth.fps), pose, seq / truth.fps, seq / truth.fps))
-    q.put(_End())
+    q.put(StreamEnd())
     coach.start()
     coach.join(600)
     if coach.error is not None:
@@ -113,7 +114,7 @@ def pick(views) -> dict[str, object]:
 
 
 def compose(view) -> np.ndarray:
-    from formcheck.live import Composer
+    from formcheck.live_window import Composer
 
     return Composer().update(view)
 
@@ -171,7 +172,7 @@ def _show_and_grab(src: Path, xwd: Path, screen_wh: tuple[int, int]) -> None:
     """
     import cv2
 
-    from formcheck.live import LiveWindow
+    from formcheck.live_window import LiveWindow
 
     image = np.load(src)
     window = LiveWindow("formcheck live")
@@ -207,7 +208,7 @@ def _read_xwd(xwd: Path) -> np.ndarray:
 
 
 def _xwd_to_png(xwd: Path, png: Path) -> Path:
-    from formcheck.live import write_png
+    from formcheck.live_window import write_png
 
     return write_png(png, _read_xwd(xwd))
 
@@ -225,7 +226,7 @@ def main() -> None:
     if args.show is not None:
         return _show_and_grab(args.show, args.grab, tuple(int(v) for v in args.screen.split("x")))
     from formcheck.lang import ENGLISH, use
-    from formcheck.live import write_png
+    from formcheck.live_window import write_png
 
     suffix = "" if use(args.lang) == ENGLISH else f"-{args.lang}"
     if args.xvfb and not (shutil.which("Xvfb") and shutil.which("xwd")):

@@ -80,7 +80,8 @@ def register(app) -> None:
                 plan = (RoutineItem(exercise, reps, hold, side.value if side else None),)
             specs = [pipeline.build_evaluator(i.exercise, i.side, reps=i.reps, hold_s=i.hold_s, programme=programme)[0]
                      for i in plan]
-        from formcheck.live import LiveOptions, LiveWindow, display_available, run_live
+        from formcheck.live import LiveOptions, LiveWindow, run_live
+        from formcheck.live_window import display_available
 
         if not no_window and not display_available():
             raise fail("no display for the live window: run with --no-window (headless), or set DISPLAY")

@@ -128,7 +128,9 @@ def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
 
     import numpy as np
 
-    from formcheck.live import Captured, Composer, LiveCoach, LiveOptions, LivePose, _End
+    from formcheck.live import LiveCoach, LiveOptions
+    from formcheck.live_capture import Captured, LivePose, StreamEnd
+    from formcheck.live_window import Composer
     from formcheck.live_routine import RoutineItem
     from formcheck.pipeline import build_evaluator
     from formcheck.types import Frame, SourceInfo
@@ -138,7 +140,7 @@ def test_a_german_cue_end_to_end_spoken_and_on_screen(tmp_path, german):
     for i, p in enumerate(poses):
         f = Frame(np.zeros((480, 640, 3), np.uint8), p.timestamp_ms, i)
         q.put(LivePose(Captured(f, i, i / 30), p, i / 30, i / 30 + 0.01))
-    q.put(_End())
+    q.put(StreamEnd())
     speaker, log = Said(), ViewLog()
     coach = LiveCoach([RoutineItem("bridge", reps=2)], lambda item: build_evaluator(item.exercise, None, reps=item.reps), q,
                       source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=False),

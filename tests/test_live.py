@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from formcheck.errors import CameraLost, InputError
-from formcheck.live import (
-    CAMERA_LOST, INTERRUPTED, NEXT, QUIT, SOURCE_END, Captured, EndOfStream, FrameGrabber, LiveCoach, LiveOptions,
-    LivePose, LiveWindow, NewestFrame, _End, _Failed, display_size, run_live,
-)
+from formcheck.live import LiveCoach, LiveOptions, run_live
+from formcheck.live_capture import Captured, EndOfStream, FrameGrabber, LivePose, NewestFrame, PoseFailed, StreamEnd
+from formcheck.live_stream import CAMERA_LOST, INTERRUPTED, NEXT, QUIT, SOURCE_END
+from formcheck.live_window import LiveWindow, display_size
 from formcheck.live_routine import RoutineError, RoutineItem, load_routine, parse_routine
 from formcheck.live_setup import GO, STEP_IN, TURN_SIDE_ON, SetupGuide
 from formcheck.pipeline import build_evaluator
@@ -419,7 +419,7 @@ def test_pause_stops_counting_and_paused_frames_are_not_dropped(tmp_path):
     coach.command("pause")
     assert said["going on"].wait(HANG_S)
     feed(q, poses, half + 30)
-    q.put(_End())
+    q.put(StreamEnd())
     coach.join(HANG_S)
     live = json.loads((tmp_path / "report.json").read_text())["source"]["live"]
     assert live["frames_paused"] == 30 and live["frames_dropped"] == 0
@@ -442,7 +442,7 @@ def test_ctrl_c_cuts_the_session_and_marks_it_incomplete(tmp_path):
 
 
 def test_quit_and_source_end_are_complete(tmp_path):
-    for end, expected in (("quit", QUIT), (_End(), SOURCE_END)):
+    for end, expected in (("quit", QUIT), (StreamEnd(), SOURCE_END)):
         q: queue.Queue = queue.Queue()
         coach = coach_for([RoutineItem("bridge")], q, tmp_path / str(expected))
         feed(q, bridge_poses(1))
@@ -460,7 +460,7 @@ def test_quit_and_source_end_are_complete(tmp_path):
 def test_a_model_error_is_not_swallowed(tmp_path):
     q: queue.Queue = queue.Queue()
     coach = coach_for([RoutineItem("bridge")], q, tmp_path)
-    q.put(_Failed(RuntimeError("graph failed")))
+    q.put(PoseFailed(RuntimeError("graph failed")))
     coach.start()
     coach.join(HANG_S)
     assert isinstance(coach.error, RuntimeError)
@@ -668,7 +668,7 @@ def test_live_session_ends_on_the_end_of_set_screen(tmp_path):
                       source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=False),
                       display=log)
     feed(q, poses)
-    q.put(_End())
+    q.put(StreamEnd())
     coach.start()
     coach.join(HANG_S)
     assert coach.error is None

@@ -70,7 +70,9 @@ def test_setup_card_has_the_specs_instructions_camera_and_pictures():
 def test_live_set_up_screen_shows_the_card_and_draws_it(tmp_path):
     from dataclasses import replace
 
-    from formcheck.live import Captured, Composer, LiveCoach, LiveOptions, LivePose, _End
+    from formcheck.live import LiveCoach, LiveOptions
+    from formcheck.live_capture import Captured, LivePose, StreamEnd
+    from formcheck.live_window import Composer
     from formcheck.live_routine import RoutineItem
     from formcheck.pipeline import build_evaluator
     from formcheck.types import Frame, SourceInfo
@@ -80,7 +82,7 @@ def test_live_set_up_screen_shows_the_card_and_draws_it(tmp_path):
         p = moved(lying(i * 1000 / 30), FEET, dx=SIZE[0])
         f = Frame(np.full((SIZE[1], SIZE[0], 3), 90, np.uint8), p.timestamp_ms, i)
         q.put(LivePose(Captured(f, i, i / 30), p, i / 30, i / 30))
-    q.put(_End())
+    q.put(StreamEnd())
     log = ViewLog()
     coach = LiveCoach([RoutineItem("bridge")], lambda it: build_evaluator(it.exercise, None), q,
                       source=SourceInfo(kind="camera", camera=0), out_dir=tmp_path, options=LiveOptions(setup=True),
