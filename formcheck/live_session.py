@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -206,7 +207,7 @@ class LiveCoach:
             self.ended_by = QUIT
             try:
                 report = run_session(self._frames(stream, telemetry, display, coach), evaluator, [live, *outputs],
-                                     source=lambda: self._source_info(exercise, stream, telemetry))
+                                     source=partial(self._source_info, exercise, stream, telemetry))
             except Restart:
                 spec, evaluator = self.make_evaluator(item)
                 self.on_event("stage", "reset: starting this exercise again")
