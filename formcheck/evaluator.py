@@ -11,7 +11,7 @@ import numpy as np
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.limbs import LimbSwapGuard
+from formcheck.limbs import LimbSwapGuard, SupportFootCheck, other_side
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
@@ -167,6 +167,8 @@ class ExerciseEvaluator:
         self._world_twin = ExerciseEvaluator(world, side, smoothing, classify_posture) if world is not None else None
         # before smoothing: a swapped sample smoothed would smear each leg toward the other
         self._limbs = LimbSwapGuard()
+        # a whole lift's labels gone over with the far leg: judged per set at the end, from the resting foot
+        self._support = SupportFootCheck()
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec, classify_posture)
         sides = (side,) if side else spec.counter_sides
@@ -214,8 +216,11 @@ class ExerciseEvaluator:
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
-        smoothed = self._smoother.update(self._limbs.update(pose))
+        guarded = self._limbs.update(pose)
+        smoothed = self._smoother.update(guarded)
         ff = self._features.update(smoothed)
+        # unsmoothed: smoothing drags a foot through the places between its rest and its lift
+        self._support.update(guarded, legs_swapped=self._features.legs_swapped)
         self._record(ff)
         if ff.detected:
             self._frame_postures.append((t, self._features.posture.frame))
@@ -513,6 +518,7 @@ class ExerciseEvaluator:
             self._take_rejected(counter)
         self._judge_against_the_set()
         self._count_position_holds()
+        self._follow_the_working_leg()
         self._say_why_nothing_counted()
         if any(r.began_before for r in self._reps):
             self._notices.append("The recording starts during a rep or in the held position: that rep is counted "
@@ -644,6 +650,28 @@ class ExerciseEvaluator:
             renumbered.append(replace(r, index=i, faults=tuple(own + others)))
             faults.extend(own)
         self._reps, self._faults = renumbered, faults
+
+    def _follow_the_working_leg(self) -> None:
+        """A one-leg set whose labels went over with the lifted leg is put on the leg that really worked.
+
+        The side the user named stands; so do the model's labels unless the resting foot clearly says
+        otherwise (``limbs.SupportFootCheck``). Reps, their faults, the movements not counted and the
+        per-side series all change side together, so the report stays one story.
+        """
+        if self.side_override is not None or self.spec.sides != "per_side" or not self._support.swapped(self._reps):
+            return
+        flip = lambda side: other_side(side) if side in SIDES else side  # noqa: E731
+        moved = lambda f: replace(f, side=flip(f.side))  # noqa: E731
+        self._reps = [replace(r, side=flip(r.side), faults=tuple(moved(f) for f in r.faults)) for r in self._reps]
+        self._faults = [moved(f) for f in self._faults]
+        self._rejected = [replace(r, side=flip(r.side)) for r in self._rejected]
+        swapped = {}
+        for key, values in self._series.items():
+            fk = FeatureKey.parse(key)
+            swapped[str(FeatureKey(fk.name, flip(fk.side))) if fk.side in SIDES else key] = values
+        self._series = swapped
+        self._notices.append("The pose model gave the working leg the other leg's name while it lifted: the reps are "
+                             f"put on the leg that moved ({self._reps[0].side}), as the resting foot shows.")
 
     def _count_position_holds(self) -> None:
         """The spec's position held without the driver ever reaching a rep's depth: one hold each, too shallow.

@@ -86,3 +86,97 @@ class LimbSwapGuard:
 def _travel(points: np.ndarray, last: np.ndarray) -> float:
     """Total distance the tracked points moved from ``last``, pixels."""
     return float(np.linalg.norm(points - last, axis=-1).sum())
+
+
+# --- which physical leg did a one-leg set -----------------------------------------------------
+# Side-on, the model can give the lifted far leg the near leg's labels for whole lifts, settled
+# and continuous, so no per-frame check sees it: the labels stand, and the set is reported on the
+# wrong side. The leg that stays put tells. Its foot keeps its place on the floor (or mat, or bed)
+# while the other leg works; at rest between lifts the model labels both feet where they are (the
+# legs are apart and still, and the hip-depth tracker keeps those labels to the body's handedness).
+# If, at a lift's peak, the foot labelled as the resting leg stands where the working leg's foot
+# rested, the labels went over with the lifted leg: the physical working leg is the other one.
+_FEET = {side: [Landmark[f"{side.upper()}_{p}"] for p in ("ANKLE", "HEEL", "FOOT_INDEX")] for side in ("left", "right")}
+REST_S = 1.0  # rest frames this long before a lift's start and after its end place each foot
+MIN_FRAMES = 2  # of rest and of peak, for a rep to give evidence
+# the two feet must rest this far apart (torso lengths, per point) to tell their places apart:
+# the model's feet jitter by a few hundredths of a torso at rest
+FEET_APART_MIN = 0.1
+CLEARLY_NEARER = 2.0  # the resting leg's foot is this many times nearer one rest place than the other: evidence
+
+
+def other_side(side: str) -> str:
+    """The other leg's side name."""
+    return "right" if side == "left" else "left"
+
+
+class SupportFootCheck:
+    """``update`` once per pose (as the model gave it); ``swapped(reps)``: did a one-leg set's labels
+    follow the lifted leg over, so that the other label is the leg that really worked?"""
+
+    def __init__(self) -> None:
+        self._t_ms: list[float] = []
+        self._feet: list[np.ndarray] = []  # per pose: (2 legs [left, right], 3 points, 2) image px
+        self._torso_px: list[float] = []
+
+    def update(self, pose: PoseSample, legs_swapped: bool = False) -> None:
+        """Remember where the pose puts each foot (nothing for a pose without a person).
+
+        ``legs_swapped``: the features read the legs the other way round (their hip-depth tracker),
+        so the reps' sides are in those labels and the feet are kept in them too.
+        """
+        if not pose.detected:
+            return
+        xy = pose.image_xyz_px[:, :2]
+        self._t_ms.append(pose.timestamp_ms)
+        feet = np.stack([xy[_FEET["left"]], xy[_FEET["right"]]])
+        self._feet.append(feet[::-1] if legs_swapped else feet)
+        trunk = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER] - xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]) / 2
+        self._torso_px.append(float(np.linalg.norm(trunk)))
+
+    def votes(self, reps: list) -> list[int]:
+        """Per rep: +1 the labels went over with the lifted leg, -1 they stayed, 0 no clear evidence."""
+        if not self._t_ms:
+            return [0] * len(reps)
+        t = np.array(self._t_ms)
+        feet = np.array(self._feet)
+        torso = float(np.nanmedian(self._torso_px))
+        inside = np.zeros(len(t), bool)
+        for r in reps:
+            inside |= (t >= r.start_ms) & (t <= r.end_ms)
+        out = []
+        for r in reps:
+            work = 0 if r.side == "left" else 1
+            rest = ~inside & (((t >= r.start_ms - REST_S * 1000) & (t < r.start_ms)) | ((t > r.end_ms) & (t <= r.end_ms + REST_S * 1000)))
+            quarter = (r.end_ms - r.start_ms) / 4
+            peak = (t >= r.peak_ms - quarter) & (t <= r.peak_ms + quarter)
+            out.append(_vote(feet[rest], feet[peak], work, torso) if r.side in ("left", "right") else 0)
+        return out
+
+    def swapped(self, reps: list) -> bool:
+        """A one-leg set whose reps clearly and mostly say the labels went over with the lifted leg."""
+        if len({r.side for r in reps}) != 1 or not reps:
+            return False
+        votes = self.votes(reps)
+        over, stayed = votes.count(1), votes.count(-1)
+        # most reps must say so, none may say the opposite clearly more often: else the model's labels stand
+        return over > stayed and over * 2 > len(reps)
+
+
+def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int:
+    """+1 / -1 / 0 for one rep from its rest and peak frames' feet (frames, 2 legs, 3 points, 2)."""
+    if len(rest) < MIN_FRAMES or len(peak) < MIN_FRAMES or not np.isfinite(torso_px) or torso_px <= 0:
+        return 0
+    with np.errstate(all="ignore"):
+        rest_at = np.nanmedian(rest, axis=0) / torso_px  # (2 legs, 3 points, 2)
+        support_at_peak = np.nanmedian(peak[:, 1 - work], axis=0) / torso_px
+    apart = float(np.nanmean(np.linalg.norm(rest_at[0] - rest_at[1], axis=-1)))
+    to_own = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[1 - work], axis=-1)))
+    to_working = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[work], axis=-1)))
+    if not np.isfinite([apart, to_own, to_working]).all() or apart < FEET_APART_MIN:
+        return 0
+    if to_working * CLEARLY_NEARER < to_own:
+        return 1
+    if to_own * CLEARLY_NEARER < to_working:
+        return -1
+    return 0

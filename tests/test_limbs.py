@@ -1,0 +1,93 @@
+"""Sides follow the physical leg (issue 17, failure mode 4), on poses built from joint angles.
+
+Side-on, the pose model gives the lifted far leg the near leg's labels for whole lifts: the labels
+move over with the leg as it leaves rest, continuously, so no per-frame check sees a jump, and
+come back when it returns. The model's depth stays with each label (it believes its labels), so
+the hip-depth tracker sees nothing wrong either. A set done entirely with the far leg is then
+reported on the near side. The resting leg's foot keeps its place on the floor, and tells.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from formcheck import synth
+from formcheck.evaluator import ExerciseEvaluator
+from formcheck.limbs import SupportFootCheck
+from formcheck.skeleton import Landmark
+from formcheck.spec import load_spec
+from formcheck.types import PoseSample, RepEvent
+from test_specs_on_synth import replay
+
+_PARTS = ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
+_LEFT = [Landmark[f"LEFT_{p}"] for p in _PARTS]
+_RIGHT = [Landmark[f"RIGHT_{p}"] for p in _PARTS]
+REPS = 3
+
+
+def _far_leg_set(exercise: str, side: str, reps: int = REPS):
+    """A one-leg set done with the leg far from the camera, and the poses the model would give."""
+    program = synth.EXERCISES[exercise]
+    camera_az = -90.0 if side == "left" else 90.0  # on the other leg's side: the working leg is the far one
+    truth = synth.generate(exercise, reps=reps, side=side, view=(camera_az, program.side_elevation_deg), fps=15.0,
+                           seed=3, body_seed=1)
+    return truth, replay(truth, noise_px=1.0, drop=0.0, seed=3)
+
+
+def _lifts_take_the_near_labels(poses: list[PoseSample], truth) -> list[PoseSample]:
+    """Failure mode 4 injected: during each lift the working (far) leg's image points carry the other
+    leg's labels and the other leg's carry its own, while every label keeps its depth and visibility."""
+    lifting = np.zeros(len(poses), bool)
+    t_s = np.array([p.timestamp_ms / 1000 for p in poses])
+    for r in truth.reps:
+        lifting |= (t_s >= r.start_s) & (t_s <= r.end_s)  # whole lifts, as the model does it side-on
+    out = []
+    for pose, over in zip(poses, lifting):
+        if not over or not pose.detected:
+            out.append(pose)
+            continue
+        image, world = pose.image_xyz_px.copy(), pose.world_xyz_m.copy()
+        image[_LEFT + _RIGHT, :2] = pose.image_xyz_px[_RIGHT + _LEFT, :2]
+        world[_LEFT + _RIGHT, :2] = pose.world_xyz_m[_RIGHT + _LEFT, :2]
+        out.append(PoseSample(pose.timestamp_ms, image, world, pose.visibility, pose.frame_size_px))
+    return out
+
+
+def _sides(exercise: str, poses: list[PoseSample]) -> dict[str, int]:
+    evaluator = ExerciseEvaluator(load_spec(exercise).with_target(hold_s=0.1))
+    for pose in poses:
+        evaluator.update(pose)
+    return evaluator.finish().reps_by_side
+
+
+def _votes(poses: list[PoseSample], truth, labelled: str) -> list[int]:
+    """The check's per-rep votes, with each rep on the side the labels put it."""
+    check = SupportFootCheck()
+    for pose in poses:
+        check.update(pose)
+    reps = [RepEvent(i, labelled, r.start_s * 1000, r.peak_s * 1000, r.end_s * 1000, 20.0, {}, 0.0, 1.0)
+            for i, r in enumerate(truth.reps)]
+    return check.votes(reps)
+
+
+@pytest.mark.parametrize("exercise", ["standing_hip_extension", "standing_hip_flexion", "supine_leg_raise",
+                                      "quadruped_hip_extension"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_far_leg_set_whose_lifts_take_the_near_labels_stays_on_the_far_leg(exercise, side):
+    truth, poses = _far_leg_set(exercise, side)
+    other = "right" if side == "left" else "left"
+    assert _votes(poses, truth, side) == [-1] * REPS  # labelled right: the resting foot agrees
+    assert _sides(exercise, poses) == {side: REPS, other: 0}
+    swapped = _lifts_take_the_near_labels(poses, truth)
+    # each lift now reads as the other leg's (without the check: {other: REPS}), yet the resting foot stood still
+    assert _votes(swapped, truth, other) == [1] * REPS
+    assert _sides(exercise, swapped) == {side: REPS, other: 0}
+
+
+def test_the_side_the_user_names_stands():
+    truth, poses = _far_leg_set("standing_hip_extension", "left")
+    evaluator = ExerciseEvaluator(load_spec("standing_hip_extension").with_target(hold_s=0.1), side="right")
+    for pose in _lifts_take_the_near_labels(poses, truth):
+        evaluator.update(pose)
+    assert evaluator.finish().reps_by_side == {"left": 0, "right": REPS}
