@@ -652,26 +652,43 @@ class ExerciseEvaluator:
         self._reps, self._faults = renumbered, faults
 
     def _follow_the_working_leg(self) -> None:
-        """A one-leg set whose labels went over with the lifted leg is put on the leg that really worked.
+        """Reps whose labels went over with the lifted leg are put on the leg that really worked.
 
         The side the user named stands; so do the model's labels unless the resting foot clearly says
-        otherwise (``limbs.SupportFootCheck``). Reps, their faults, the movements not counted and the
-        per-side series all change side together, so the report stays one story.
+        otherwise (``limbs.SupportFootCheck``). A rep's faults, and the frame faults during it, go
+        with it. When every rep changes side, the movements not counted and the per-side series do
+        too. One leg cannot lift twice at once: two reps of one side that now overlap in time are one
+        lift seen under both labels, and the larger stands (the other is listed as an echo).
         """
-        if self.side_override is not None or self.spec.sides != "per_side" or not self._support.swapped(self._reps):
+        if self.side_override is not None or self.spec.sides != "per_side" or not self._reps:
+            return
+        reps = sorted(self._reps, key=lambda r: r.end_ms)
+        physical = self._support.sides(reps)
+        moved = [(r, s) for r, s in zip(reps, physical) if s != r.side]
+        if not moved:
             return
         flip = lambda side: other_side(side) if side in SIDES else side  # noqa: E731
-        moved = lambda f: replace(f, side=flip(f.side))  # noqa: E731
-        self._reps = [replace(r, side=flip(r.side), faults=tuple(moved(f) for f in r.faults)) for r in self._reps]
-        self._faults = [moved(f) for f in self._faults]
-        self._rejected = [replace(r, side=flip(r.side)) for r in self._rejected]
-        swapped = {}
-        for key, values in self._series.items():
-            fk = FeatureKey.parse(key)
-            swapped[str(FeatureKey(fk.name, flip(fk.side))) if fk.side in SIDES else key] = values
-        self._series = swapped
-        self._notices.append("The pose model gave the working leg the other leg's name while it lifted: the reps are "
-                             f"put on the leg that moved ({self._reps[0].side}), as the resting foot shows.")
+        windows = [(r.start_ms, r.end_ms) for r, _ in moved]
+        during = lambda f: any(f.start_ms >= a and f.end_ms <= b for a, b in windows)  # noqa: E731
+        everything = len(moved) == len(reps)
+        self._faults = [replace(f, side=flip(f.side)) if everything or (f.scope != "rep" and during(f)) else f
+                        for f in self._faults if f.scope != "rep"]
+        relabelled = [replace(r, side=s, faults=tuple(replace(f, side=flip(f.side)) if s != r.side else f
+                                                      for f in r.faults))
+                      for r, s in zip(reps, physical)]
+        kept = []
+        for r in sorted(relabelled, key=lambda r: -r.rom_deg):
+            if any(k.side == r.side and min(k.end_ms, r.end_ms) > max(k.start_ms, r.start_ms) for k in kept):
+                self._rejected.append(RejectedMovement(r.side, r.start_ms, r.end_ms, r.rom_deg, "echo"))
+                continue
+            kept.append(r)
+        if everything:
+            self._rejected = [replace(r, side=flip(r.side)) for r in self._rejected]
+            self._series = {str(FeatureKey(k.name, flip(k.side))) if k.side in SIDES else key: v
+                            for key, v in self._series.items() for k in [FeatureKey.parse(key)]}
+        self._renumber(kept)
+        self._notices.append("Side-on, the pose model gave a lifting leg the other leg's name: "
+                             f"{len(moved)} rep(s) are put on the leg that moved, as the resting foot shows.")
 
     def _count_position_holds(self) -> None:
         """The spec's position held without the driver ever reaching a rep's depth: one hold each, too shallow.

@@ -153,14 +153,25 @@ class SupportFootCheck:
             out.append(_vote(feet[rest], feet[peak], work, torso) if r.side in ("left", "right") else 0)
         return out
 
-    def swapped(self, reps: list) -> bool:
-        """A one-leg set whose reps clearly and mostly say the labels went over with the lifted leg."""
-        if len({r.side for r in reps}) != 1 or not reps:
-            return False
+    def sides(self, reps: list) -> list[str]:
+        """Each rep's physical side: where the resting foot clearly says the labels went over with the
+        lifted leg, the other label's side; else the label's, as the model gave it.
+
+        A rep without clear evidence goes the way the clear reps of its label went (one label, one
+        leg, within a set), and a lone dissent among three or more clear reps of a label is noise
+        (a one-leg set is one side). Ties keep the model's labels.
+        """
         votes = self.votes(reps)
-        over, stayed = votes.count(1), votes.count(-1)
-        # most reps must say so, none may say the opposite clearly more often: else the model's labels stand
-        return over > stayed and over * 2 > len(reps)
+        out = []
+        for rep, vote in zip(reps, votes):
+            mine = [v for r, v in zip(reps, votes) if r.side == rep.side and v != 0]
+            over, stayed = mine.count(1), mine.count(-1)
+            if len(mine) >= 3 and min(over, stayed) == 1:
+                vote = 1 if over > stayed else -1  # the one dissent is the outlier
+            elif vote == 0:
+                vote = 1 if over > stayed else -1
+            out.append(other_side(rep.side) if vote == 1 and rep.side in ("left", "right") else rep.side)
+        return out
 
 
 def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int:

@@ -9,6 +9,8 @@ reported on the near side. The resting leg's foot keeps its place on the floor, 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,29 @@ def test_the_side_the_user_names_stands():
     for pose in _lifts_take_the_near_labels(poses, truth):
         evaluator.update(pose)
     assert evaluator.finish().reps_by_side == {"left": 0, "right": REPS}
+
+
+def test_lifts_the_model_labelled_right_stay_and_the_rest_of_the_set_follows_the_resting_foot():
+    """The model gets some lifts right: those stay, the ones that went over come back; one leg, one side."""
+    truth, poses = _far_leg_set("standing_hip_flexion", "left", reps=4)
+    first_two = replace(truth, reps=truth.reps[:2])
+    assert _sides("standing_hip_flexion", _lifts_take_the_near_labels(poses, first_two)) == {"left": 4, "right": 0}
+
+
+def test_marching_with_the_far_lifts_under_the_near_labels_counts_each_lift_on_its_side(monkeypatch):
+    """Alternate knee lifts, every far-leg lift labelled as the near leg: all six read as one leg's,
+    yet the resting foot stands on the far leg's place every other lift. 3 + 3, in turn."""
+    from test_variants import _marching
+
+    base = synth.EXERCISES["standing_hip_flexion"]
+    monkeypatch.setitem(synth.EXERCISES, "marching_variant", replace(base, id="marching_variant",
+                                                                     motion=_marching(base.motion)))
+    # the near leg is the first lift's (left); a camera a little above the hips sees the feet apart
+    truth = synth.generate("marching_variant", reps=6, side="left", view=(90.0, 15.0), rep_s=1.4, fps=15.0,
+                           seed=3, body_seed=1)
+    poses = replay(truth, noise_px=1.0, drop=0.0, seed=3)
+    far_lifts = replace(truth, reps=truth.reps[1::2])
+    evaluator = ExerciseEvaluator(load_spec("standing_hip_flexion").with_target(hold_s=0.0))
+    for pose in _lifts_take_the_near_labels(poses, far_lifts):
+        evaluator.update(pose)
+    assert [r.side for r in evaluator.finish().reps] == ["left", "right"] * 3
