@@ -660,7 +660,10 @@ class ExerciseEvaluator:
         too. One leg cannot lift twice at once: two reps of one side that now overlap in time are one
         lift seen under both labels, and the larger stands (the other is listed as an echo).
         """
-        if self.side_override is not None or self.spec.sides != "per_side" or not self._reps:
+        # side-on only: seen from the front the legs lie side by side in the image, and the model
+        # does not mistake one for the other (on the rendered front-view clips, a hip rotation moves
+        # both feet, so a resting foot there is no evidence)
+        if self.side_override is not None or self.spec.sides != "per_side" or self.spec.view != "side" or not self._reps:
             return
         reps = sorted(self._reps, key=lambda r: r.end_ms)
         physical = self._support.sides(reps)
