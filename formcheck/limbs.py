@@ -13,6 +13,8 @@ hip-depth tracker judges whole-leg swaps.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from formcheck.skeleton import NUM_LANDMARKS, Landmark
@@ -102,6 +104,10 @@ MIN_FRAMES = 2  # of rest and of peak, for a rep to give evidence
 # the two feet must rest this far apart (torso lengths, per point) to tell their places apart:
 # the model's feet jitter by a few hundredths of a torso at rest
 FEET_APART_MIN = 0.1
+# ... and further apart than the feet wobble at rest, several times over: a foot that never settles
+# (a working foot kept hovering between reps, or labels trading places at rest) has no rest place,
+# so where the other foot stands says nothing (real clips whose feet do settle: 2-7 times; rendered: 6-70)
+PLACES_APART_WOBBLES = 3.0
 CLEARLY_NEARER = 2.0  # the resting leg's foot is this many times nearer one rest place than the other: evidence
 
 
@@ -178,13 +184,18 @@ def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int
     """+1 / -1 / 0 for one rep from its rest and peak frames' feet (frames, 2 legs, 3 points, 2)."""
     if len(rest) < MIN_FRAMES or len(peak) < MIN_FRAMES or not np.isfinite(torso_px) or torso_px <= 0:
         return 0
-    with np.errstate(all="ignore"):
+    with warnings.catch_warnings():  # a point never seen is NaN here, and no evidence below
+        warnings.simplefilter("ignore", RuntimeWarning)
         rest_at = np.nanmedian(rest, axis=0) / torso_px  # (2 legs, 3 points, 2)
         support_at_peak = np.nanmedian(peak[:, 1 - work], axis=0) / torso_px
-    apart = float(np.nanmean(np.linalg.norm(rest_at[0] - rest_at[1], axis=-1)))
-    to_own = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[1 - work], axis=-1)))
-    to_working = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[work], axis=-1)))
-    if not np.isfinite([apart, to_own, to_working]).all() or apart < FEET_APART_MIN:
+        wobble = np.nanmedian(np.linalg.norm(rest / torso_px - rest_at, axis=-1), axis=0)  # (2 legs, 3 points)
+        apart = float(np.nanmean(np.linalg.norm(rest_at[0] - rest_at[1], axis=-1)))
+        wobble_max = float(np.nanmax(np.nanmean(wobble, axis=-1)))
+        to_own = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[1 - work], axis=-1)))
+        to_working = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[work], axis=-1)))
+    if not np.isfinite([apart, to_own, to_working, wobble_max]).all():
+        return 0
+    if apart < max(FEET_APART_MIN, PLACES_APART_WOBBLES * wobble_max):
         return 0
     if to_working * CLEARLY_NEARER < to_own:
         return 1
