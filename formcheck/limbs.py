@@ -9,6 +9,9 @@ moment before (``TRUST_S``: just after the legs separate, the model's first labe
 the one it then corrects), the labels are put back. A swap the model keeps up for longer than
 ``MAX_SWAP_S`` is its settled view, not a glitch: from then on its labels stand, and the
 hip-depth tracker judges whole-leg swaps.
+
+SupportFootCheck: a swap that lasts whole lifts (the far leg lifted under the near leg's labels),
+judged once the set is over from where the resting foot stands (see below).
 """
 
 from __future__ import annotations
