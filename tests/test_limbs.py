@@ -119,3 +119,23 @@ def test_marching_with_the_far_lifts_under_the_near_labels_counts_each_lift_on_i
     for pose in _lifts_take_the_near_labels(poses, far_lifts):
         evaluator.update(pose)
     assert [r.side for r in evaluator.finish().reps] == ["left", "right"] * 3
+
+
+def test_feet_that_never_settle_between_lifts_are_no_evidence():
+    """A working foot kept hovering between reps (or labels trading places at rest) has no rest place:
+    the check says nothing and the model's labels stand, right or wrong."""
+    truth, poses = _far_leg_set("standing_hip_extension", "left")
+    swapped = _lifts_take_the_near_labels(poses, truth)
+    rng = np.random.default_rng(5)
+    feet = [Landmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT") for p in ("ANKLE", "HEEL", "FOOT_INDEX")]
+    first = truth.landmarks_2d_px[0]
+    torso_px = float(np.linalg.norm(first[Landmark.LEFT_SHOULDER] - first[Landmark.LEFT_HIP]))
+    lifting = [any(r.start_s <= p.timestamp_ms / 1000 <= r.end_s for r in truth.reps) for p in swapped]
+    wobbly = []
+    for pose, lift in zip(swapped, lifting):
+        image = pose.image_xyz_px.copy()
+        if not lift:  # feet wobbling at rest by over a third of how far apart they rest (0.15 torso)
+            image[feet, :2] += rng.normal(0, torso_px / 12, (len(feet), 2))
+        wobbly.append(PoseSample(pose.timestamp_ms, image, pose.world_xyz_m, pose.visibility, pose.frame_size_px))
+    assert _votes(swapped, truth, "right") == [1] * REPS
+    assert _votes(wobbly, truth, "right") == [0] * REPS
