@@ -11,7 +11,7 @@ import numpy as np
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
-from formcheck.limbs import LimbSwapGuard
+from formcheck.limbs import LimbSwapGuard, SupportFootCheck, other_side
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
@@ -167,6 +167,8 @@ class ExerciseEvaluator:
         self._world_twin = ExerciseEvaluator(world, side, smoothing, classify_posture) if world is not None else None
         # before smoothing: a swapped sample smoothed would smear each leg toward the other
         self._limbs = LimbSwapGuard()
+        # a whole lift's labels gone over with the far leg: judged per set at the end, from the resting foot
+        self._support = SupportFootCheck()
         self._smoother = PoseSmoother(smoothing)
         self._features = FeatureExtractor(spec, classify_posture)
         sides = (side,) if side else spec.counter_sides
@@ -214,8 +216,11 @@ class ExerciseEvaluator:
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
-        smoothed = self._smoother.update(self._limbs.update(pose))
+        guarded = self._limbs.update(pose)
+        smoothed = self._smoother.update(guarded)
         ff = self._features.update(smoothed)
+        # unsmoothed: smoothing drags a foot through the places between its rest and its lift
+        self._support.update(guarded, legs_swapped=self._features.legs_swapped)
         self._record(ff)
         if ff.detected:
             self._frame_postures.append((t, self._features.posture.frame))
@@ -513,6 +518,7 @@ class ExerciseEvaluator:
             self._take_rejected(counter)
         self._judge_against_the_set()
         self._count_position_holds()
+        self._follow_the_working_leg()
         self._say_why_nothing_counted()
         if any(r.began_before for r in self._reps):
             self._notices.append("The recording starts during a rep or in the held position: that rep is counted "
@@ -644,6 +650,48 @@ class ExerciseEvaluator:
             renumbered.append(replace(r, index=i, faults=tuple(own + others)))
             faults.extend(own)
         self._reps, self._faults = renumbered, faults
+
+    def _follow_the_working_leg(self) -> None:
+        """Reps whose labels went over with the lifted leg are put on the leg that really worked.
+
+        The side the user named stands; so do the model's labels unless the resting foot clearly says
+        otherwise (``limbs.SupportFootCheck``). A rep's faults, and the frame faults during it, go
+        with it. When every rep changes side, the movements not counted and the per-side series do
+        too. One leg cannot lift twice at once: two reps of one side that now overlap in time are one
+        lift seen under both labels, and the larger stands (the other is listed as an echo).
+        """
+        # side-on only: seen from the front the legs lie side by side in the image, and the model
+        # does not mistake one for the other (on the rendered front-view clips, a hip rotation moves
+        # both feet, so a resting foot there is no evidence)
+        if self.side_override is not None or self.spec.sides != "per_side" or self.spec.view != "side" or not self._reps:
+            return
+        reps = sorted(self._reps, key=lambda r: r.end_ms)
+        physical = self._support.sides(reps)
+        moved = [(r, s) for r, s in zip(reps, physical) if s != r.side]
+        if not moved:
+            return
+        flip = lambda side: other_side(side) if side in SIDES else side  # noqa: E731
+        windows = [(r.start_ms, r.end_ms) for r, _ in moved]
+        during = lambda f: any(f.start_ms >= a and f.end_ms <= b for a, b in windows)  # noqa: E731
+        everything = len(moved) == len(reps)
+        self._faults = [replace(f, side=flip(f.side)) if everything or (f.scope != "rep" and during(f)) else f
+                        for f in self._faults if f.scope != "rep"]
+        relabelled = [replace(r, side=s, faults=tuple(replace(f, side=flip(f.side)) if s != r.side else f
+                                                      for f in r.faults))
+                      for r, s in zip(reps, physical)]
+        kept = []
+        for r in sorted(relabelled, key=lambda r: -r.rom_deg):
+            if any(k.side == r.side and min(k.end_ms, r.end_ms) > max(k.start_ms, r.start_ms) for k in kept):
+                self._rejected.append(RejectedMovement(r.side, r.start_ms, r.end_ms, r.rom_deg, "echo"))
+                continue
+            kept.append(r)
+        if everything:
+            self._rejected = [replace(r, side=flip(r.side)) for r in self._rejected]
+            self._series = {str(FeatureKey(k.name, flip(k.side))) if k.side in SIDES else key: v
+                            for key, v in self._series.items() for k in [FeatureKey.parse(key)]}
+        self._renumber(kept)
+        self._notices.append("Side-on, the pose model gave a lifting leg the other leg's name: "
+                             f"{len(moved)} rep(s) are put on the leg that moved, as the resting foot shows.")
 
     def _count_position_holds(self) -> None:
         """The spec's position held without the driver ever reaching a rep's depth: one hold each, too shallow.

@@ -9,9 +9,14 @@ moment before (``TRUST_S``: just after the legs separate, the model's first labe
 the one it then corrects), the labels are put back. A swap the model keeps up for longer than
 ``MAX_SWAP_S`` is its settled view, not a glitch: from then on its labels stand, and the
 hip-depth tracker judges whole-leg swaps.
+
+SupportFootCheck: a swap that lasts whole lifts (the far leg lifted under the near leg's labels),
+judged once the set is over from where the resting foot stands (see below).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -86,3 +91,117 @@ class LimbSwapGuard:
 def _travel(points: np.ndarray, last: np.ndarray) -> float:
     """Total distance the tracked points moved from ``last``, pixels."""
     return float(np.linalg.norm(points - last, axis=-1).sum())
+
+
+# --- which physical leg did a one-leg set -----------------------------------------------------
+# Side-on, the model can give the lifted far leg the near leg's labels for whole lifts, settled
+# and continuous, so no per-frame check sees it: the labels stand, and the set is reported on the
+# wrong side. The leg that stays put tells. Its foot keeps its place on the floor (or mat, or bed)
+# while the other leg works; at rest between lifts the model labels both feet where they are (the
+# legs are apart and still, and the hip-depth tracker keeps those labels to the body's handedness).
+# If, at a lift's peak, the foot labelled as the resting leg stands where the working leg's foot
+# rested, the labels went over with the lifted leg: the physical working leg is the other one.
+_FEET = {side: [Landmark[f"{side.upper()}_{p}"] for p in ("ANKLE", "HEEL", "FOOT_INDEX")] for side in ("left", "right")}
+REST_S = 1.0  # rest frames this long before a lift's start and after its end place each foot
+MIN_FRAMES = 2  # of rest and of peak, for a rep to give evidence
+# the two feet must rest this far apart (torso lengths, per point) to tell their places apart:
+# the model's feet jitter by a few hundredths of a torso at rest
+FEET_APART_MIN = 0.1
+# ... and further apart than the feet wobble at rest, several times over: a foot that never settles
+# (a working foot kept hovering between reps, or labels trading places at rest) has no rest place,
+# so where the other foot stands says nothing (real clips whose feet do settle: 2-7 times; rendered: 6-70)
+PLACES_APART_WOBBLES = 3.0
+CLEARLY_NEARER = 2.0  # the resting leg's foot is this many times nearer one rest place than the other: evidence
+
+
+def other_side(side: str) -> str:
+    """The other leg's side name."""
+    return "right" if side == "left" else "left"
+
+
+class SupportFootCheck:
+    """``update`` once per pose (as the model gave it); ``swapped(reps)``: did a one-leg set's labels
+    follow the lifted leg over, so that the other label is the leg that really worked?"""
+
+    def __init__(self) -> None:
+        self._t_ms: list[float] = []
+        self._feet: list[np.ndarray] = []  # per pose: (2 legs [left, right], 3 points, 2) image px
+        self._torso_px: list[float] = []
+
+    def update(self, pose: PoseSample, legs_swapped: bool = False) -> None:
+        """Remember where the pose puts each foot (nothing for a pose without a person).
+
+        ``legs_swapped``: the features read the legs the other way round (their hip-depth tracker),
+        so the reps' sides are in those labels and the feet are kept in them too.
+        """
+        if not pose.detected:
+            return
+        xy = pose.image_xyz_px[:, :2]
+        self._t_ms.append(pose.timestamp_ms)
+        feet = np.stack([xy[_FEET["left"]], xy[_FEET["right"]]])
+        self._feet.append(feet[::-1] if legs_swapped else feet)
+        trunk = (xy[Landmark.LEFT_SHOULDER] + xy[Landmark.RIGHT_SHOULDER] - xy[Landmark.LEFT_HIP] - xy[Landmark.RIGHT_HIP]) / 2
+        self._torso_px.append(float(np.linalg.norm(trunk)))
+
+    def votes(self, reps: list) -> list[int]:
+        """Per rep: +1 the labels went over with the lifted leg, -1 they stayed, 0 no clear evidence."""
+        if not self._t_ms:
+            return [0] * len(reps)
+        t = np.array(self._t_ms)
+        feet = np.array(self._feet)
+        torso = float(np.nanmedian(self._torso_px))
+        inside = np.zeros(len(t), bool)
+        for r in reps:
+            inside |= (t >= r.start_ms) & (t <= r.end_ms)
+        out = []
+        for r in reps:
+            work = 0 if r.side == "left" else 1
+            rest = ~inside & (((t >= r.start_ms - REST_S * 1000) & (t < r.start_ms)) | ((t > r.end_ms) & (t <= r.end_ms + REST_S * 1000)))
+            quarter = (r.end_ms - r.start_ms) / 4
+            peak = (t >= r.peak_ms - quarter) & (t <= r.peak_ms + quarter)
+            out.append(_vote(feet[rest], feet[peak], work, torso) if r.side in ("left", "right") else 0)
+        return out
+
+    def sides(self, reps: list) -> list[str]:
+        """Each rep's physical side: where the resting foot clearly says the labels went over with the
+        lifted leg, the other label's side; else the label's, as the model gave it.
+
+        A rep without clear evidence goes the way the clear reps of its label went (one label, one
+        leg, within a set), and a lone dissent among three or more clear reps of a label is noise
+        (a one-leg set is one side). Ties keep the model's labels.
+        """
+        votes = self.votes(reps)
+        out = []
+        for rep, vote in zip(reps, votes):
+            mine = [v for r, v in zip(reps, votes) if r.side == rep.side and v != 0]
+            over, stayed = mine.count(1), mine.count(-1)
+            if len(mine) >= 3 and min(over, stayed) == 1:
+                vote = 1 if over > stayed else -1  # the one dissent is the outlier
+            elif vote == 0:
+                vote = 1 if over > stayed else -1
+            out.append(other_side(rep.side) if vote == 1 and rep.side in ("left", "right") else rep.side)
+        return out
+
+
+def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int:
+    """+1 / -1 / 0 for one rep from its rest and peak frames' feet (frames, 2 legs, 3 points, 2)."""
+    if len(rest) < MIN_FRAMES or len(peak) < MIN_FRAMES or not np.isfinite(torso_px) or torso_px <= 0:
+        return 0
+    with warnings.catch_warnings():  # a point never seen is NaN here, and no evidence below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rest_at = np.nanmedian(rest, axis=0) / torso_px  # (2 legs, 3 points, 2)
+        support_at_peak = np.nanmedian(peak[:, 1 - work], axis=0) / torso_px
+        wobble = np.nanmedian(np.linalg.norm(rest / torso_px - rest_at, axis=-1), axis=0)  # (2 legs, 3 points)
+        apart = float(np.nanmean(np.linalg.norm(rest_at[0] - rest_at[1], axis=-1)))
+        wobble_max = float(np.nanmax(np.nanmean(wobble, axis=-1)))
+        to_own = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[1 - work], axis=-1)))
+        to_working = float(np.nanmean(np.linalg.norm(support_at_peak - rest_at[work], axis=-1)))
+    if not np.isfinite([apart, to_own, to_working, wobble_max]).all():
+        return 0
+    if apart < max(FEET_APART_MIN, PLACES_APART_WOBBLES * wobble_max):
+        return 0
+    if to_working * CLEARLY_NEARER < to_own:
+        return 1
+    if to_own * CLEARLY_NEARER < to_working:
+        return -1
+    return 0
