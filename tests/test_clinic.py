@@ -1,8 +1,9 @@
 """The clinician workflow: batch (resumable, SIGKILL-safe), history database, HTML report, corrections.
 
-Most clips here are poses files built from joint angles (no model); one batch runs the real model
-over two sample clips. The HTML pages are opened in the system Chromium through Playwright when
-/usr/bin/chromium exists (conftest.py points pytest-playwright at it).
+Most clips here are poses files built from joint angles (no model); the session's one batch of the
+sample clips through the real model (conftest.sample_batch) is checked here too. The HTML pages are
+opened in the system Chromium through Playwright when /usr/bin/chromium exists (conftest.py points
+pytest-playwright at it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import pytest
 
 from clinic_helpers import bridge_poses, hip_extension_poses, nobody_poses
+from conftest import CLINIC_SAMPLES
 from formcheck.batch import BatchOptions, ManifestError, plan_jobs, read_manifest, run_batch
 from formcheck.history import SCHEMA_VERSION, History, HistoryError, export_rows, migrate
 
@@ -474,28 +476,29 @@ def test_browser_video_is_h264_and_atomic(tmp_path):
 
 
 @pytest.mark.model
-def test_real_model_batch_over_two_sample_clips(model_path, tmp_path, request):
-    manifest = {m["clip"]: m for m in json.loads((SAMPLES / "manifest.json").read_text())}
-    names = ["bridge_correct.mp4", "standing_hip_extension_knee_bent.mp4"]
-    # each sample with the prescription it was rendered to (its analyze_args' --hold, if any)
-    holds = {n: dict(zip(manifest[n]["analyze_args"][::2], manifest[n]["analyze_args"][1::2])).get("--hold", "") for n in names}
-    rows = [{"clip": str(SAMPLES / n), "exercise": manifest[n]["exercise"], "patient": "sample",
-             "date": "2025-05-0" + str(i + 1), "hold_s": holds[n]} for i, n in enumerate(names)]
-    m = write_manifest(tmp_path / "m.csv", rows)
-    db, out = tmp_path / "h.sqlite3", tmp_path / "out"
-    r = formcheck("batch", "--manifest", str(m), "--workers", "2", "--out", str(out), "--db", str(db))
-    assert r.returncode == 0, r.stderr
-    assert "2 analysed, 0 skipped" in r.stdout
-    with History(db) as h:
-        for s in h.sessions(status="done"):
-            expected = manifest[s.clip_name]["expected"]
+def test_real_model_batch_over_the_sample_clips(sample_batch, request):
+    """The session's one batch of the samples (conftest.sample_batch): two clips with their video,
+    then every sample into the same history, the two already done skipped."""
+    first, rest, out, db = sample_batch.first, sample_batch.rest, sample_batch.out, sample_batch.db
+    n = len(sample_batch.manifest)
+    assert first.returncode == 0, first.stderr
+    assert "2 analysed, 0 skipped" in first.stdout
+    assert rest.returncode == 0, rest.stderr
+    assert f"{n - 2} analysed, 2 skipped" in rest.stdout
+    with History(db, read_only=True) as h:
+        done = h.sessions(status="done")
+        assert sorted(s.clip_name for s in done) == sorted(sample_batch.manifest)
+        for s in done:
+            expected = sample_batch.manifest[s.clip_name]["expected"]
             assert s.reps_total == expected["reps_total"], s.clip_name
             assert sorted(h.report(s.id)["summary"]["faults_by_id"]) == sorted(expected["faults"])
             assert "sha256" in s.model and s.model.startswith("pose_landmarker_full")
-    assert "0 analysed, 2 skipped" in formcheck("batch", "--manifest", str(m), "--out", str(out), "--db", str(db)).stdout
+    again = formcheck("batch", "--manifest", str(sample_batch.clinic_manifest), "--out", str(out), "--db", str(db))
+    assert "0 analysed, 2 skipped" in again.stdout, again.stdout + again.stderr
     if CHROMIUM.exists():
         browser_page = request.getfixturevalue("page")  # only here: the counts above need no browser
-        for html in out.glob("*/report.html"):
+        for name in CLINIC_SAMPLES:  # the two batched with their video
+            html = Path(sample_batch.sessions[name].report_dir) / "report.html"
             state = _check_page(browser_page, html)
             assert state["video"]["readyState"] >= 2 and state["video"]["width"] > 0
             assert state["thumbsDecoded"] == state["repRows"] > 0

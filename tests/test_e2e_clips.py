@@ -1,7 +1,7 @@
 """End to end with the real MediaPipe model on real, hand-counted clips from ../shared/clips.
 
-Each clip goes through the model once (`formcheck poses`), then is analysed with one or more
-specs from the saved poses. Counts marked `unsure` in catalog.csv are a person's best reading:
+Each clip goes through the model once (`formcheck poses`, every clip two at a time, started when
+collection ends: conftest.EARLY), then is analysed with one or more specs from the saved poses. Counts marked `unsure` in catalog.csv are a person's best reading:
 a difference of one is accepted there (and printed), not for `sure` counts.
 """
 
@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import clip_catalog
+from conftest import CLIPS, EARLY, clip_catalog, early_result, run_command
 
 pytestmark = [pytest.mark.model, pytest.mark.clips]
 
@@ -39,24 +40,38 @@ def formcheck(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "formcheck", *args], capture_output=True, text=True, timeout=600)
 
 
+def _clip_poses(folder: Path) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    """Every clip this file analyses through the model (`formcheck poses`), two at a time: one model
+    keeps about one core busy."""
+    names = sorted({c for c, _, _ in CASES} | {r["file"] for r in SURE_REHAB} | {CABLE_EDIT}) if CLIPS.is_dir() else []
+
+    def poses(name: str) -> tuple[Path, subprocess.CompletedProcess]:
+        out = folder / (name + ".npz")
+        return out, run_command([sys.executable, "-m", "formcheck", "poses", str(CLIPS / name), "-o", str(out)], 600)
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(names, pool.map(poses, names)))
+
+
+EARLY["clip_poses"] = _clip_poses
+
+
 @pytest.fixture(scope="module")
-def poses_dir(tmp_path_factory, clips_dir, model_path) -> Path:
-    return tmp_path_factory.mktemp("clip-poses")
+def clip_poses(clips_dir, model_path, tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+    return early_result("clip_poses", tmp_path_factory)
 
 
-def poses_of(clip: str, clips_dir: Path, poses_dir: Path) -> Path:
-    out = poses_dir / (clip + ".npz")
-    if not out.exists():
-        proc = formcheck("poses", str(clips_dir / clip), "-o", str(out))
-        assert proc.returncode == 0, proc.stderr
-        assert "Traceback" not in proc.stderr
+def poses_of(clip: str, clip_poses: dict) -> Path:
+    out, proc = clip_poses[clip]
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
     return out
 
 
 @pytest.mark.parametrize("clip,spec,expected", CASES, ids=[f"{c[0].split('.')[0]}-{c[1]}" for c in CASES])
-def test_real_clip_counts(clip, spec, expected, clips_dir, poses_dir, tmp_path):
+def test_real_clip_counts(clip, spec, expected, clip_poses, tmp_path):
     row = clip_catalog()[clip]
-    poses = poses_of(clip, clips_dir, poses_dir)
+    poses = poses_of(clip, clip_poses)
     proc = formcheck("analyze", str(poses), "-e", spec, "--out", str(tmp_path), "--quiet")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "report.json").read_text())
@@ -68,6 +83,8 @@ def test_real_clip_counts(clip, spec, expected, clips_dir, poses_dir, tmp_path):
     assert report["quality"]["detected_fraction"] > 0.9
 
 
+CABLE_EDIT = "randy_cable_standing_hip_abduction.mp4"
+
 # Sure rehab clips, each with the catalogue exercise a clinician would pick and the clip's own hold as
 # the prescription: the count must be exact. Known misses, strict so that a fix shows up:
 SURE_MISSES: dict[str, str] = {}
@@ -76,8 +93,8 @@ SURE_REHAB = [r for r in clip_catalog().values() if r["formcheck_exercise"] != "
 
 @pytest.mark.parametrize("row", [pytest.param(r, id=r["file"].split(".")[0], marks=[pytest.mark.xfail(
     strict=True, reason=SURE_MISSES[r["file"]])] if r["file"] in SURE_MISSES else []) for r in SURE_REHAB])
-def test_sure_rehab_clip_counts_exactly_with_its_own_hold_as_the_prescription(row, clips_dir, poses_dir, tmp_path):
-    poses = poses_of(row["file"], clips_dir, poses_dir)
+def test_sure_rehab_clip_counts_exactly_with_its_own_hold_as_the_prescription(row, clip_poses, tmp_path):
+    poses = poses_of(row["file"], clip_poses)
     hold = ["--hold", row["hold_s"]] if row["hold_s"].strip() else []
     proc = formcheck("analyze", str(poses), "-e", row["formcheck_exercise"], *hold, "--out", str(tmp_path), "--quiet")
     assert proc.returncode == 0, proc.stderr
@@ -128,13 +145,13 @@ def test_ctrl_c_saves_partial_results_marked_incomplete(clips_dir, model_path, t
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "reps.csv"]
 
 
-def test_cable_hip_abduction_edit_is_analysed_with_a_camera_warning(clips_dir, poses_dir, tmp_path):
+def test_cable_hip_abduction_edit_is_analysed_with_a_camera_warning(clip_poses, tmp_path):
     """A social-media edit (cuts between front and back views, a cable machine) as standing_hip_abduction.
 
     The catalog's 4 raises are unsure and the views change with every cut; the analysis must run and
     say that the camera is not where the spec needs it, rather than present angle faults as judged.
     """
-    poses = poses_of("randy_cable_standing_hip_abduction.mp4", clips_dir, poses_dir)
+    poses = poses_of(CABLE_EDIT, clip_poses)
     proc = formcheck("analyze", str(poses), "-e", "standing_hip_abduction", "--out", str(tmp_path), "--quiet")
     assert proc.returncode == 0, proc.stderr
     report = json.loads((tmp_path / "report.json").read_text())

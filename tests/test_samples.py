@@ -47,30 +47,15 @@ def test_every_sidecar_matches_its_manifest_entry():
         assert (truth.exercise, truth.fault, truth.expected) == (e["exercise"], e["fault"], e["expected"])
 
 
-def _hold_s(entry: dict) -> float | None:
-    args = entry["analyze_args"]
-    return float(args[args.index("--hold") + 1]) if "--hold" in args else None
-
-
-@pytest.fixture(scope="module")
-def sample_results(model_path, tmp_path_factory) -> dict:
-    """All samples through one `batch` with 2 workers (the clinic path, and half the wall time on 2 cores)."""
-    from formcheck.batch import BatchOptions, ClipJob, run_batch
-    from formcheck.history import History
-
-    out = tmp_path_factory.mktemp("samples")
-    jobs = [ClipJob(SAMPLES / e["clip"], e["exercise"], hold_s=_hold_s(e)) for e in MANIFEST]
-    with History(out / "history.sqlite3") as history:
-        summary = run_batch(jobs, BatchOptions(out / "reports", workers=2, model_path=model_path, video="none"), history)
-    return {r.job.path.name: r for r in summary.results}
-
-
 @pytest.mark.parametrize("entry", [_case(e) for e in MANIFEST])
-def test_sample_clip_counts_and_faults_match_its_truth(entry, sample_results):
-    result = sample_results[entry["clip"]]
-    assert result.status == "analysed", result.error
-    report = json.loads((result.report_dir / "report.json").read_text())
+def test_sample_clip_counts_and_faults_match_its_truth(entry, sample_batch):
+    """Each sample as the session-wide batch of every sample analysed it (conftest.sample_batch)."""
+    session = sample_batch.sessions.get(entry["clip"])
+    assert session is not None, sample_batch.first.stderr + sample_batch.rest.stderr
+    assert session.status == "done", session.error
+    report_dir = Path(session.report_dir)
+    report = json.loads((report_dir / "report.json").read_text())
     by_side = report["summary"]["reps_by_side"]
     assert by_side == {k: entry["expected"]["reps_by_side"].get(k, 0) for k in by_side}
     assert set(report["summary"]["faults_by_id"]) == set(entry["expected"]["faults"])
-    assert (result.report_dir / "reps.csv").is_file() and (result.report_dir / "report.html").is_file()
+    assert (report_dir / "reps.csv").is_file() and (report_dir / "report.html").is_file()
