@@ -159,6 +159,8 @@ class FaultSpec(_Strict):
     stat: Literal["peak", "max", "min", "mean"] = "peak"  # rep scope: which value over the rep
     when: Literal["active", "rest", "always"] = "active"  # frame scope: in which phase it applies
     absolute: bool = False  # compare |value|
+    # frame scope, when: active: judge the change from the value at rest just before the rep
+    from_rest: bool = False
     above: float | None = None
     below: float | None = None
     min_duration_s: float = Field(default=0.3, ge=0, le=10, description="frame scope: how long it must persist")
@@ -174,6 +176,8 @@ class FaultSpec(_Strict):
     def _shape(self) -> FaultSpec:
         if (self.feature is None) == (self.rep_measure is None):
             raise ValueError("give exactly one of feature or rep_measure")
+        if self.from_rest and self.scope != "frame":
+            raise ValueError("from_rest judges frames against the rest before the rep: set scope: frame")
         check_kind(self).validate(self)  # the fields its kind needs
         if self.above is None and self.below is None:
             raise ValueError("give above and/or below")

@@ -134,10 +134,6 @@ def test_single_leg_bridge_with_the_free_leg_straight_counts_as_a_bridge(monkeyp
     assert low.reps_by_side == {"both": 3} and _flagged(low) == {"hips_low"}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "spec/features: the bridge's hip is the mean of both legs' hip angles and hips_uneven is their "
-    "difference, so a free leg held bent at 90/90 halves the range (hips_low) and reads as a pelvis drop; "
-    "it needs a measure of the planted leg (e.g. a feature side that takes the more extended leg)"))
 def test_single_leg_bridge_with_the_free_knee_up_is_not_a_fault(monkeypatch):
     single = _variant(monkeypatch, "bridge", "single_leg_bridge_variant", _single_leg("right", knee_up=True))
     _, report = _analyse("bridge", single, hold_s=0.0, reps=3)
