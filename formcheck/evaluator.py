@@ -373,7 +373,14 @@ class ExerciseEvaluator:
         return self._take_in_posture(accepted)
 
     def _lifted_together(self, a: RepCandidate, b: RepCandidate) -> bool:
-        """Two legs' reps at once that are a double lift, not the model echoing one leg (see DOUBLE_APART_MIN)."""
+        """Two legs' reps at once that are a double lift, not the model echoing one leg (see DOUBLE_APART_MIN).
+
+        Only where the spec has a double-lift variant (``double_lift``): through the model, a hidden
+        far leg can echo a small lift alike in size for the whole rep, which nothing in one camera's
+        landmarks tells from a second leg.
+        """
+        if not self.spec.double_lift:
+            return False
         small, large = sorted((a.rom_deg, b.rom_deg))
         if not large > 0 or small < DOUBLE_ROM_MIN * large:
             return False

@@ -87,6 +87,22 @@ def test_double_leg_raise_counts_a_rep_for_each_leg(monkeypatch):
     assert report.reps_by_side == {"left": 3, "right": 3}
 
 
+def test_without_a_double_lift_variant_two_legs_at_once_stay_an_echo(monkeypatch):
+    """Only a spec that has a both-legs form counts both: elsewhere the echo rule keeps the larger."""
+    from formcheck.spec import ExerciseSpec
+
+    double = _variant(monkeypatch, "supine_leg_raise", "double_leg_raise_variant", _both_legs)
+    truth = synth.generate(double, body_seed=1, fps=20.0, seed=1, reps=3, side="left")
+    data = load_spec("supine_leg_raise").with_target(hold_s=2.0).model_dump()
+    ev = ExerciseEvaluator(ExerciseSpec.model_validate({**data, "double_lift": False}))
+    for pose in replay(truth):
+        ev.update(pose)
+    assert sorted(ev.finish().reps_by_side.values()) == [0, 3]
+    bridge = load_spec("bridge").model_dump()
+    with pytest.raises(ValueError, match="double_lift .* needs sides: per_side"):
+        ExerciseSpec.model_validate({**bridge, "double_lift": True})
+
+
 def _echoed_onto_the_left_leg(poses, seed=0):
     """The model's echo: both legs' labels on the one working (left) leg, the right-labelled copy
     with its own landmark noise (a second estimate of the same leg)."""
