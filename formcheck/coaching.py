@@ -34,6 +34,7 @@ _SLOT = re.compile(rf"\b(your|the)\s+(?:({_WHICH})\s+)?({_PART})\b", re.IGNORECA
 # landmarks of the measures that name no points (their geometry is fixed in features.py)
 _IMPLICIT_PARTS = {
     "hip_flexion": ("SHOULDER", "HIP", "KNEE"),
+    "planted_hip_flexion": ("SHOULDER", "HIP", "KNEE"),
     "knee_flexion": ("HIP", "KNEE", "ANKLE"),
     "thigh_angle": ("HIP", "KNEE"),
     "foot_height": ("ANKLE",),

@@ -36,6 +36,14 @@ POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is not echoing it
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
+# Both legs in a rep at once is one of two things. The model echoing one leg: the far leg's estimate
+# follows the working leg, partly (on the real clips every such pair moved 9-48% as far as the
+# working leg), briefly, or with both legs' labels on the one leg (the two coincide in 3D). A double
+# lift (both legs raised together): two legs, apart in 3D, moving alike for the whole rep. It takes
+# all three to be a double lift; anything less stays an echo, as before:
+DOUBLE_APART_MIN = 0.3  # knees and ankles a third of the hips' width apart in 3D: two legs, even touching
+DOUBLE_ROM_MIN = 0.6  # the smaller lift at least 60% of the larger: an echo is partial
+DOUBLE_TOGETHER_MIN = 0.7  # sharing 70% of the time either leg was in the rep: an echo is brief
 NOT_JUDGED_BELOW = 0.5  # a fault's feature seen in under half of the rep frames was not really checked
 # Judged against the set, at the end: a rep under a third of its side's typical range is a settling
 # movement or the model echoing the working leg, not a rep ...
@@ -186,6 +194,7 @@ class ExerciseEvaluator:
         history_s = spec.rep.max_duration_s + 2.0
         self._history: deque[FeatureFrame] = deque()
         self._frame_postures: deque[tuple[float, PostureGuess]] = deque()  # each detected frame's own posture guess
+        self._legs_apart: deque[tuple[float, float]] = deque()  # each detected frame's legs_apart
         # reps whose frames did not show the spec's posture, kept until the session shows it (or ends)
         self._awaiting_posture: list[tuple[RepEvent, PostureGuess]] = []
         self._history_ms = history_s * 1000
@@ -224,8 +233,11 @@ class ExerciseEvaluator:
         self._record(ff)
         if ff.detected:
             self._frame_postures.append((t, self._features.posture.frame))
-        while self._frame_postures and t - self._frame_postures[0][0] > self._history_ms:
-            self._frame_postures.popleft()
+            if len(self._counters) > 1:
+                self._legs_apart.append((t, legs_apart(smoothed)))
+        for kept in (self._frame_postures, self._legs_apart):
+            while kept and t - kept[0][0] > self._history_ms:
+                kept.popleft()
         usable = self._usable(ff)
         faults_before = len(self._faults)
         states = {}
@@ -348,7 +360,8 @@ class ExerciseEvaluator:
             if self._posture_bad_since is not None and cand.end_ms >= self._posture_bad_since:
                 still.append(cand)  # ended while out of posture: wait to see whether the person is back
                 continue
-            others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)]
+            others = [c for c in self._pending if c is not cand and c.side != cand.side and _overlap(c, cand)
+                      and not self._lifted_together(c, cand)]
             if any(c.rom_deg > cand.rom_deg for c in others):
                 continue  # the other leg moved more: this was the model echoing it
             if self._began_inside_a_larger_rep(cand):
@@ -360,8 +373,28 @@ class ExerciseEvaluator:
                 still.append(cand)
                 continue
             accepted.append(cand)
-        self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) for c2 in accepted)]
+        self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) and not self._lifted_together(c, c2)
+                                                     for c2 in accepted)]
         return self._take_in_posture(accepted)
+
+    def _lifted_together(self, a: RepCandidate, b: RepCandidate) -> bool:
+        """Two legs' reps at once that are a double lift, not the model echoing one leg (see DOUBLE_APART_MIN).
+
+        Only where the spec has a double-lift variant (``double_lift``): through the model, a hidden
+        far leg can echo a small lift alike in size for the whole rep, which nothing in one camera's
+        landmarks tells from a second leg.
+        """
+        if not self.spec.double_lift:
+            return False
+        small, large = sorted((a.rom_deg, b.rom_deg))
+        if not large > 0 or small < DOUBLE_ROM_MIN * large:
+            return False
+        start, end = max(a.start_ms, b.start_ms), min(a.end_ms, b.end_ms)
+        if end - start < DOUBLE_TOGETHER_MIN * (max(a.end_ms, b.end_ms) - min(a.start_ms, b.start_ms)):
+            return False
+        apart = [v for t, v in self._legs_apart if start <= t <= end and np.isfinite(v)]
+        # no 3D landmarks (an older poses file): nothing shows two legs, so it stays an echo
+        return bool(apart) and float(np.median(apart)) >= DOUBLE_APART_MIN
 
     def _posture_during(self, cand: RepCandidate) -> PostureGuess:
         return mean_guess(g for t, g in self._frame_postures if cand.start_ms <= t <= cand.end_ms)
@@ -875,6 +908,20 @@ def in_position(spec: ExerciseSpec, frame: FeatureFrame, side: str) -> bool | No
         elif not check.between[0] <= value <= check.between[1]:
             return False
     return None if unseen else True
+
+
+def legs_apart(pose: PoseSample) -> float:
+    """How far apart the two legs are in 3D: knees' and ankles' mean distance over the hips' width.
+
+    About 1 for legs side by side, about a half for legs pressed together, near 0 when the model
+    puts both legs' labels on one leg (its echo of a working leg); NaN without 3D landmarks.
+    """
+    w = pose.world_xyz_m
+    hips = float(np.linalg.norm(w[Landmark.LEFT_HIP] - w[Landmark.RIGHT_HIP]))
+    if not np.isfinite(hips) or hips < 1e-6:
+        return np.nan
+    gaps = [float(np.linalg.norm(w[Landmark[f"LEFT_{p}"]] - w[Landmark[f"RIGHT_{p}"]])) for p in ("KNEE", "ANKLE")]
+    return float(np.mean(gaps)) / hips
 
 
 def world_driver_variant(spec: ExerciseSpec) -> ExerciseSpec | None:

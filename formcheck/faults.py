@@ -12,6 +12,7 @@ This module imports no spec: the spec imports it to validate rules, so rules are
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ import numpy as np
 from formcheck.types import Fault, FeatureFrame, feature_value
 
 HOLD_TOLERANCE = 0.9  # a hold of at least 90% of the prescribed time is held long enough
+# A rule judged from rest compares with the median of the last 2 s at rest: long enough to
+# outweigh landmark noise, short enough to follow the person shifting on the mat between reps.
+REST_BASELINE_S = 2.0
 
 
 def seconds_text(s: float) -> str:
@@ -122,7 +126,9 @@ class FrameFaultTracker:
 
     def update(self, frame: FeatureFrame, applies: bool) -> Fault | None:
         """Feed one frame; returns the finished episode when one ends."""
-        value = feature_value(frame, self.rule.feature, self.side)
+        return self._judge(frame, feature_value(frame, self.rule.feature, self.side), applies)
+
+    def _judge(self, frame: FeatureFrame, value: float, applies: bool) -> Fault | None:
         if not np.isfinite(value) and applies and self._since_ms is not None:
             return None  # unseen for a moment: neither extends nor ends the episode
         hit, limit = breaches(self.rule, value) if applies else (False, np.nan)
@@ -146,6 +152,36 @@ class FrameFaultTracker:
         self._since_ms = self._last_ms = None
         self._worst = np.nan
         return fault
+
+
+class FromRestTracker(FrameFaultTracker):
+    """A frame rule on how far the feature moved from its value at rest just before the rep.
+
+    For a measure whose level reading depends on the camera: a camera above the mat sees level
+    hips at a slant, so the pelvis is judged by how much it tilts as the hips lift.
+    """
+
+    def __init__(self, rule, side: str):
+        super().__init__(rule, side)
+        self._rest: deque[tuple[float, float]] = deque()
+
+    def update(self, frame: FeatureFrame, applies: bool) -> Fault | None:
+        """Feed one frame: at rest it sets the baseline; in a rep its change from it is judged."""
+        value = feature_value(frame, self.rule.feature, self.side)
+        if not applies:
+            if np.isfinite(value):
+                self._rest.append((frame.timestamp_ms, value))
+                while self._rest[0][0] < frame.timestamp_ms - REST_BASELINE_S * 1000:
+                    self._rest.popleft()
+            return self.close()
+        # no rest seen yet (the recording began mid-rep): nothing to judge the change from
+        base = float(np.median([v for _, v in self._rest])) if self._rest else np.nan
+        return self._judge(frame, value - base, applies)
+
+
+def _from_rest_is_judged_in_reps(rule) -> None:
+    if rule.when != "active":
+        raise ValueError("from_rest compares a rep with the rest before it: set when: active")
 
 
 def _rep_measure_is_rep_scoped(rule) -> None:
@@ -180,6 +216,9 @@ CHECK_KINDS: tuple[CheckKind, ...] = (
     # a rep's own number (duration_s, rom_deg, hold_s): no feature, so nothing for a gauge to show
     CheckKind("rep_measure", lambda r: r.rep_measure is not None, _rep_measure_is_rep_scoped,
               judge=judge_rep_measure, band=False),
+    # a frame rule on the change from rest: its limits are not values a gauge of the feature could band
+    CheckKind("frame_from_rest", lambda r: r.scope == "frame" and r.from_rest, _from_rest_is_judged_in_reps,
+              tracker=FromRestTracker, band=False),
     CheckKind("frame", lambda r: r.scope == "frame", _nothing_more, tracker=FrameFaultTracker),
     CheckKind("rep", lambda r: r.scope == "rep", _nothing_more, judge=judge_rep_feature),
 )

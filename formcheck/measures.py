@@ -25,6 +25,11 @@ from formcheck.geometry import (
 from formcheck.skeleton import SIDES, Landmark, landmark_by_name
 
 L = Landmark
+# Both feet planted, the two hip angles differ by landmark noise and a pelvis drop (under 11 deg
+# side-on in the image, about 25 in 3D for a 7 cm drop); a leg held off the mat bent at the hip
+# (a single-leg bridge's free knee at 90/90) differs from the planted one by 40 deg or more. Between
+# the two the planted measure moves smoothly from the legs' mean to the more extended leg.
+PLANTED_BLEND_DEG = (25.0, 40.0)
 
 # compute(extractor, feature spec, side or None, gated points, per-frame context) -> value; the
 # extractor lends the state a measure keeps between frames (angle_between's lines across the body)
@@ -112,6 +117,25 @@ def _hip_flexion_world(fx, fs, side, pts, ctx) -> float:
     hip, knee = pts[side_landmark(side, "HIP")], pts[side_landmark(side, "KNEE")]
     trunk_down = nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP]) - nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
     return float(angle_between_deg(np.zeros(3), trunk_down, hip, knee))
+
+
+def planted_of(left_deg: float, right_deg: float) -> float:
+    """The planted leg's hip angle from both legs': their mean when they agree, the more extended
+    (smaller) one when the other is clearly held up bent; either alone when the other is unseen."""
+    seen = [v for v in (left_deg, right_deg) if np.isfinite(v)]
+    if len(seen) < 2:
+        return seen[0] if seen else np.nan
+    lo, hi = PLANTED_BLEND_DEG
+    weight = float(np.clip((abs(left_deg - right_deg) - lo) / (hi - lo), 0.0, 1.0))
+    return (1 - weight) * (left_deg + right_deg) / 2 + weight * min(left_deg, right_deg)
+
+
+def _planted_hip_flexion(fx, fs, side, pts, ctx) -> float:
+    return planted_of(*(_hip_flexion(fx, fs, s, pts, ctx) for s in SIDES))
+
+
+def _planted_hip_flexion_world(fx, fs, side, pts, ctx) -> float:
+    return planted_of(*(_hip_flexion_world(fx, fs, s, pts, ctx) for s in SIDES))
 
 
 def _knee_flexion(fx, fs, side, pts, ctx) -> float:
@@ -211,6 +235,8 @@ _ENTRIES = (
     # the higher ankle's height above the hips in the image, in percent of the torso length;
     # whichever leg the model calls it, for knots of limbs it mislabels (lying on the back)
     Measure("foot_height", _foot_height, unit="% torso"),
+    # hip_flexion of the leg that carries the body (a bridge's planted foot): see planted_of
+    Measure("planted_hip_flexion", _planted_hip_flexion, world=_planted_hip_flexion_world, joint="HIP"),
 )
 MEASURES: dict[str, Measure] = {m.name: m for m in _ENTRIES}
 

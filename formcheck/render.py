@@ -193,7 +193,7 @@ def _angle_labels(result: FrameResult, spec: ExerciseSpec) -> list[tuple[str, fl
         if fs.side == "working":
             for side in ("left", "right"):
                 out.append((name, values.get(str(FeatureKey(name, side)), math.nan), [int(Landmark[f"{side.upper()}_{part}"])], side))
-        elif fs.side == "both":
+        elif fs.side in ("both", None):  # both legs, or a measure that picks its leg (planted_hip_flexion)
             joints = [int(Landmark[f"LEFT_{part}"]), int(Landmark[f"RIGHT_{part}"])]
             out.append((name, values.get(name, math.nan), joints, "both"))
         elif fs.side in ("left", "right"):

@@ -159,6 +159,8 @@ class FaultSpec(_Strict):
     stat: Literal["peak", "max", "min", "mean"] = "peak"  # rep scope: which value over the rep
     when: Literal["active", "rest", "always"] = "active"  # frame scope: in which phase it applies
     absolute: bool = False  # compare |value|
+    # frame scope, when: active: judge the change from the value at rest just before the rep
+    from_rest: bool = False
     above: float | None = None
     below: float | None = None
     min_duration_s: float = Field(default=0.3, ge=0, le=10, description="frame scope: how long it must persist")
@@ -174,6 +176,8 @@ class FaultSpec(_Strict):
     def _shape(self) -> FaultSpec:
         if (self.feature is None) == (self.rep_measure is None):
             raise ValueError("give exactly one of feature or rep_measure")
+        if self.from_rest and self.scope != "frame":
+            raise ValueError("from_rest judges frames against the rest before the rep: set scope: frame")
         check_kind(self).validate(self)  # the fields its kind needs
         if self.above is None and self.below is None:
             raise ValueError("give above and/or below")
@@ -223,6 +227,11 @@ class ExerciseSpec(_Strict):
     # side), so the side comes from which way the person lies, not from leg labels the model
     # confuses; the driver may then be measured on either leg.
     working_side: Literal["labels", "near_camera"] = "labels"
+    # both legs may be lifted at once (a double-leg raise): two legs' reps at once that are alike,
+    # together and apart in 3D count on each leg. Elsewhere (and always without it) two legs "in a
+    # rep" at once are the model echoing the working leg: through the model a hidden far leg
+    # follows a small prone lift at 70-100% of its size for the whole rep.
+    double_lift: bool = False
     view: Literal["side", "front", "any"]
     posture: Posture
     camera: str = Field(description="where to put the camera, in plain words")
@@ -251,6 +260,9 @@ class ExerciseSpec(_Strict):
         if self.rep.driver not in self.features:
             raise ValueError(f"rep.driver {self.rep.driver!r} is not a feature; features: {names}")
         driver = self.features[self.rep.driver]
+        if self.double_lift and (self.sides != "per_side" or self.working_side != "labels"):
+            raise ValueError("double_lift counts each leg's rep of a lift of both: it needs sides: per_side, "
+                             "with the legs told apart by their labels")
         if self.working_side == "near_camera" and (self.sides != "per_side" or self.view != "side"):
             raise ValueError("working_side: near_camera needs sides: per_side and view: side (the near leg is judged side-on)")
         if self.sides == "per_side" and driver.side != "working" and self.working_side != "near_camera":

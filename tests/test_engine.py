@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,9 @@ from kinematics import SIZE, depth, pose_2d, rep_wave, sample, stream, swap_leg_
 from formcheck.types import PoseSample
 
 FPS = 30.0
+_SPECS = Path(__file__).resolve().parents[1] / "exercise_specs"
+# a 7 cm drop of one hip (0.17 of a 110 px torso: 19 px) makes the hip angles differ by about 25 deg
+UNEVEN_DROP_PX_PER_DEG = 19 / 25
 
 
 def run(spec_id: str, samples, side=None, hold_s: float | None = None):
@@ -23,22 +28,29 @@ def run(spec_id: str, samples, side=None, hold_s: float | None = None):
 
 
 def bridge_session(n_reps=10, *, top=0.0, rest=50.0, rise=1.0, hold=2.0, fall=1.0, pause=1.0, uneven=0.0,
-                   setup=True, facing=1):
-    """Standing, lying down, bending the knees (setup), then n bridges."""
+                   setup=True, facing=1, slant_px=0.0):
+    """Standing, lying down, bending the knees (setup), then n bridges.
+
+    ``uneven``: one side of the pelvis sags at the top (degrees between the hip angles);
+    ``slant_px``: the camera above the mat sees the left hip this much below the right throughout.
+    """
     frames = []
     if setup:
         frames += [pose_2d(posture="standing", facing=facing)] * int(2 * FPS)
         bend = np.linspace(5, rest, int(1.5 * FPS))
-        frames += [pose_2d(posture="supine", facing=facing, hip_flex=(h, h), knee_flex=(h * 1.8, h * 1.8)) for h in bend]
-    frames += [pose_2d(posture="supine", facing=facing, hip_flex=(rest, rest), knee_flex=(90, 90))] * int(1 * FPS)
+        frames += [pose_2d(posture="supine", facing=facing, hip_flex=(h, h), knee_flex=(h * 1.8, h * 1.8),
+                           hip_drop_px=slant_px) for h in bend]
+    frames += [pose_2d(posture="supine", facing=facing, hip_flex=(rest, rest), knee_flex=(90, 90),
+                       hip_drop_px=slant_px)] * int(1 * FPS)
     period = rise + hold + fall + pause
     t = np.arange(int((n_reps * period + 1.5) * FPS)) / FPS
     w = rep_wave(t, [0.5 + i * period for i in range(n_reps)], rise, hold, fall)
     for x in w:
         h = rest + (top - rest) * x
-        # one side of the pelvis sagging: that hip stays bent, the other extends
+        # one side of the pelvis sagging: that hip drops toward the mat and stays bent, the other extends
         d = uneven * x / 2
-        frames.append(pose_2d(posture="supine", facing=facing, hip_flex=(h + d, h - d), knee_flex=(90, 90)))
+        frames.append(pose_2d(posture="supine", facing=facing, hip_flex=(h + d, h - d), knee_flex=(90, 90),
+                              hip_drop_px=slant_px + UNEVEN_DROP_PX_PER_DEG * uneven * x))
     return frames
 
 
@@ -104,6 +116,51 @@ def test_hips_uneven_is_a_frame_fault_attached_to_the_rep():
     assert all("hips_uneven" in [f.id for f in r.faults] for r in report.reps)
     uneven = [f for f in report.faults if f.id == "hips_uneven"]
     assert len(uneven) == 3 and all(f.scope == "frame" and f.end_ms > f.start_ms for f in uneven)
+
+
+def test_a_pelvis_seen_at_a_slant_is_level_when_it_does_not_tilt_as_the_hips_lift():
+    """A camera above the mat sees level hips one above the other: hips_uneven is judged against
+    the slant at rest, so only a tilt that comes with the lift is a fault."""
+    # 20 px (0.18 torso lengths) on every frame: past the limit, were the slant itself judged
+    level = run("bridge", stream(bridge_session(3, slant_px=20.0), FPS, noise_px=0.5), hold_s=2)
+    assert level.reps_by_side == {"both": 3} and level.faults == ()
+    tilted = run("bridge", stream(bridge_session(3, slant_px=20.0, uneven=25.0), FPS, noise_px=0.5), hold_s=2)
+    assert [f.id for f in tilted.faults] == ["hips_uneven"] * 3
+    # the same rule on the slant itself would take the camera's height for a dropped hip
+    d = yaml.safe_load(open(_SPECS / "bridge.yaml"))
+    next(f for f in d["faults"] if f["id"] == "hips_uneven")["from_rest"] = False
+    ev = ExerciseEvaluator(parse_spec(yaml.safe_dump(d)).with_target(hold_s=2))
+    for pose in stream(bridge_session(3, slant_px=20.0), FPS, noise_px=0.5):
+        ev.update(pose)
+    assert [f.id for f in ev.finish().faults] == ["hips_uneven"] * 3
+
+
+def test_a_rule_judged_from_rest_must_be_a_frame_rule_in_the_rep():
+    from formcheck.spec import SpecError
+
+    d = yaml.safe_load(open(_SPECS / "bridge.yaml"))
+    rule = next(f for f in d["faults"] if f["id"] == "hips_uneven")
+    rule["when"] = "rest"
+    with pytest.raises(SpecError, match="set when: active"):
+        parse_spec(yaml.safe_dump(d))
+    rule.update(when="active", scope="rep", stat="max")
+    with pytest.raises(SpecError, match="set scope: frame"):
+        parse_spec(yaml.safe_dump(d))
+
+
+def test_the_planted_leg_is_both_legs_mean_until_one_is_clearly_held_up():
+    from formcheck.measures import PLANTED_BLEND_DEG, planted_of
+
+    assert planted_of(40.0, 50.0) == pytest.approx(45.0)  # both feet down: noise and a pelvis drop
+    assert planted_of(45.0, 90.0) == pytest.approx(45.0)  # the free knee held at 90/90
+    assert planted_of(90.0, 0.0) == pytest.approx(0.0)
+    assert planted_of(np.nan, 30.0) == 30.0 and np.isnan(planted_of(np.nan, np.nan))
+    lo, hi = PLANTED_BLEND_DEG
+    mid = planted_of(0.0, (lo + hi) / 2)  # halfway through the blend: halfway from the mean to the smaller
+    assert mid == pytest.approx(0.5 * (lo + hi) / 4)
+    # continuous: no jump where the blend begins or ends
+    for edge in (lo, hi):
+        assert planted_of(0.0, edge - 1e-6) == pytest.approx(planted_of(0.0, edge + 1e-6), abs=1e-4)
 
 
 def test_standing_person_is_not_a_bridge():

@@ -99,14 +99,24 @@ def _mat_props(body: BodyShape) -> tuple:
     return tuple(mat(-0.50 * h / 1.7 - 0.30, 0.95 * h / 1.7 + 0.25))
 
 
-def _set_windows(plan: Plan) -> list[tuple[str, float, float]]:
-    """Per set: (side, first rep start, last rep end)."""
-    out: list[tuple[str, float, float]] = []
+def _set_windows(plan: Plan) -> list[tuple[tuple[str, ...], float, float]]:
+    """Per set: (its legs, first rep start, last rep end).
+
+    Reps of both legs at the same time (a double-leg raise) are one set done with both legs.
+    """
+    moments: list[tuple[tuple[str, ...], float, float]] = []  # reps that overlap in time, together
     for r in plan.reps:
-        if out and out[-1][0] == r.side:
-            out[-1] = (r.side, out[-1][1], r.end_s)
+        if moments and r.start_s < moments[-1][2]:
+            sides, start, end = moments[-1]
+            moments[-1] = (tuple(dict.fromkeys((*sides, r.side))), start, max(end, r.end_s))
         else:
-            out.append((r.side, r.start_s, r.end_s))
+            moments.append(((r.side,), r.start_s, r.end_s))
+    out: list[tuple[tuple[str, ...], float, float]] = []
+    for sides, start, end in moments:
+        if out and set(out[-1][0]) == set(sides):
+            out[-1] = (out[-1][0], out[-1][1], end)
+        else:
+            out.append((sides, start, end))
     return out
 
 
@@ -119,7 +129,7 @@ def _straightness(plan: Plan) -> dict[str, np.ndarray]:
     t = plan.t_s
     w = {s: np.zeros_like(t) for s in SIDES}
     sets = _set_windows(plan)
-    for k, (side, start, end) in enumerate(sets):
+    for k, (sides, start, end) in enumerate(sets):
         if k == 0:
             up = plan.setup()
         else:
@@ -132,7 +142,8 @@ def _straightness(plan: Plan) -> dict[str, np.ndarray]:
             down = min_jerk((t - end - 0.15) / max(mid - end - 0.15, 0.2))
         else:
             down = np.zeros_like(t)
-        w[side] = np.maximum(w[side], np.clip(up - down, 0, 1) * (t >= (sets[k - 1][2] if k else -1)))
+        for side in sides:
+            w[side] = np.maximum(w[side], np.clip(up - down, 0, 1) * (t >= (sets[k - 1][2] if k else -1)))
     return w
 
 
