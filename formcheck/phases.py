@@ -7,8 +7,9 @@ excursion, leaving needs the value to come back within ``exit_deg`` (or most of 
 held for ``min_dwell_s``. A rest beyond the spec's rest range, away from the rep's side (leaning
 on a support), starts a rep only once the driver is past the whole range. Losing the person or
 the posture for longer than ``max_gap_s`` drops the rep in progress, so no rep is invented across
-a gap. A rep held at its top survives a dip that is brief (HOLD_DIP_MAX_S) and stops short of
-rest: a wobble in the hold, not a lowering and a new lift; its hold is the time in position.
+a gap. A rep held at its top survives a dip that is brief (HOLD_DIP_MAX_S) and does not settle at
+rest (on consecutive samples): a wobble in the hold, or the model exchanging the legs' labels for a
+frame, not a lowering and a new lift; its hold is the time in position.
 
 Recordings start wherever the person pressed record. A rep already under way in the first frames
 is counted once the rest position is seen, if its working half was seen: for a lift, its top was
@@ -43,9 +44,11 @@ NEW_POSITION_RATIO = 2.0
 # jitters and a patient wobbles in a long hold; a dip this short is no lowering and lifting
 # again (a real rep takes longer), so the hold goes on, timed only while in position.
 HOLD_DIP_MAX_S = 0.5
-# Only a rep already held this long at its top is a hold a dip can interrupt; a quick lift and a
-# touch-and-go rep that turns back part way still end where they turn.
-HELD_BEFORE_DIP_S = 1.0
+# Only a rep already held at its top at least as long as the longest dip it may survive is a hold
+# a dip can interrupt: held less, a "dip" as long as the hold itself is a lowering and a new lift.
+# A quick lift and a touch-and-go rep that turns back part way still end where they turn. (At 1 s,
+# a rep prescribed a 1-2 s hold, split a moment by the model, lost both halves to short_hold.)
+HELD_BEFORE_DIP_S = HOLD_DIP_MAX_S
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,7 @@ class RepCounter:
         self._rest: deque[tuple[float, float]] = deque()
         self._pending_since: float | None = None
         self._dip_in_hold = False  # the return under way interrupts a hold (see HOLD_DIP_MAX_S)
+        self._rest_since: float | None = None  # a return under way has been back at rest since then
         self._last_usable_ms: float | None = None
         self._last_quiet_ms: float | None = None
         self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
@@ -214,6 +218,7 @@ class RepCounter:
         self._rest.clear()
         self._series = []
         self._pending_since = None
+        self._rest_since = None
         self._hold_run_s = 0.0
 
     # --- the verb ----------------------------------------------------------------------------
@@ -418,6 +423,7 @@ class RepCounter:
         self._frames = self._seen = 1
         self._pending_since = None
         self._dip_in_hold = False
+        self._rest_since = None
         self._hold_run_s = 0.0
         self._out_of_hold_ms = None
 
@@ -460,10 +466,18 @@ class RepCounter:
             if self._pending_since is None:
                 self._pending_since = t_ms
                 self._dip_in_hold = self._hold_time_s() >= HELD_BEFORE_DIP_S
-            wait_s = self.rep.min_dwell_s
-            if self._dip_in_hold and e > self.rep.exit_deg:  # short of rest: a dip in the hold, if brief
-                wait_s = max(wait_s, HOLD_DIP_MAX_S)
-            if t_ms - self._pending_since >= wait_s * 1000:
+            if e > self.rep.exit_deg:
+                self._rest_since = None
+            elif self._rest_since is None:
+                self._rest_since = t_ms
+            done = t_ms - self._pending_since >= self.rep.min_dwell_s * 1000
+            if self._dip_in_hold:
+                # a dip in the hold ends it once it outlasts a wobble, or once it is back at rest on
+                # consecutive samples: one sample there alone (the model gave the legs each other's
+                # labels for a frame) is no lowering
+                rested = self._rest_since is not None and t_ms > self._rest_since
+                done = (rested and done) or t_ms - self._pending_since >= max(self.rep.min_dwell_s, HOLD_DIP_MAX_S) * 1000
+            if done:
                 completed = self._complete(end_ms=self._pending_since, complete=True)
                 self._active = False
                 self._began_before = False
@@ -476,6 +490,7 @@ class RepCounter:
                 self._quiet_run_ms = t_ms
         else:
             self._pending_since = None
+            self._rest_since = None
         return CounterState(self.phase, e, self._hold_run_s, completed)
 
     def _reject(self, end_ms: float, kind: str, detail: str = "", candidate: RepCandidate | None = None) -> None:
