@@ -85,7 +85,8 @@ def naive_count(poses: list, spec) -> Count:
     (``direction: either``) is counted one way, fixed for the clip by a plain rule: the way the
     driver first moves the enter excursion away from its median over the clip.
     """
-    from formcheck.features import FeatureExtractor, feature_value
+    from formcheck.features import FeatureExtractor
+    from formcheck.types import feature_value
 
     fx = FeatureExtractor(spec)
     sides = ("left", "right") if spec.sides == "per_side" else ("both",)

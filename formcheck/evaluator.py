@@ -10,7 +10,7 @@ import numpy as np
 
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
-from formcheck.features import VISIBILITY_MIN, FeatureExtractor, feature_value
+from formcheck.features import VISIBILITY_MIN, FeatureExtractor
 from formcheck.limbs import LimbSwapGuard, SupportFootCheck, other_side
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
@@ -30,7 +30,7 @@ from formcheck.report import FeatureSeries, SessionReport
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.smoothing import PoseSmoother, SmoothingConfig
 from formcheck.spec import ExerciseSpec
-from formcheck.types import Fault, FeatureFrame, FeatureKey, FrameResult, PoseSample, RepEvent
+from formcheck.types import Fault, FeatureFrame, FeatureKey, FrameResult, PoseSample, RepEvent, feature_value
 
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise

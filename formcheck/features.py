@@ -14,8 +14,7 @@ from formcheck.measures import MEASURES, nanmean2 as _nanmean2
 from formcheck.posture import PostureGuess, PostureTracker, classify_pose, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
-# feature_value lives with FeatureKey in types; its callers have always imported it from here
-from formcheck.types import FeatureFrame, FeatureKey, PoseSample, feature_value  # noqa: F401
+from formcheck.types import FeatureFrame, FeatureKey, PoseSample
 
 L = Landmark
 VISIBILITY_MIN = 0.5  # below this MediaPipe is guessing: the landmark does not count as seen

@@ -518,7 +518,7 @@ class ReviewMediaSink:
         return jpg.tobytes() if ok else None
 
     def _track_peaks(self, image: np.ndarray, result) -> None:
-        from formcheck.features import feature_value
+        from formcheck.types import feature_value
 
         for side, phase in result.phases.items():
             value = feature_value(result.features, self.spec.rep.driver, side)
