@@ -24,6 +24,19 @@ def joint_angle_deg(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray |
     return np.degrees(np.arccos(cos))
 
 
+def signed_angle_about_deg(reference: np.ndarray, vector: np.ndarray, axis: np.ndarray) -> np.ndarray | float:
+    """Angle from ``reference`` to ``vector`` in 3D, both seen in the plane normal to ``axis``.
+
+    Positive for a right-handed turn about ``axis``; ranges over (-180, 180], so a limb swinging
+    past the reference line reads past zero rather than folding back (as an unsigned angle would).
+    """
+    n = _unit(np.asarray(axis, float))
+    d, v = np.asarray(reference, float), np.asarray(vector, float)
+    d = d - (d * n).sum(axis=-1, keepdims=True) * n
+    v = v - (v * n).sum(axis=-1, keepdims=True) * n
+    return np.degrees(np.arctan2((np.cross(d, v) * n).sum(axis=-1), (d * v).sum(axis=-1)))
+
+
 def signed_angle_deg(reference: np.ndarray, vector: np.ndarray, positive_dir: np.ndarray) -> np.ndarray | float:
     """Angle from ``reference`` to ``vector`` in 2D, positive when it turns toward ``positive_dir``.
 

@@ -20,6 +20,7 @@ from formcheck.geometry import (
     joint_angle_deg,
     segment_angle_3d_from_vertical_deg,
     segment_angle_from_vertical_deg,
+    signed_angle_about_deg,
     signed_angle_deg,
 )
 from formcheck.skeleton import SIDES, Landmark, landmark_by_name
@@ -116,7 +117,12 @@ def _hip_flexion(fx, fs, side, pts, ctx) -> float:
 def _hip_flexion_world(fx, fs, side, pts, ctx) -> float:
     hip, knee = pts[side_landmark(side, "HIP")], pts[side_landmark(side, "KNEE")]
     trunk_down = nanmean2(pts[L.LEFT_HIP], pts[L.RIGHT_HIP]) - nanmean2(pts[L.LEFT_SHOULDER], pts[L.RIGHT_SHOULDER])
-    return float(angle_between_deg(np.zeros(3), trunk_down, hip, knee))
+    # signed like the image measure (+ knee in front of the trunk line): unsigned, a leg reaching
+    # past the trunk line (bird dog, prone extension) folds back, so its top reads as a return and
+    # the pass through the line as the peak its hold is timed against. The sign is the turn about
+    # the hip axis pointing to the body's right, which is anterior in a right-handed frame.
+    right = pts[L.RIGHT_HIP] - pts[L.LEFT_HIP]
+    return float(signed_angle_about_deg(trunk_down, knee - hip, right))
 
 
 def planted_of(left_deg: float, right_deg: float) -> float:

@@ -388,6 +388,38 @@ def test_a_side_view_exercise_filmed_from_the_front_counts_from_the_3d_landmarks
     assert not any("3D landmarks" in n for n in report.notices)  # side-on, the image angles count
 
 
+@pytest.mark.parametrize("exercise", ["bird_dog", "prone_hip_extension"])
+def test_a_leg_reaching_past_the_trunk_line_reads_past_zero_in_3d(exercise):
+    """The 3D hip angle is signed like the image one (+ knee in front of the trunk line). Unsigned,
+    a leg reaching behind the trunk line folded back: its top read as a return toward rest."""
+    from formcheck import synth
+    from formcheck.measures import MEASURES
+
+    truth = synth.generate(exercise, reps=1, side="left", fault=None, view="front", body_seed=1, fps=10.0, seed=1)
+    hip_world = MEASURES["hip_flexion"].world
+    got = np.array([hip_world(None, None, "left", w, {}) for w in truth.landmarks_world_mp()])
+    want = truth.angles_deg["left_hip_flexion_deg"]
+    assert want.min() < -10  # the leg does reach past the line
+    assert np.max(np.abs(got - want)) < 5  # the trunk line from the mid-shoulders, not this side's shoulder
+
+
+@pytest.mark.parametrize("exercise", ["bird_dog", "prone_hip_extension"])
+def test_holds_past_the_trunk_line_counted_from_the_3d_landmarks_are_timed_whole(exercise):
+    """Filmed from the front, a bird dog (or prone extension) is counted on the 3D landmarks. With an
+    unsigned hip angle the pass through the trunk line was the rep's peak and the hold beyond it fell
+    outside the hold band: 0.7-1.5 s measured of 3 s held, a false short_hold on every rep."""
+    from formcheck import synth
+    from test_specs_on_synth import replay
+
+    truth = synth.generate(exercise, reps=3, side="both", fault=None, view="front", body_seed=1, fps=15.0, seed=1)
+    held = [r.hold_s for r in truth.reps]
+    report = run(load_spec(exercise).with_target(hold_s=round(0.8 * min(held), 1)), replay(truth))
+    assert any("counted from the pose model's 3D landmarks" in n for n in report.notices)
+    assert report.reps_by_side == {"left": 3, "right": 3}
+    assert all(r.hold_s >= 0.8 * min(held) for r in report.reps)
+    assert "short_hold" not in {f.id for f in report.faults}
+
+
 def _shin_end_on(pose, side: str, rng):
     """The model's reading of a bent leg pointing at the camera: the ankle lands on the knee, a
     few pixels off in any direction (the world landmarks keep the shin's 3D direction)."""
