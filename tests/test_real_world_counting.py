@@ -407,13 +407,19 @@ def test_a_leg_reaching_past_the_trunk_line_reads_past_zero_in_3d(exercise):
 def test_holds_past_the_trunk_line_counted_from_the_3d_landmarks_are_timed_whole(exercise):
     """Filmed from the front, a bird dog (or prone extension) is counted on the 3D landmarks. With an
     unsigned hip angle the pass through the trunk line was the rep's peak and the hold beyond it fell
-    outside the hold band: 0.7-1.5 s measured of 3 s held, a false short_hold on every rep."""
+    outside the hold band: 0.7-1.5 s measured of 3 s held, a false short_hold on every rep. The 3D
+    landmarks jitter by a few millimetres (about 0.3 deg frame to frame on the hip angle through the
+    model, after smoothing)."""
     from formcheck import synth
+    from formcheck.types import PoseSample
     from test_specs_on_synth import replay
 
     truth = synth.generate(exercise, reps=3, side="both", fault=None, view="front", body_seed=1, fps=15.0, seed=1)
     held = [r.hold_s for r in truth.reps]
-    report = run(load_spec(exercise).with_target(hold_s=round(0.8 * min(held), 1)), replay(truth))
+    rng = np.random.default_rng(2)
+    poses = [PoseSample(p.timestamp_ms, p.image_xyz_px, p.world_xyz_m + rng.normal(0, 0.005, p.world_xyz_m.shape),
+                        p.visibility, p.frame_size_px) for p in replay(truth)]
+    report = run(load_spec(exercise).with_target(hold_s=round(0.8 * min(held), 1)), poses)
     assert any("counted from the pose model's 3D landmarks" in n for n in report.notices)
     assert report.reps_by_side == {"left": 3, "right": 3}
     assert all(r.hold_s >= 0.8 * min(held) for r in report.reps)
