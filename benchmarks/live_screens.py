@@ -33,19 +33,6 @@ sys.path.insert(0, str(ROOT))
 EXERCISE, FAULT, SIDE = "standing_hip_extension", "knee_bent", "left"
 
 
-class ViewLog:
-    """Stands in for the window's newest-view slot, keeping every view (a screenshot picks its moment)."""
-
-    def __init__(self):
-        self.views = []
-
-    def put(self, view) -> None:
-        self.views.append(view)
-
-    def close(self) -> None:
-        pass
-
-
 def session_views(size: tuple[int, int]):
     """Every view the live session thread gives the window for the synthetic set, the clip's
     truth, and which clip frame each view shows (by its timestamp).
@@ -56,6 +43,7 @@ def session_views(size: tuple[int, int]):
     from formcheck import pipeline, synth
     from formcheck.live import LiveCoach, LiveOptions
     from formcheck.live_capture import Captured, LivePose, StreamEnd
+    from formcheck.live_display import ViewLog
     from formcheck.live_routine import RoutineItem
     from formcheck.types import Frame, PoseSample, SourceInfo
 

@@ -70,3 +70,18 @@ class LiveDisplay:
             frame, result = self._last
             self._slot.put(View(frame.image_rgb, result, self._spec, overlay, self._meter.fps, self._meter.latency_ms))
         return True
+
+
+class ViewLog:
+    """A view slot that keeps every view instead of only the newest: for screenshots and tests,
+    which pick their moment afterwards (the window's slot is ``live_capture.NewestFrame``)."""
+
+    def __init__(self):
+        self.views: list[View] = []
+
+    def put(self, view: View) -> None:
+        """Keep this view."""
+        self.views.append(view)
+
+    def close(self) -> None:
+        """Nothing to release: the views stay readable."""

@@ -7,7 +7,7 @@ import pytest
 
 from formcheck import lang
 from formcheck.errors import InputError
-from live_views import ViewLog
+from formcheck.live_display import ViewLog
 
 PO = lang.LOCALE_DIR / "de" / "LC_MESSAGES" / "formcheck.po"
 

@@ -28,7 +28,7 @@ from formcheck.spec import UnknownExerciseError, load_spec
 from formcheck.speech import PRIORITY_COUNT, PRIORITY_CUE, CueDebouncer, Speaker, Utterance, VoiceError
 from formcheck.types import Frame, PoseSample, SourceInfo
 from kinematics import SIZE, pose_2d, rep_wave, sample
-from live_views import ViewLog
+from formcheck.live_display import ViewLog
 
 ROOT = Path(__file__).resolve().parents[1]
 FPS = 30.0

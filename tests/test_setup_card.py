@@ -14,7 +14,7 @@ from formcheck.skeleton import Landmark
 from formcheck.spec import load_spec
 from formcheck.types import PoseSample
 from kinematics import SIZE, pose_2d, sample
-from live_views import ViewLog
+from formcheck.live_display import ViewLog
 
 
 def lying(t_ms: float) -> PoseSample:
