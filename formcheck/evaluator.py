@@ -233,7 +233,7 @@ class ExerciseEvaluator:
         self._record(ff)
         if ff.detected:
             self._frame_postures.append((t, self._features.posture.frame))
-            if len(self._counters) > 1:
+            if self.spec.double_lift and len(self._counters) > 1:  # read only to tell a double lift
                 self._legs_apart.append((t, legs_apart(smoothed)))
         for kept in (self._frame_postures, self._legs_apart):
             while kept and t - kept[0][0] > self._history_ms:
