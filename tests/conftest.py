@@ -87,13 +87,17 @@ class EarlyWork:
 _started: dict[str, EarlyWork] = {}
 _running: set[subprocess.Popen] = set()
 _closing = threading.Event()  # the session has ended: start nothing more
+# The environment the session started with. Early work runs in a thread beside the tests, and a test's
+# monkeypatch.setenv (an isolated model cache, say) changes os.environ for the whole process while it
+# runs: a command started then would inherit it (a clip's poses once failed with "model not installed").
+_SESSION_ENV = dict(os.environ)
 
 
 def run_command(args: list[str], timeout_s: float = 3600) -> subprocess.CompletedProcess:
     """`subprocess.run` for early work: the process is killed if the session ends while it runs."""
     if _closing.is_set():
         raise RuntimeError("the test session has ended")
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_SESSION_ENV)
     _running.add(proc)
     try:
         stdout, stderr = proc.communicate(timeout=timeout_s)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from clinic_helpers import bridge_poses, hip_extension_poses
 from formcheck.batch import BatchOptions, ClipJob, run_batch
@@ -197,8 +198,12 @@ def test_progress_chart_and_exports(page, server):
     assert charts.first.locator("rect.bar").count() == 2  # two ISO weeks of bridges
     assert page.locator("svg.progress-chart line.target").count() == 2  # the prescribed reps and hold
     assert page.locator("#progress tbody tr").count() == 2
-    assert page.evaluate("Array.from(document.styleSheets).some(s => Array.from(s.cssRules)"
-                         ".some(r => r.media && r.media.mediaText === 'print'))")
+    # the print sheet drops the navigation; expect() waits for the linked stylesheet to load
+    navigation = page.locator("header.top")
+    expect(navigation).to_be_visible()
+    page.emulate_media(media="print")
+    expect(navigation).to_be_hidden()
+    page.emulate_media(media="screen")
 
 
 @pytest.mark.model
