@@ -69,6 +69,10 @@ VIEW_WINDOW = 900  # judge on the latest samples (30 s at 30 fps): memory and ti
 # angles shortened by a quarter and legs the model mirrors.
 MIN_SIDE_ON = 0.75
 MAX_SIDE_ON_FOR_FRONT = 0.7
+# The camera's angle is read from the person between reps, in the exercise's start position: while a
+# limb lifts, the model's depth of the hip and shoulder on its side moves with it (a bird dog's near
+# leg reaching back, filmed 25 deg off side-on from above, reads 0.65 while the body stays square
+# and reads 0.85 at rest), and a set of such reps would tip the judgement to "not side-on".
 # Without 3D landmarks: shoulder width / torso length in the image, small when seen side-on.
 SIDE_VIEW_MAX_RATIO = 0.45
 FRONT_VIEW_MIN_RATIO = 0.6
@@ -93,6 +97,9 @@ class ViewCheck:
         self.spec = spec
         self._ratios: deque[float] = deque(maxlen=VIEW_WINDOW)
         self._side_on: deque[float] = deque(maxlen=VIEW_WINDOW)
+        # the same, only from frames between reps (see the note at MIN_SIDE_ON)
+        self._ratios_rest: deque[float] = deque(maxlen=VIEW_WINDOW)
+        self._side_on_rest: deque[float] = deque(maxlen=VIEW_WINDOW)
         self._judged_ms = -np.inf
         self._out: dict[str, int] = {k: 0 for k in KEY_LANDMARKS}
         self._frames = 0
@@ -100,8 +107,11 @@ class ViewCheck:
         self._said: set[str] = set()
         self.view_mismatch = False
 
-    def update(self, pose: PoseSample) -> tuple[str, ...]:
-        """Take one pose; return any new notices about the view (judged now and then, once the first seconds are seen)."""
+    def update(self, pose: PoseSample, in_rep: bool = False) -> tuple[str, ...]:
+        """Take one pose; return any new notices about the view (judged now and then, once the first seconds are seen).
+
+        ``in_rep``: a rep is under way; the view is judged from the frames between reps when there are any.
+        """
         if not pose.detected:
             return ()
         self._start_ms = pose.timestamp_ms if self._start_ms is None else self._start_ms
@@ -117,12 +127,16 @@ class ViewCheck:
         ratio = np.linalg.norm(sh) / max(np.linalg.norm(torso), 1e-6)
         if np.isfinite(ratio):
             self._ratios.append(float(ratio))
+            if not in_rep:
+                self._ratios_rest.append(float(ratio))
         world = pose.world_xyz_m
         lateral = (world[Landmark.LEFT_HIP] - world[Landmark.RIGHT_HIP]
                    + world[Landmark.LEFT_SHOULDER] - world[Landmark.RIGHT_SHOULDER])
         norm = float(np.linalg.norm(lateral))
         if np.isfinite(norm) and norm > 1e-6:
             self._side_on.append(abs(float(lateral[2])) / norm)
+            if not in_rep:
+                self._side_on_rest.append(abs(float(lateral[2])) / norm)
         if pose.timestamp_ms - self._start_ms < VIEW_DECISION_S * 1000:
             return ()
         if pose.timestamp_ms - self._judged_ms < VIEW_JUDGE_EVERY_S * 1000:
@@ -132,11 +146,13 @@ class ViewCheck:
 
     def _judge(self) -> tuple[str, ...]:
         notes = []
-        if self._side_on:
-            side_on = float(np.median(self._side_on))
+        side_ons = self._side_on_rest or self._side_on
+        ratios = self._ratios_rest or self._ratios
+        if side_ons:
+            side_on = float(np.median(side_ons))
             too_frontal, too_side_on = side_on < MIN_SIDE_ON, side_on > MAX_SIDE_ON_FOR_FRONT
         else:
-            ratio = float(np.median(self._ratios)) if self._ratios else np.nan
+            ratio = float(np.median(ratios)) if ratios else np.nan
             too_frontal, too_side_on = ratio > FRONT_VIEW_MIN_RATIO, ratio < SIDE_VIEW_MAX_RATIO
         if self.spec.view == "side" and too_frontal:
             notes.append(("view", "The camera is not side-on: this exercise is checked from the side. Turn side-on to the camera."))
@@ -269,7 +285,9 @@ class ExerciseEvaluator:
                 if fault is not None:
                     self._add_fault(fault)
         new_reps = self._resolve_pending()
-        notices = self._view.update(smoothed)
+        # a held exercise's position is the hold itself: only reps are left out of the view's judgement
+        in_rep = self.spec.kind == "reps" and any(c.active for c in self._counters.values())
+        notices = self._view.update(smoothed, in_rep)
         self._notices.extend(notices)
         cues = tuple(tr.rule.cue for trs in self._trackers.values() for tr in trs if tr.firing)
         hold = max((s.hold_s for s in states.values()), default=0.0)
