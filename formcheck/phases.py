@@ -49,6 +49,24 @@ HOLD_DIP_MAX_S = 0.5
 # A quick lift and a touch-and-go rep that turns back part way still end where they turn. (At 1 s,
 # a rep prescribed a 1-2 s hold, split a moment by the model, lost both halves to short_hold.)
 HELD_BEFORE_DIP_S = HOLD_DIP_MAX_S
+# A limb held out is held while it stays out and still, wherever the reading settles: the pose
+# model's depth drifts 10-15 deg during a held reach seen off side-on (a bird dog's hip from the 3D
+# landmarks), which leaves a band around the first peak while the leg has not moved. Out: past half
+# the rep's range from rest (a lowering passes it); still: moved less than the hold band over the
+# last wobble's time (HOLD_DIP_MAX_S), far slower than a reach or a return (a whole rep in a second).
+HOLD_OUT_FRACTION = 0.5
+
+
+def held_samples(t_ms: np.ndarray, e: np.ndarray, level: float, peak: float, band: float, start_ms: float) -> np.ndarray:
+    """Which samples of a rep begun at ``start_ms`` (excursions ``e`` at ``t_ms``) are held: in the band of its held peak, or out and still."""
+    near = e >= level
+    window_ms = HOLD_DIP_MAX_S * 1000
+    still = np.zeros_like(near)
+    # a full wobble's time seen since the rep began: its first samples say nothing yet about stillness
+    for i in np.flatnonzero((e >= HOLD_OUT_FRACTION * peak) & ~near & (t_ms - start_ms >= window_ms)):
+        recent = e[np.searchsorted(t_ms, t_ms[i] - window_ms):i + 1]
+        still[i] = recent.max() - recent.min() < band
+    return near | still
 
 
 @dataclass(frozen=True)
@@ -443,6 +461,17 @@ class RepCounter:
         peak = self._held_peak if np.isfinite(self._held_peak) else self._peak[1]
         return peak - self.rep.hold_band_deg
 
+    def _held_now(self) -> bool:
+        """Is the latest sample of the rep in progress held (see ``held_samples``)?"""
+        recent = []
+        for x in reversed(self._series):  # the last wobble's time is all stillness needs
+            if x[0] < self._series[-1][0] - HOLD_DIP_MAX_S * 1000:
+                break
+            recent.append(x)
+        t = np.array([x[0] for x in reversed(recent)])
+        e = np.array([x[1] for x in reversed(recent)])
+        return bool(held_samples(t, e, self._hold_level(), self._peak[1], self.rep.hold_band_deg, self._series[0][0])[-1])
+
     def _exit_threshold(self) -> float:
         return max(self.rep.exit_deg, (1.0 - self.rep.return_fraction) * self._peak[1])
 
@@ -450,7 +479,7 @@ class RepCounter:
         e = self.excursion(value)
         self._series.append((t_ms, e))
         self._note_peak(t_ms, e, value)
-        if e >= self._hold_level():
+        if self._held_now():
             self._hold_run_s += dt_s
             self._out_of_hold_ms = None
         else:  # a brief dip pauses the running hold (shown live) rather than restarting it
@@ -545,12 +574,12 @@ class RepCounter:
         return bool(rose or (self._began_in_position and self._hold_time_s() >= BEGUN_HOLD_MIN_S))
 
     def _hold_time_s(self) -> float:
-        """Total time the driver spent within the hold band of this rep's held peak."""
+        """Total time this rep was held: within the hold band of its held peak, or out and still (``held_samples``)."""
         if len(self._series) < 2:
             return 0.0
         t = np.array([s[0] for s in self._series])
         e = np.array([s[1] for s in self._series])
-        near = e[1:] >= self._hold_level()
+        near = held_samples(t, e, self._hold_level(), self._peak[1], self.rep.hold_band_deg, t[0])[1:]
         return float(np.sum(np.diff(t)[near]) / 1000)
 
     def finish(self, max_active_s: float) -> RepCandidate | None:
