@@ -341,9 +341,11 @@ def register(app) -> None:
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host.strip("[]"), port))
+            sock.listen(128)
         except OSError as e:
             raise fail(f"cannot listen on {host}:{port} ({e.strerror or e}): choose another --port or --host") from None
-        # bound before the address is printed: a browser (or a test) reading it can connect at once
+        # listening before the address is printed: a browser (or a test) reading it can connect at
+        # once; a connection made before uvicorn starts waits in the backlog instead of being refused
         bound_port = sock.getsockname()[1]
         shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
         url = f"http://{shown}:{bound_port}/" + (f"?token={token}" if token else "")
@@ -399,7 +401,6 @@ def _run_server(app, sock) -> None:
     """Serve on an already bound socket until Ctrl-C or SIGTERM (uvicorn handles both)."""
     import uvicorn
 
-    sock.listen(128)
     config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False)
     uvicorn.Server(config).run(sockets=[sock])
 

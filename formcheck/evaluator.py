@@ -35,6 +35,8 @@ from formcheck.types import Fault, FeatureFrame, FeatureKey, FrameResult, PoseSa
 POSTURE_GRACE_S = 0.5  # a moment out of posture (a wobble, a bad estimate) does not reset counting
 POSTURE_SETTLE_S = 0.2  # in the posture this long before counting: passing through it is not doing the exercise
 PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is not echoing it
+# a leg's own rest before another leg's rep: its most rest-like reading this long before that rep began
+ECHO_REST_S = 2.0
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
 # Both legs in a rep at once is one of two things. The model echoing one leg: the far leg's estimate
 # follows the working leg, partly (on the real clips every such pair moved 9-48% as far as the
@@ -385,6 +387,9 @@ class ExerciseEvaluator:
             if self._began_inside_a_larger_rep(cand):
                 self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "echo"))
                 continue
+            if self._came_back_from_an_echo(cand):
+                self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "echo_return"))
+                continue
             for s in self._parked_counters(cand):
                 self._counters[s].cancel()
             if any(self._counters[s].active for s in self._counters if s != cand.side):
@@ -463,6 +468,36 @@ class ExerciseEvaluator:
         return any(o.side != cand.side and o.start_ms <= cand.start_ms <= o.end_ms and o.rom_deg >= 2 * cand.rom_deg
                    for o in others if o is not cand)
 
+    def _came_back_from_an_echo(self, cand: RepCandidate) -> bool:
+        """Began inside another leg's rep, and its top is no rep's start beyond where it rested before that rep.
+
+        Only one leg works at a time. While it lifts, the model can move the resting leg's landmarks
+        the other way (from behind on all fours it stands the supporting thigh upright, 13-22 deg
+        from its rest reading); the reading comes back as the lifted leg lands, and from the lowered
+        value that return looks like a lift. Measured from where the leg rested before the other
+        leg began (the last ECHO_REST_S in which no leg was in a rep), it never left rest. A real
+        next rep (marching, alternating sides) rises from the leg's own rest, wherever the other
+        leg is.
+        """
+        sign = 1.0 if cand.direction == "increase" else -1.0
+        driver = self.spec.rep.driver
+        reps = [o for o in (*self._reps, *self._pending) if o is not cand]
+        for other in reps:
+            if other.side == cand.side or not other.start_ms <= cand.start_ms <= other.end_ms:
+                continue
+            busy = [(o.start_ms, o.end_ms) for o in reps if o.start_ms <= other.start_ms]
+            free = [(f.timestamp_ms, v) for f in self._history if f.timestamp_ms <= other.start_ms
+                    and not any(a <= f.timestamp_ms <= b for a, b in busy)
+                    and np.isfinite(v := feature_value(f, driver, cand.side))]
+            if not free:
+                continue  # not seen at rest (or no longer kept): no rest to judge from
+            last_ms = free[-1][0]
+            before = [v for t, v in free if t >= last_ms - ECHO_REST_S * 1000]
+            rest = min(before) if sign > 0 else max(before)
+            if (cand.peak_value - rest) * sign < self.spec.rep.enter_deg:
+                return True
+        return False
+
     def _parked_counters(self, cand: RepCandidate) -> list[str]:
         """Other legs "in a rep" since well before this one began, and by less than it moved.
 
@@ -482,6 +517,10 @@ class ExerciseEvaluator:
     def _take_rejected(self, counter: RepCounter | TwoWayCounter) -> None:
         """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
         for r in counter.rejected:
+            if r.candidate is not None and self._came_back_from_an_echo(r.candidate):
+                # not a small lift a weak leg could make the whole set of: the leg never left its rest
+                self._rejected.append(RejectedMovement(r.side, r.start_ms, r.end_ms, r.rom_deg, "echo_return"))
+                continue
             self._rejected.append(r)
             if r.candidate is not None:
                 self._small.append((r, self._to_event(r.candidate, record=False), self._posture_during(r.candidate)))

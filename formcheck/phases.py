@@ -91,6 +91,7 @@ REJECTION_KINDS = {
     "too_small": "too small",
     "small_next_to_set": "much smaller than the set's other reps (settling, or the model echoing the working leg)",
     "echo": "began while the other leg was in a rep twice its size (that leg's movement, echoed)",
+    "echo_return": "began while the other leg was up and rose no further than where it rested before (the model had moved it)",
     "too_quick": "too quick",
     "peak_not_reached": "did not reach the position",
     "began_before": "began before the recording, and was not seen as a rep of this set",

@@ -270,6 +270,22 @@ def test_non_local_host_needs_a_token_and_prints_one(clinic):
         _stop(proc)
 
 
+def test_the_printed_address_takes_a_connection_at_once(clinic):
+    """A browser opened on the printed address is never refused: the socket listens before it is
+    printed (CI once got "connection refused" from a page opened as the line appeared)."""
+    import socket
+
+    import httpx
+
+    proc, url = _serve("--db", str(clinic["db"]), "--reports", str(clinic["reports"]))
+    try:
+        host, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
+        socket.create_connection((host, int(port)), timeout=30).close()  # refused before the fix
+        assert httpx.get(url, timeout=60).status_code == 200
+    finally:
+        _stop(proc)
+
+
 def test_local_bind_accepts_only_local_host_names(clinic, tmp_path):
     c = _client(clinic, tmp_path, allowed_hosts=["127.0.0.1", "localhost"])
     assert c.get("/", headers={"host": "127.0.0.1:8000"}).status_code == 200

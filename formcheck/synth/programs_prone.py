@@ -390,7 +390,7 @@ QUADRUPED_HIP_ABDUCTION = ExerciseProgram(
     unilateral=True,
     faults=(
         FaultSpec("knee_straightens", "working knee opens from 90 to ~20 deg as the leg swings out",
-                  "{side}_knee_flexion_deg", spec_rule=False),
+                  "{side}_knee_flexion_deg"),
         FaultSpec("trunk_tips", "the body rolls ~24 deg away from the lifted leg, hiking its hip", "pelvis_roll_deg"),
         FaultSpec("too_fast", "each rep takes < 0.8 s", "rep_duration_s", window="rep"),
     ),
