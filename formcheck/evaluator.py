@@ -11,7 +11,7 @@ import numpy as np
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor
-from formcheck.limbs import LimbSwapGuard, SupportFootCheck, other_side
+from formcheck.limbs import LegMergeGuard, LimbSwapGuard, SupportFootCheck, other_side
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
@@ -193,6 +193,8 @@ class ExerciseEvaluator:
         self._world_twin = ExerciseEvaluator(world, side, smoothing, classify_posture) if world is not None else None
         # before smoothing: a swapped sample smoothed would smear each leg toward the other
         self._limbs = LimbSwapGuard()
+        # on all fours the supporting knee is planted: both knees cannot jump together (see LegMergeGuard)
+        self._merge = LegMergeGuard() if spec.posture == "quadruped" else None
         # a whole lift's labels gone over with the far leg: judged per set at the end, from the resting foot
         self._support = SupportFootCheck()
         self._smoother = PoseSmoother(smoothing)
@@ -244,6 +246,7 @@ class ExerciseEvaluator:
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
         guarded = self._limbs.update(pose)
+        guarded = self._merge.update(guarded) if self._merge is not None else guarded
         smoothed = self._smoother.update(guarded)
         ff = self._features.update(smoothed)
         # unsmoothed: smoothing drags a foot through the places between its rest and its lift

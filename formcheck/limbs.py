@@ -205,3 +205,58 @@ def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int
     if to_own * CLEARLY_NEARER < to_working:
         return -1
     return 0
+
+
+# --- both legs read at one place -----------------------------------------------------------------
+# With one leg out (a bird dog's far leg reaching back with its knee bent), the model now and then
+# puts both knees at one place between the two legs for a few samples, then back: it has lost which
+# leg is where, and each leg's angles read half way to the other's (a held reach reads as dips toward
+# rest, and its hold as short). A body cannot do it: between neighbouring samples both knees would
+# jump a quarter of a thigh toward each other, the supporting one included. Such samples show neither
+# leg: their lower legs are unseen (NaN), so no angle, no smoothing and no count takes them in.
+_KNEES = [Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE]
+MERGE_JUMP_THIGHS = 0.25  # each knee jumped at least this far (thigh lengths) from its last place
+MERGE_APART_THIGHS = 0.5  # the knees had been at least this far apart (one leg out) ...
+MERGE_CLOSER = 0.5  # ... and came at least this much closer at once
+MAX_MERGE_S = 0.5  # the model's merges last a few samples; longer is its settled view, which stands
+
+
+class LegMergeGuard:
+    """``update`` once per pose: the pose with both lower legs unseen when the model merged the two legs for a moment."""
+
+    def __init__(self) -> None:
+        self._last: tuple[np.ndarray, float] | None = None  # the last kept sample's knees (2, 2) and thigh length
+        self._last_ms = -np.inf
+        self._merged_since_ms: float | None = None
+        self.hidden = 0  # samples hidden, for the curious
+
+    def update(self, pose: PoseSample) -> PoseSample:
+        """The pose, or with both legs' knees and feet set unseen if it merged the legs."""
+        t = pose.timestamp_ms
+        xy = pose.image_xyz_px
+        knees = xy[_KNEES, :2]
+        thigh = float(np.mean(np.linalg.norm(knees - xy[_HIPS, :2], axis=-1)))
+        # while a merge lasts, the last kept sample is as old as the merge
+        reach_ms = (MAX_STEP_S + (0 if self._merged_since_ms is None else MAX_MERGE_S)) * 1000
+        if not np.isfinite(knees).all() or self._last is None or t - self._last_ms > reach_ms:
+            self._keep(knees, thigh, t)
+            return pose
+        last, last_thigh = self._last
+        apart_before = float(np.linalg.norm(last[0] - last[1]))
+        merged = (apart_before >= MERGE_APART_THIGHS * last_thigh
+                  and float(np.linalg.norm(knees[0] - knees[1])) <= MERGE_CLOSER * apart_before
+                  and (np.linalg.norm(knees - last, axis=-1) >= MERGE_JUMP_THIGHS * last_thigh).all())
+        if merged and (self._merged_since_ms is None or t - self._merged_since_ms <= MAX_MERGE_S * 1000):
+            self._merged_since_ms = t if self._merged_since_ms is None else self._merged_since_ms
+            self.hidden += 1
+            image, world = xy.copy(), pose.world_xyz_m.copy()
+            image[_LEFT_LOWER + _RIGHT_LOWER] = np.nan
+            world[_LEFT_LOWER + _RIGHT_LOWER] = np.nan
+            return PoseSample(t, image, world, pose.visibility, pose.frame_size_px)
+        self._keep(knees, thigh, t)
+        return pose
+
+    def _keep(self, knees: np.ndarray, thigh: float, t_ms: float) -> None:
+        ok = np.isfinite(knees).all() and np.isfinite(thigh) and thigh > 0
+        self._last = (knees, thigh) if ok else None
+        self._last_ms, self._merged_since_ms = t_ms, None
