@@ -56,6 +56,7 @@ class FeatureExtractor:
         self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
         self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
+        self._across_held: set[tuple[str, str]] = set()  # lines seen since the person was last found
         self.posture = PostureTracker(classify=classify_posture)  # the whole body's posture, for the gate and the report
         # what the spec's camera lets the posture classifier tell apart (see posture.alike)
         self.posture_terms = {"camera_level": spec.view != "any", "end_on": filmed_end_on(spec)}
@@ -109,18 +110,23 @@ class FeatureExtractor:
         Such a line turns round only when the model swaps the two sides' labels (it mirrors the
         upper body now and then when the head turns); turning the body over takes many frames.
         A reversal against the previous frame is undone. While the line is short (one label has
-        jumped, the other not yet) the previous line stands in for it.
+        jumped, the other not yet), or an end is unseen, the previous line stands in for it.
         """
         length = float(np.linalg.norm(vector))
+        ref = self._across.get((start, end))
+        if not np.isfinite(length) and ref is not None and (start, end) in self._across_held:
+            # an end unseen (the model unsure of a wrist lying still on the floor): the line last
+            # seen stands in while the person stays in view
+            return ref[0] * ref[1]
         if not np.isfinite(length) or length == 0:
             return vector
-        ref = self._across.get((start, end))
         if ref is not None and length < ACROSS_MIN_LENGTH * ref[1]:
             return ref[0] * ref[1]
         if ref is not None and float(np.dot(vector, ref[0])) < 0:
             vector = -vector
         usual = length if ref is None else _ACROSS_MEMORY * ref[1] + (1 - _ACROSS_MEMORY) * length
         self._across[(start, end)] = (vector / length, usual)
+        self._across_held.add((start, end))
         return vector
 
     def _both(self, fs: FeatureSpec, pts: np.ndarray, ctx: dict) -> float:
@@ -137,6 +143,7 @@ class FeatureExtractor:
                 for key in self._keys(name, fs):
                     values[key] = np.nan
             self._last_legs = None
+            self._across_held.clear()
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
         pts = self._points(pose)
         ctx = self._context(pts)
