@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from formcheck.geometry import segment_angle_3d_from_vertical_deg, segment_angle_from_vertical_deg
+from formcheck.limbs import SWAP_RATIO
 from formcheck.measures import MEASURES, nanmean2 as _nanmean2
 from formcheck.posture import PostureGuess, PostureTracker, classify_pose, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark
@@ -27,12 +28,18 @@ LYING_MIN_INCLINE_DEG = 45.0  # trunk beyond 45 deg: lying, all fours (a bridge 
 KNEES_UP_M = 0.05  # knees this far above the hips (world y): lying on the back with knees bent
 _FACING_MEMORY = 0.9  # the facing direction changes rarely; smooth its evidence over frames
 _SWAP_MEMORY = 0.8  # a label swap lasts a while once the model makes it; a single frame does not flip it
+# While the model's leg labels plainly stay on their legs in the image, it has not exchanged them
+# (that shows as each label jumping over to the other leg): the hips' depth order flipping then is
+# the depth's wobble (the model draws the hips' depths together while one leg is held up, ~0.1
+# torso each way), so it changes the decision only once the evidence is this clear.
+LABELS_KEPT_EVIDENCE = 0.5
 ACROSS_MIN_LENGTH = 0.5  # a line across the body shorter than half its usual length is mid-swap
 _ACROSS_MEMORY = 0.9  # the usual length of such a line follows the body slowly
 SIDE_ON_MAX_RATIO = 0.6  # shoulder width / torso length below this: the camera sees the body side-on
 _LEG_PARTS = ("HIP", "KNEE", "ANKLE", "HEEL", "FOOT_INDEX")
 _LEFT_LEG = [Landmark[f"LEFT_{p}"] for p in _LEG_PARTS]
 _RIGHT_LEG = [Landmark[f"RIGHT_{p}"] for p in _LEG_PARTS]
+_LEGS_TRACKED = [Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE, Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
 
 
 class FeatureExtractor:
@@ -43,10 +50,13 @@ class FeatureExtractor:
         self._facing_evidence = 0.0
         self._swap_evidence = 0.0
         self.legs_swapped = False
+        self._swap_clear = False  # the depth evidence has clearly agreed with the current decision
+        self._last_legs: np.ndarray | None = None  # the model's knees and ankles last frame, (2 legs, 2, 2)
         self._near_evidence = 0.0
         self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
         self._torso_px: deque[float] = deque(maxlen=90)
         self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
+        self._across_held: set[tuple[str, str]] = set()  # lines seen since the person was last found
         self.posture = PostureTracker(classify=classify_posture)  # the whole body's posture, for the gate and the report
         # what the spec's camera lets the posture classifier tell apart (see posture.alike)
         self.posture_terms = {"camera_level": spec.view != "any", "end_on": filmed_end_on(spec)}
@@ -100,18 +110,23 @@ class FeatureExtractor:
         Such a line turns round only when the model swaps the two sides' labels (it mirrors the
         upper body now and then when the head turns); turning the body over takes many frames.
         A reversal against the previous frame is undone. While the line is short (one label has
-        jumped, the other not yet) the previous line stands in for it.
+        jumped, the other not yet), or an end is unseen, the previous line stands in for it.
         """
         length = float(np.linalg.norm(vector))
+        ref = self._across.get((start, end))
+        if not np.isfinite(length) and ref is not None and (start, end) in self._across_held:
+            # an end unseen (the model unsure of a wrist lying still on the floor): the line last
+            # seen stands in while the person stays in view
+            return ref[0] * ref[1]
         if not np.isfinite(length) or length == 0:
             return vector
-        ref = self._across.get((start, end))
         if ref is not None and length < ACROSS_MIN_LENGTH * ref[1]:
             return ref[0] * ref[1]
         if ref is not None and float(np.dot(vector, ref[0])) < 0:
             vector = -vector
         usual = length if ref is None else _ACROSS_MEMORY * ref[1] + (1 - _ACROSS_MEMORY) * length
         self._across[(start, end)] = (vector / length, usual)
+        self._across_held.add((start, end))
         return vector
 
     def _both(self, fs: FeatureSpec, pts: np.ndarray, ctx: dict) -> float:
@@ -127,6 +142,8 @@ class FeatureExtractor:
             for name, fs in self.spec.features.items():
                 for key in self._keys(name, fs):
                     values[key] = np.nan
+            self._last_legs = None
+            self._across_held.clear()
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
         pts = self._points(pose)
         ctx = self._context(pts)
@@ -139,7 +156,7 @@ class FeatureExtractor:
         if self.spec.working_side == "near_camera":
             self._update_near_side(ctx)
         if self.spec.view == "side":
-            self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx)
+            self._resolve_leg_labels(pts, pose.image_xyz_px[:, 2], ctx, labels_kept=self._labels_kept(pose))
             for other_pts in (working_pts, world_pts, working_world):
                 self._resolve_leg_labels(other_pts, pose.image_xyz_px[:, 2], ctx, decide=False)
         ctx["world_points"] = world_pts
@@ -164,13 +181,30 @@ class FeatureExtractor:
         if self._near_evidence != 0:
             self.near_side = "right" if self._near_evidence > 0 else "left"
 
-    def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict, decide: bool = True) -> None:
+    def _labels_kept(self, pose: PoseSample) -> bool:
+        """The model's knee and ankle labels plainly stayed on their legs since the last frame.
+
+        Each labelled joint is far nearer its own last place than the other leg's (SWAP_RATIO, as
+        the LimbSwapGuard judges a swap); legs side by side give ratios near 1 and say nothing.
+        """
+        legs = pose.image_xyz_px[_LEGS_TRACKED, :2].reshape(2, 2, 2)
+        last, self._last_legs = self._last_legs, legs
+        if last is None or not np.isfinite([legs, last]).all():
+            return False
+        kept = np.linalg.norm(legs - last, axis=-1).sum()
+        crossed = np.linalg.norm(legs[::-1] - last, axis=-1).sum()
+        return bool(kept * SWAP_RATIO < crossed)
+
+    def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict, decide: bool = True,
+                            labels_kept: bool = False) -> None:
         """Side-on, the model sometimes swaps which leg it calls left; put the labels back.
 
         Which physical side faces the camera follows from where the body's front and head point
         (left = head x front, pointing into the scene means the left side is the far one); the
         model's depth of the two hips says which labelled leg is near. When they disagree for a while, the leg
-        labels are swapped in place.
+        labels are swapped in place. ``labels_kept``: the model's labels plainly stayed on their
+        legs in the image since the last frame, so a decision the evidence once clearly backed
+        changes only on clear evidence (LABELS_KEPT_EVIDENCE).
         """
         sh = np.linalg.norm(pts[L.LEFT_SHOULDER] - pts[L.RIGHT_SHOULDER])
         side_on = np.isfinite(sh) and sh < SIDE_ON_MAX_RATIO * ctx["torso_px"]
@@ -182,7 +216,15 @@ class FeatureExtractor:
             # weigh by how clearly the model separates the legs in depth
             weight = min(abs(z_left - z_right) / (0.1 * ctx["torso_px"]), 1.0)
             self._swap_evidence = _SWAP_MEMORY * self._swap_evidence + (1 - _SWAP_MEMORY) * weight * (1 if disagree else -1)
-            self.legs_swapped = self._swap_evidence > 0
+            swapped = self._swap_evidence > 0
+            clear = abs(self._swap_evidence) >= LABELS_KEPT_EVIDENCE
+            if swapped != self.legs_swapped and labels_kept and self._swap_clear and not clear:
+                swapped = self.legs_swapped  # the depth's wobble against a clear decision: labels kept
+            if swapped != self.legs_swapped or not labels_kept:
+                self._swap_clear = False  # a new decision, or labels that may have jumped: earned afresh
+            elif clear and swapped == (self._swap_evidence > 0):
+                self._swap_clear = True
+            self.legs_swapped = swapped
         if self.legs_swapped:
             pts[_LEFT_LEG + _RIGHT_LEG] = pts[_RIGHT_LEG + _LEFT_LEG]
 

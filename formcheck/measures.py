@@ -211,7 +211,9 @@ def _angle_between(fx, fs, side, pts, ctx) -> float:
         # a limb against a line across the body: a mirrored model would turn the angle
         # round (x -> 180 - x); two lines across the body are mirrored together
         i = 0 if across[0] else 2
-        p[i + 1] = p[i] + fx.steady_across(names[i], names[i + 1], p[i + 1] - p[i])
+        # only its direction counts: the line kept stands in when an end is unseen
+        line = fx.steady_across(names[i], names[i + 1], p[i + 1] - p[i])
+        p[i], p[i + 1] = np.zeros_like(line), line
     return float(angle_between_deg(*p))
 
 

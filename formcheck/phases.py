@@ -197,6 +197,7 @@ class RepCounter:
         self._hold_run_s = 0.0
         self._out_of_hold_ms: float | None = None  # when the rep in progress last left its hold band
         self._baseline = np.nan
+        self._rest_in_range_deg = np.nan  # the last rest inside the spec's rest range
         self._began_before = False
 
     @property
@@ -261,13 +262,17 @@ class RepCounter:
         self._rest.append((t_ms, value))
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
-        if not self._settled and not self._two_way and self._lead_in is None:
+        one_way = not self._two_way and self._lead_in is None
+        if not self._settled and one_way:
             self._settle_where_still()
-        vals = np.array([v for _, v in self._rest])
-        if self._two_way:
-            self._baseline = float(np.percentile(vals, 10 if self._sign > 0 else 90))
-        else:
-            self._baseline = float(vals.min() if self._sign > 0 else vals.max())
+        ranged = one_way and self.rep.rest_range_deg is not None
+        leaned_away = ranged and self._rest_beyond_away_side()
+        self._baseline = self._rest_extreme()
+        if leaned_away and self._rest_in_range():
+            self._back_from_leaning_away(value)
+        if ranged and self._rest_in_range() and self._still_since(list(self._rest)) is not None:
+            # where the driver rests: the middle of the window (its extreme may be a lean's first degrees)
+            self._rest_in_range_deg = float(np.median([v for _, v in self._rest]))
         e = self.excursion(value)
         if e <= max(self.rep.exit_deg, 1.0):
             self._last_quiet_ms = t_ms
@@ -326,9 +331,44 @@ class RepCounter:
             self._rest.popleft()
         self._settled = True
 
+    def _back_from_leaning_away(self, value: float) -> None:
+        """The rest comes back into the rest range after the driver leaned the other way beyond it.
+
+        Leaning the other way is not a rep (the shins while the other side turns); the rest then
+        was out of the range, where no rep starts. Back still where it rested before (within a
+        rep's start), the most rest-like values in the window are the way back, not a rest: measured
+        from them, the rest itself would read as a rep. The rest is where the driver is still. (A
+        driver that rested beyond the range and moves into it, or is still moving, is left alone:
+        a rep from a rest beyond the range, see ``_may_start_from``.)
+        """
+        before = self._rest_in_range_deg
+        if not np.isfinite(before) or abs(value - before) >= self.rep.enter_deg:
+            return
+        still_from = self._still_since(list(self._rest))
+        if still_from is None:
+            return
+        while self._rest[0][0] < still_from:
+            self._rest.popleft()
+        self._baseline = self._rest_extreme()
+
+    def _rest_extreme(self) -> float:
+        """The most rest-like value of the rest window (counted both ways, a robust extreme)."""
+        vals = np.array([v for _, v in self._rest])
+        if self._two_way:
+            return float(np.percentile(vals, 10 if self._sign > 0 else 90))
+        return float(vals.min() if self._sign > 0 else vals.max())
+
     def _rest_in_range(self) -> bool:
         lim = self.rep.rest_range_deg
         return lim is None or lim[0] <= self._baseline <= lim[1]
+
+    def _rest_beyond_away_side(self) -> bool:
+        """The rest so far lies beyond the spec's rest range on the side away from the rep."""
+        lim = self.rep.rest_range_deg
+        if lim is None or not np.isfinite(self._baseline):
+            return False
+        near = lim[0] if self._sign > 0 else lim[1]
+        return (self._baseline - near) * self._sign < 0
 
     def _may_start_from(self, rest: float, value: float) -> bool:
         """May a rep from a rest at ``rest`` be under way now that the driver reads ``value``?
