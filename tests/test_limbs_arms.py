@@ -120,3 +120,24 @@ def _part_way(pose: PoseSample, share: float) -> PoseSample:
 def test_an_unknown_limb_lists_the_valid_ones():
     with pytest.raises(ValueError, match="legs, arms"):
         LimbSwapGuard("tail")
+
+
+def test_a_shoulder_line_the_model_mirrored_alone_keeps_its_direction():
+    """The wrists' labels put back by the guard, the shoulders left as the model drew them (mirrored):
+    the tilt of one line across the body against the other still reads as the body's (not 180 - x)."""
+    from formcheck.features import FeatureExtractor
+
+    _, poses = _clip("front")
+    shoulders = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+    fx = FeatureExtractor(load_spec("double_hip_rotation"))
+    for pose in poses[:30]:
+        fx.update(pose)
+    pose = poses[30]
+    image = pose.image_xyz_px.copy()
+    image[shoulders] = image[shoulders[::-1]]
+    mirrored = PoseSample(pose.timestamp_ms, image, pose.world_xyz_m, pose.visibility, pose.frame_size_px)
+    tilt = FeatureExtractor(load_spec("double_hip_rotation"))
+    for p in poses[:31]:
+        as_given = tilt.update(p).values["shoulder_tilt"]
+    assert as_given < 10
+    assert fx.update(mirrored).values["shoulder_tilt"] == pytest.approx(as_given, abs=1e-6)
