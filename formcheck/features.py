@@ -104,17 +104,17 @@ class FeatureExtractor:
             return m.world(self, fs, side, ctx["world_points"], ctx)
         return m.image(self, fs, side, pts, ctx)
 
-    def steady_across(self, start: str, end: str, vector: np.ndarray) -> np.ndarray:
+    def steady_across(self, start: str, end: str, vector: np.ndarray, keep_unseen: bool = True) -> np.ndarray:
         """A line across the body (a left landmark to a right one) with its direction kept.
 
         Such a line turns round only when the model swaps the two sides' labels (it mirrors the
         upper body now and then when the head turns); turning the body over takes many frames.
         A reversal against the previous frame is undone. While the line is short (one label has
-        jumped, the other not yet), or an end is unseen, the previous line stands in for it.
+        jumped, the other not yet), or an end is unseen (``keep_unseen``), the previous line stands in for it.
         """
         length = float(np.linalg.norm(vector))
         ref = self._across.get((start, end))
-        if not np.isfinite(length) and ref is not None and (start, end) in self._across_held:
+        if not np.isfinite(length) and keep_unseen and ref is not None and (start, end) in self._across_held:
             # an end unseen (the model unsure of a wrist lying still on the floor): the line last
             # seen stands in while the person stays in view
             return ref[0] * ref[1]

@@ -1,4 +1,5 @@
-"""LimbSwapGuard: undoes the pose model's brief swaps of the knee and foot labels, by continuity.
+"""LimbSwapGuard: undoes the pose model's brief swaps of the knee and foot labels (or of the
+elbow, wrist and hand labels, when it mirrors the upper body), by continuity.
 
 Side-on, the model now and then calls the working leg's knee and foot by the other leg's names
 for a sample or two, while the hips keep their labels (so the hip-depth swap tracker in
@@ -29,9 +30,28 @@ _RIGHT_TRACKED = [Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
 _HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
 _LEFT_LOWER = [Landmark[f"LEFT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 _RIGHT_LOWER = [Landmark[f"RIGHT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
+# the arms: mirroring the upper body, the model puts each elbow, wrist and hand near the other arm's
+# places, but draws the shoulders (near the middle) where a mirrored body would have them, not at the
+# other shoulder's place: the forearms decide and go back; the hands go with the wrist
+_ARM_TRACKED = ("ELBOW", "WRIST")
+_ARM_PARTS = _ARM_TRACKED + ("PINKY", "INDEX", "THUMB")
 _ORDER = np.arange(NUM_LANDMARKS)
-_SWAPPED = _ORDER.copy()
-_SWAPPED[_LEFT_LOWER + _RIGHT_LOWER] = _ORDER[_RIGHT_LOWER + _LEFT_LOWER]
+
+
+def _swap_order(left: list[Landmark], right: list[Landmark]) -> np.ndarray:
+    """Landmark order with ``left`` and ``right`` exchanged."""
+    order = _ORDER.copy()
+    order[left + right] = _ORDER[right + left]
+    return order
+
+
+_SWAPPED = _swap_order(_LEFT_LOWER, _RIGHT_LOWER)
+# limb -> (left tracked, right tracked, order with the limb's labels exchanged)
+_LIMBS = {
+    "legs": (_LEFT_TRACKED, _RIGHT_TRACKED, _SWAPPED),
+    "arms": ([Landmark[f"LEFT_{p}"] for p in _ARM_TRACKED], [Landmark[f"RIGHT_{p}"] for p in _ARM_TRACKED],
+             _swap_order([Landmark[f"LEFT_{p}"] for p in _ARM_PARTS], [Landmark[f"RIGHT_{p}"] for p in _ARM_PARTS])),
+}
 # travel as labelled this many times the crossed travel: a swap. Continuous motion between
 # neighbouring samples keeps each joint far nearer its own last place than the other leg's;
 # legs together (crossing, or side by side at rest) give ratios near 1 and decide nothing.
@@ -42,10 +62,21 @@ TRUST_S = 0.1  # labels plainly continuous this long are the reference a jump is
 
 
 class LimbSwapGuard:
-    """``update`` once per pose: the pose with a brief knee-and-foot label swap undone."""
+    """``update`` once per pose: the pose with a brief label swap of one pair of limbs undone.
 
-    def __init__(self) -> None:
-        self._last: np.ndarray | None = None  # the previous output's tracked points, (2 legs, 2 joints, 2)
+    ``limb``: "legs" (knees and feet; a swap the hips share is the hip-depth tracker's) or "arms"
+    (elbows, wrists and hands: nothing else judges them, so any brief swap is put back). For the
+    arms, a sample whose forearms ``ArmMergeGuard`` hid says nothing of the labels and is passed over.
+    """
+
+    def __init__(self, limb: str = "legs") -> None:
+        if limb not in _LIMBS:
+            raise ValueError(f"unknown limb {limb!r}; valid: {', '.join(_LIMBS)}")
+        self._left, self._right, self._swapped = _LIMBS[limb]
+        self._check_hips = limb == "legs"
+        self._hide_keeps = limb == "arms"
+        self._skipping = False  # samples passed over since the last output remembered
+        self._last: np.ndarray | None = None  # the previous output's tracked points, (2 sides, joints, 2)
         self._last_hips: np.ndarray | None = None  # the previous hips, x y and depth, (2, 3)
         self._last_ms = -np.inf
         self._clear_since_ms: float | None = None  # the outputs have been plainly continuous since then
@@ -55,16 +86,21 @@ class LimbSwapGuard:
     def update(self, pose: PoseSample) -> PoseSample:
         """The pose with left and right limbs swapped back when the model swapped them briefly."""
         t = pose.timestamp_ms
-        points = np.stack([pose.image_xyz_px[_LEFT_TRACKED, :2], pose.image_xyz_px[_RIGHT_TRACKED, :2]])
+        points = np.stack([pose.image_xyz_px[self._left, :2], pose.image_xyz_px[self._right, :2]])
         hips, last_hips = pose.image_xyz_px[_HIPS], self._last_hips
         self._last_hips = hips
-        if not np.isfinite(points).all() or t - self._last_ms > MAX_STEP_S * 1000 or self._last is None:
+        if not np.isfinite(points).all() and self._hide_keeps:
+            self._skipping = True  # hidden for a moment (ArmMergeGuard): no word on the labels, the last output stands
+            return pose
+        # while samples are passed over, the last output is as old as they are (as in LegMergeGuard)
+        reach_ms = (MAX_STEP_S + (MAX_MERGE_S if self._skipping else 0)) * 1000
+        if not np.isfinite(points).all() or t - self._last_ms > reach_ms or self._last is None:
             self._remember(points, t, clear=False)
             return pose
         kept = _travel(points, self._last)
         crossed = _travel(points[::-1], self._last)
         # the hips swapped too: the whole leg's labels, the hip-depth tracker's to judge
-        hips_kept = last_hips is None or not np.isfinite([hips, last_hips]).all() or (
+        hips_kept = not self._check_hips or last_hips is None or not np.isfinite([hips, last_hips]).all() or (
             _travel(hips, last_hips) <= _travel(hips[::-1], last_hips))
         glitch = self._swapped_since_ms is None or t - self._swapped_since_ms <= MAX_SWAP_S * 1000
         trusted = self._clear_since_ms is not None and self._last_ms - self._clear_since_ms >= TRUST_S * 1000
@@ -72,7 +108,8 @@ class LimbSwapGuard:
             self._swapped_since_ms = t if self._swapped_since_ms is None else self._swapped_since_ms
             self.undone += 1
             self._remember(points[::-1], t, clear=True)
-            return PoseSample(t, pose.image_xyz_px[_SWAPPED], pose.world_xyz_m[_SWAPPED], pose.visibility[_SWAPPED],
+            order = self._swapped
+            return PoseSample(t, pose.image_xyz_px[order], pose.world_xyz_m[order], pose.visibility[order],
                               pose.frame_size_px)
         if kept <= SWAP_RATIO * crossed:
             self._swapped_since_ms = None  # the model's labels agree with the last output again
@@ -86,6 +123,7 @@ class LimbSwapGuard:
         elif self._clear_since_ms is None:
             self._clear_since_ms = self._last_ms  # continuous from the previous sample on
         self._last, self._last_ms = points, t_ms
+        self._skipping = False
 
 
 def _travel(points: np.ndarray, last: np.ndarray) -> float:
@@ -259,4 +297,62 @@ class LegMergeGuard:
     def _keep(self, knees: np.ndarray, thigh: float, t_ms: float) -> None:
         ok = np.isfinite(knees).all() and np.isfinite(thigh) and thigh > 0
         self._last = (knees, thigh) if ok else None
+        self._last_ms, self._merged_since_ms = t_ms, None
+
+
+# --- both arms drawn in toward the middle ----------------------------------------------------------
+# Now and then the model, unsure which way the upper body faces, draws both arms in toward the middle
+# for a sample or two and then puts them back: the wrists' span shrinks by a quarter or more within
+# a sample, faster than hands can close. Arms resting out to the sides cannot do it, and a line
+# across the body from such a sample (the wrists') turns by tens of degrees; smoothed in, it drags
+# the held line round for the next samples. Such samples show neither forearm: elbows, wrists and
+# hands unseen (NaN), so the line last seen stands; for at most MAX_MERGE_S, longer is the model's view.
+_WRISTS = [Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST]
+_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
+_FOREARMS = [Landmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT") for p in ("ELBOW", "WRIST", "PINKY", "INDEX", "THUMB")]
+ARMS_OUT_SHOULDERS = 1.5  # the wrists had been this many shoulder widths apart or more (arms out) ...
+ARMS_CLOSER = 0.75  # ... came closer, losing at least a quarter of their span ...
+# ... faster than hands can close: a clap from arms wide closes about 5 m/s, 13 shoulder widths a second
+ARMS_CLOSING_MAX = 20.0  # shoulder widths per second
+
+
+class ArmMergeGuard:
+    """``update`` once per pose: the pose with both forearms unseen when the model drew the arms in for a moment."""
+
+    def __init__(self) -> None:
+        self._last: np.ndarray | None = None  # the last kept sample's wrists, (2, 2)
+        self._last_ms = -np.inf
+        self._merged_since_ms: float | None = None
+        self.hidden = 0  # samples hidden, for the curious
+
+    def update(self, pose: PoseSample) -> PoseSample:
+        """The pose, or with both arms' elbows, wrists and hands set unseen if it drew the arms in."""
+        t = pose.timestamp_ms
+        xy = pose.image_xyz_px
+        wrists = xy[_WRISTS, :2]
+        shoulder_px = float(np.linalg.norm(xy[_SHOULDERS[0], :2] - xy[_SHOULDERS[1], :2]))
+        reach_ms = (MAX_STEP_S + (0 if self._merged_since_ms is None else MAX_MERGE_S)) * 1000
+        if not np.isfinite(wrists).all() or self._last is None or t - self._last_ms > reach_ms:
+            self._keep(wrists, shoulder_px, t)
+            return pose
+        last, last_shoulder_px = self._last
+        apart_before = float(np.linalg.norm(last[0] - last[1]))
+        apart = float(np.linalg.norm(wrists[0] - wrists[1]))
+        closing = (apart_before - apart) / last_shoulder_px / max(t - self._last_ms, 1.0) * 1000  # widths/s
+        # the closing speed starts a merge; while it lasts, wrists still drawn in are part of it
+        merged = (apart_before >= ARMS_OUT_SHOULDERS * last_shoulder_px and apart <= ARMS_CLOSER * apart_before
+                  and (closing > ARMS_CLOSING_MAX or self._merged_since_ms is not None))
+        if merged and (self._merged_since_ms is None or t - self._merged_since_ms <= MAX_MERGE_S * 1000):
+            self._merged_since_ms = t if self._merged_since_ms is None else self._merged_since_ms
+            self.hidden += 1
+            image, world = xy.copy(), pose.world_xyz_m.copy()
+            image[_FOREARMS] = np.nan
+            world[_FOREARMS] = np.nan
+            return PoseSample(t, image, world, pose.visibility, pose.frame_size_px)
+        self._keep(wrists, shoulder_px, t)
+        return pose
+
+    def _keep(self, wrists: np.ndarray, shoulder_px: float, t_ms: float) -> None:
+        ok = np.isfinite(wrists).all() and np.isfinite(shoulder_px) and shoulder_px > 0
+        self._last = (wrists, shoulder_px) if ok else None
         self._last_ms, self._merged_since_ms = t_ms, None

@@ -207,13 +207,16 @@ def _angle_between(fx, fs, side, pts, ctx) -> float:
     names = point_names(fs, side or "left")
     p = _at(fs, side, pts)
     across = [is_across(names[0], names[1]), is_across(names[2], names[3])]
-    if across[0] != across[1]:
-        # a limb against a line across the body: a mirrored model would turn the angle
-        # round (x -> 180 - x); two lines across the body are mirrored together
-        i = 0 if across[0] else 2
-        # only its direction counts: the line kept stands in when an end is unseen
-        line = fx.steady_across(names[i], names[i + 1], p[i + 1] - p[i])
-        p[i], p[i + 1] = np.zeros_like(line), line
+    # a line across the body against a limb: a mirrored model would turn the angle round (x -> 180 - x).
+    # Two lines across the body: the model mirrors them together, or (its wrists' labels put back by
+    # limbs.LimbSwapGuard, its shoulders left where it drew them) only one: each keeps its own direction.
+    # Only the direction counts: against a limb, the line kept stands in when an end is unseen (a wrist
+    # lying still on the floor, the model unsure); two lines across are measured only as seen, since
+    # the model's shoulders shift a few degrees as the head turns and a held line would not follow.
+    for i in (0, 2):
+        if across[i // 2]:
+            line = fx.steady_across(names[i], names[i + 1], p[i + 1] - p[i], keep_unseen=across[0] != across[1])
+            p[i], p[i + 1] = np.zeros_like(line), line
     return float(angle_between_deg(*p))
 
 
