@@ -75,6 +75,11 @@ MAX_SIDE_ON_FOR_FRONT = 0.7
 # limb lifts, the model's depth of the hip and shoulder on its side moves with it (a bird dog's near
 # leg reaching back, filmed 25 deg off side-on from above, reads 0.65 while the body stays square
 # and reads 0.85 at rest), and a set of such reps would tip the judgement to "not side-on".
+# Between reps stands for the clip only while it says about what every frame says: a rep twists the
+# trunk some 30 deg at most, which moves the reading (the sine of the body's angle to the camera) by
+# up to 0.5; frames between reps that differ by more come from another camera shot of an edited clip
+# (a front-on cable abduction read side-on in its few frames between "reps" of a hip extension).
+REST_VIEW_MAX_SHIFT = 0.5
 # Without 3D landmarks: shoulder width / torso length in the image, small when seen side-on.
 SIDE_VIEW_MAX_RATIO = 0.45
 FRONT_VIEW_MIN_RATIO = 0.6
@@ -148,10 +153,11 @@ class ViewCheck:
 
     def _judge(self) -> tuple[str, ...]:
         notes = []
-        side_ons = self._side_on_rest or self._side_on
         ratios = self._ratios_rest or self._ratios
-        if side_ons:
-            side_on = float(np.median(side_ons))
+        if self._side_on:
+            side_on = float(np.median(self._side_on))
+            if self._side_on_rest and abs(float(np.median(self._side_on_rest)) - side_on) <= REST_VIEW_MAX_SHIFT:
+                side_on = float(np.median(self._side_on_rest))
             too_frontal, too_side_on = side_on < MIN_SIDE_ON, side_on > MAX_SIDE_ON_FOR_FRONT
         else:
             ratio = float(np.median(ratios)) if ratios else np.nan
@@ -393,7 +399,7 @@ class ExerciseEvaluator:
             if self._began_inside_a_larger_rep(cand):
                 self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "echo"))
                 continue
-            if self._came_back_from_an_echo(cand):
+            if self._echo_in_posture(cand):
                 self._rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "echo_return"))
                 continue
             for s in self._parked_counters(cand):
@@ -474,6 +480,15 @@ class ExerciseEvaluator:
         return any(o.side != cand.side and o.start_ms <= cand.start_ms <= o.end_ms and o.rom_deg >= 2 * cand.rom_deg
                    for o in others if o is not cand)
 
+    def _echo_in_posture(self, cand: RepCandidate) -> bool:
+        """An echo's return (``_came_back_from_an_echo``) in frames that show the spec's posture.
+
+        Out of posture, or before the posture is known, the movement goes the posture's way
+        (wrong_posture, or waiting to see it): for a clip in another posture the posture is the
+        reason worth telling, whatever else the movement was.
+        """
+        return self._in_posture(self._posture_during(cand)) and self._came_back_from_an_echo(cand)
+
     def _came_back_from_an_echo(self, cand: RepCandidate) -> bool:
         """Began inside another leg's rep, and its top is no rep's start beyond where it rested before that rep.
 
@@ -523,7 +538,7 @@ class ExerciseEvaluator:
     def _take_rejected(self, counter: RepCounter | TwoWayCounter) -> None:
         """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
         for r in counter.rejected:
-            if r.candidate is not None and self._came_back_from_an_echo(r.candidate):
+            if r.candidate is not None and self._echo_in_posture(r.candidate):
                 # not a small lift a weak leg could make the whole set of: the leg never left its rest
                 self._rejected.append(RejectedMovement(r.side, r.start_ms, r.end_ms, r.rom_deg, "echo_return"))
                 continue

@@ -59,3 +59,14 @@ def test_a_clip_that_is_all_reps_is_judged_from_its_reps():
         check.update(pose(i * 1000 / FPS, 0.4), True)
     check.finish()
     assert check.view_mismatch
+
+
+def test_frames_between_reps_from_another_camera_shot_do_not_stand_for_the_clip():
+    # an edited clip: filmed from the front (0.1) through its "reps"; its few frames between them
+    # are another shot, side-on (0.9). No rep turns a trunk that far: every frame is the judge.
+    frames, t = [], 0.0
+    for seconds, in_rep, side_on in [(1.0, False, 0.9)] + [(5.0, True, 0.1), (0.5, False, 0.9)] * 4:
+        for _ in range(int(seconds * FPS)):
+            frames.append((pose(t, side_on), in_rep))
+            t += 1000 / FPS
+    assert judged(frames, tell_reps=True)
