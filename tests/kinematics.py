@@ -141,27 +141,28 @@ def stream(frames: list[np.ndarray], fps: float = 30.0, *, noise_px: float = 0.0
     out = []
     for i, pts in enumerate(frames):
         t = t0_ms + i * 1000.0 / fps
-        if drop and rng.random() < drop:
+        if drop is not None and rng.random() < drop:
             out.append(PoseSample.missing(t, SIZE))
             continue
         out.append(sample(t, pts + rng.normal(0, noise_px, pts.shape) if noise_px else pts))
     return out
 
 
-def truth_poses(truth, *, noise_px: float = 0.0, drop: float = 0.0, seed: int = 0,
+def truth_poses(truth, *, noise_px: float = 0.0, drop: float | None = None, seed: int = 0,
                 distort: Callable[[int, np.ndarray], None] | None = None) -> list[PoseSample]:
     """A synth truth's landmarks as PoseSamples: pixel noise, randomly dropped samples (no person),
     image depth relative like MediaPipe's; ``distort(i, xy)`` then changes sample i's noisy image
-    landmarks in place (a model error to inject)."""
+    landmarks in place (a model error to inject). ``drop`` None draws nothing for dropping; a rate, 0
+    included, draws once per sample (the noise stream the golden posture file was written with)."""
     rng = np.random.default_rng(seed)
     world = truth.landmarks_world_mp()
     out = []
     for i, t in enumerate(truth.t_s):
         t_ms = float(t) * 1000
-        if drop and rng.random() < drop:
+        if drop is not None and rng.random() < drop:
             out.append(PoseSample.missing(t_ms, truth.size))
             continue
-        xy = truth.landmarks_2d_px[i] + rng.normal(0, noise_px, (NUM_LANDMARKS, 2)) if noise_px else truth.landmarks_2d_px[i].copy()
+        xy = truth.landmarks_2d_px[i] + rng.normal(0, noise_px, (NUM_LANDMARKS, 2))  # drawn at 0 too: one stream
         if distort is not None:
             distort(i, xy)
         xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)
