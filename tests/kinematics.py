@@ -141,7 +141,7 @@ def stream(frames: list[np.ndarray], fps: float = 30.0, *, noise_px: float = 0.0
     out = []
     for i, pts in enumerate(frames):
         t = t0_ms + i * 1000.0 / fps
-        if drop is not None and rng.random() < drop:
+        if drop and rng.random() < drop:
             out.append(PoseSample.missing(t, SIZE))
             continue
         out.append(sample(t, pts + rng.normal(0, noise_px, pts.shape) if noise_px else pts))
