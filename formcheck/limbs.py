@@ -259,45 +259,69 @@ MERGE_CLOSER = 0.5  # ... and came at least this much closer at once
 MAX_MERGE_S = 0.5  # the model's merges last a few samples; longer is its settled view, which stands
 
 
-class LegMergeGuard:
-    """``update`` once per pose: the pose with both lower legs unseen when the model merged the two legs for a moment."""
+class _MomentaryMergeGuard:
+    """``update`` once per pose: the pose with ``HIDDEN`` points unseen while the model merges a pair for a moment.
+
+    A subclass names the pair of points with their scale (``_pair``) and what a merge of them looks
+    like against the last kept sample (``_merged``); a merge is hidden for at most MAX_MERGE_S.
+    """
+
+    HIDDEN: list[int] = []
 
     def __init__(self) -> None:
-        self._last: tuple[np.ndarray, float] | None = None  # the last kept sample's knees (2, 2) and thigh length
+        self._last: tuple[np.ndarray, float] | None = None  # the last kept sample's pair (2, 2) and scale
         self._last_ms = -np.inf
         self._merged_since_ms: float | None = None
         self.hidden = 0  # samples hidden, for the curious
 
+    def _pair(self, xy: np.ndarray) -> tuple[np.ndarray, float]:
+        raise NotImplementedError
+
+    def _merged(self, last: np.ndarray, last_scale: float, pair: np.ndarray, dt_ms: float) -> bool:
+        raise NotImplementedError
+
     def update(self, pose: PoseSample) -> PoseSample:
-        """The pose, or with both legs' knees and feet set unseen if it merged the legs."""
+        """The pose, or with the ``HIDDEN`` points set unseen if the model merged the pair."""
         t = pose.timestamp_ms
         xy = pose.image_xyz_px
-        knees = xy[_KNEES, :2]
-        thigh = float(np.mean(np.linalg.norm(knees - xy[_HIPS, :2], axis=-1)))
+        pair, scale = self._pair(xy)
         # while a merge lasts, the last kept sample is as old as the merge
         reach_ms = (MAX_STEP_S + (0 if self._merged_since_ms is None else MAX_MERGE_S)) * 1000
-        if not np.isfinite(knees).all() or self._last is None or t - self._last_ms > reach_ms:
-            self._keep(knees, thigh, t)
+        if not np.isfinite(pair).all() or self._last is None or t - self._last_ms > reach_ms:
+            self._keep(pair, scale, t)
             return pose
-        last, last_thigh = self._last
-        apart_before = float(np.linalg.norm(last[0] - last[1]))
-        merged = (apart_before >= MERGE_APART_THIGHS * last_thigh
-                  and float(np.linalg.norm(knees[0] - knees[1])) <= MERGE_CLOSER * apart_before
-                  and (np.linalg.norm(knees - last, axis=-1) >= MERGE_JUMP_THIGHS * last_thigh).all())
+        last, last_scale = self._last
+        merged = self._merged(last, last_scale, pair, t - self._last_ms)
         if merged and (self._merged_since_ms is None or t - self._merged_since_ms <= MAX_MERGE_S * 1000):
             self._merged_since_ms = t if self._merged_since_ms is None else self._merged_since_ms
             self.hidden += 1
             image, world = xy.copy(), pose.world_xyz_m.copy()
-            image[_LEFT_LOWER + _RIGHT_LOWER] = np.nan
-            world[_LEFT_LOWER + _RIGHT_LOWER] = np.nan
+            image[self.HIDDEN] = np.nan
+            world[self.HIDDEN] = np.nan
             return PoseSample(t, image, world, pose.visibility, pose.frame_size_px)
-        self._keep(knees, thigh, t)
+        self._keep(pair, scale, t)
         return pose
 
-    def _keep(self, knees: np.ndarray, thigh: float, t_ms: float) -> None:
-        ok = np.isfinite(knees).all() and np.isfinite(thigh) and thigh > 0
-        self._last = (knees, thigh) if ok else None
+    def _keep(self, pair: np.ndarray, scale: float, t_ms: float) -> None:
+        ok = np.isfinite(pair).all() and np.isfinite(scale) and scale > 0
+        self._last = (pair, scale) if ok else None
         self._last_ms, self._merged_since_ms = t_ms, None
+
+
+class LegMergeGuard(_MomentaryMergeGuard):
+    """``update`` once per pose: the pose with both lower legs unseen when the model merged the two legs for a moment."""
+
+    HIDDEN = _LEFT_LOWER + _RIGHT_LOWER
+
+    def _pair(self, xy: np.ndarray) -> tuple[np.ndarray, float]:
+        knees = xy[_KNEES, :2]
+        return knees, float(np.mean(np.linalg.norm(knees - xy[_HIPS, :2], axis=-1)))  # thigh length
+
+    def _merged(self, last: np.ndarray, last_thigh: float, knees: np.ndarray, dt_ms: float) -> bool:
+        apart_before = float(np.linalg.norm(last[0] - last[1]))
+        return bool(apart_before >= MERGE_APART_THIGHS * last_thigh
+                    and float(np.linalg.norm(knees[0] - knees[1])) <= MERGE_CLOSER * apart_before
+                    and (np.linalg.norm(knees - last, axis=-1) >= MERGE_JUMP_THIGHS * last_thigh).all())
 
 
 # --- both arms drawn in toward the middle ----------------------------------------------------------
@@ -316,43 +340,18 @@ ARMS_CLOSER = 0.75  # ... came closer, losing at least a quarter of their span .
 ARMS_CLOSING_MAX = 20.0  # shoulder widths per second
 
 
-class ArmMergeGuard:
+class ArmMergeGuard(_MomentaryMergeGuard):
     """``update`` once per pose: the pose with both forearms unseen when the model drew the arms in for a moment."""
 
-    def __init__(self) -> None:
-        self._last: np.ndarray | None = None  # the last kept sample's wrists, (2, 2)
-        self._last_ms = -np.inf
-        self._merged_since_ms: float | None = None
-        self.hidden = 0  # samples hidden, for the curious
+    HIDDEN = _FOREARMS
 
-    def update(self, pose: PoseSample) -> PoseSample:
-        """The pose, or with both arms' elbows, wrists and hands set unseen if it drew the arms in."""
-        t = pose.timestamp_ms
-        xy = pose.image_xyz_px
-        wrists = xy[_WRISTS, :2]
-        shoulder_px = float(np.linalg.norm(xy[_SHOULDERS[0], :2] - xy[_SHOULDERS[1], :2]))
-        reach_ms = (MAX_STEP_S + (0 if self._merged_since_ms is None else MAX_MERGE_S)) * 1000
-        if not np.isfinite(wrists).all() or self._last is None or t - self._last_ms > reach_ms:
-            self._keep(wrists, shoulder_px, t)
-            return pose
-        last, last_shoulder_px = self._last
+    def _pair(self, xy: np.ndarray) -> tuple[np.ndarray, float]:
+        return xy[_WRISTS, :2], float(np.linalg.norm(xy[_SHOULDERS[0], :2] - xy[_SHOULDERS[1], :2]))
+
+    def _merged(self, last: np.ndarray, last_shoulder_px: float, wrists: np.ndarray, dt_ms: float) -> bool:
         apart_before = float(np.linalg.norm(last[0] - last[1]))
         apart = float(np.linalg.norm(wrists[0] - wrists[1]))
-        closing = (apart_before - apart) / last_shoulder_px / max(t - self._last_ms, 1.0) * 1000  # widths/s
+        closing = (apart_before - apart) / last_shoulder_px / max(dt_ms, 1.0) * 1000  # widths/s
         # the closing speed starts a merge; while it lasts, wrists still drawn in are part of it
-        merged = (apart_before >= ARMS_OUT_SHOULDERS * last_shoulder_px and apart <= ARMS_CLOSER * apart_before
-                  and (closing > ARMS_CLOSING_MAX or self._merged_since_ms is not None))
-        if merged and (self._merged_since_ms is None or t - self._merged_since_ms <= MAX_MERGE_S * 1000):
-            self._merged_since_ms = t if self._merged_since_ms is None else self._merged_since_ms
-            self.hidden += 1
-            image, world = xy.copy(), pose.world_xyz_m.copy()
-            image[_FOREARMS] = np.nan
-            world[_FOREARMS] = np.nan
-            return PoseSample(t, image, world, pose.visibility, pose.frame_size_px)
-        self._keep(wrists, shoulder_px, t)
-        return pose
-
-    def _keep(self, wrists: np.ndarray, shoulder_px: float, t_ms: float) -> None:
-        ok = np.isfinite(wrists).all() and np.isfinite(shoulder_px) and shoulder_px > 0
-        self._last = (wrists, shoulder_px) if ok else None
-        self._last_ms, self._merged_since_ms = t_ms, None
+        return (apart_before >= ARMS_OUT_SHOULDERS * last_shoulder_px and apart <= ARMS_CLOSER * apart_before
+                and (closing > ARMS_CLOSING_MAX or self._merged_since_ms is not None))

@@ -7,6 +7,7 @@ direction and the hip/knee angles, the way a camera would see a person side-on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -145,3 +146,36 @@ def stream(frames: list[np.ndarray], fps: float = 30.0, *, noise_px: float = 0.0
             continue
         out.append(sample(t, pts + rng.normal(0, noise_px, pts.shape) if noise_px else pts))
     return out
+
+
+def truth_poses(truth, *, noise_px: float = 0.0, drop: float | None = None, seed: int = 0,
+                distort: Callable[[int, np.ndarray], None] | None = None) -> list[PoseSample]:
+    """A synth truth's landmarks as PoseSamples: pixel noise, randomly dropped samples (no person),
+    image depth relative like MediaPipe's; ``distort(i, xy)`` then changes sample i's noisy image
+    landmarks in place (a model error to inject). ``drop`` None draws nothing for dropping; a rate, 0
+    included, draws once per sample (the noise stream the golden posture file was written with)."""
+    rng = np.random.default_rng(seed)
+    world = truth.landmarks_world_mp()
+    out = []
+    for i, t in enumerate(truth.t_s):
+        t_ms = float(t) * 1000
+        if drop is not None and rng.random() < drop:
+            out.append(PoseSample.missing(t_ms, truth.size))
+            continue
+        xy = truth.landmarks_2d_px[i] + rng.normal(0, noise_px, (NUM_LANDMARKS, 2))  # drawn at 0 too: one stream
+        if distort is not None:
+            distort(i, xy)
+        xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)
+        out.append(PoseSample(t_ms, xyz, world[i], np.ones(NUM_LANDMARKS), truth.size))
+    return out
+
+
+def analysed(spec_id: str, poses: list[PoseSample]):
+    """The session report of the spec's evaluator over the poses."""
+    from formcheck.evaluator import ExerciseEvaluator
+    from formcheck.spec import load_spec
+
+    ev = ExerciseEvaluator(load_spec(spec_id))
+    for p in poses:
+        ev.update(p)
+    return ev.finish()

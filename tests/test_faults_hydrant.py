@@ -11,11 +11,9 @@ import numpy as np
 import pytest
 
 from formcheck import synth
-from formcheck.evaluator import ExerciseEvaluator
-from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.skeleton import Landmark as L
-from formcheck.spec import load_spec
 from formcheck.types import PoseSample
+from kinematics import analysed, truth_poses
 
 # a camera a little to one side of straight behind sees level shoulders at a slant: through the
 # model, filmed 30 deg off behind, the line read 78-81 on one side, 99-102 on the other, at rest
@@ -24,23 +22,15 @@ CAMERA_SLANT_DEG = 12.0
 
 def replay(truth, *, slant_deg: float = 0.0, seed: int = 0) -> list[PoseSample]:
     """The truth's landmarks with a little noise; ``slant_deg``: the shoulder line tilted by the camera."""
-    rng = np.random.default_rng(seed)
-    world = truth.landmarks_world_mp()
-    out = []
-    for i, t in enumerate(truth.t_s):
-        xy = truth.landmarks_2d_px[i] + rng.normal(0, 1.0, (NUM_LANDMARKS, 2))
+    def slant(i: int, xy: np.ndarray) -> None:
         left, right = xy[L.LEFT_SHOULDER], xy[L.RIGHT_SHOULDER]
         xy[L.RIGHT_SHOULDER, 1] -= np.tan(np.radians(slant_deg)) * abs(right[0] - left[0])
-        xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)
-        out.append(PoseSample(float(t) * 1000, xyz, world[i], np.ones(NUM_LANDMARKS), truth.size))
-    return out
+
+    return truth_poses(truth, noise_px=1.0, seed=seed, distort=slant)
 
 
 def analyse(poses: list[PoseSample]):
-    ev = ExerciseEvaluator(load_spec("quadruped_hip_abduction"))
-    for p in poses:
-        ev.update(p)
-    return ev.finish()
+    return analysed("quadruped_hip_abduction", poses)
 
 
 def generate(view: str, fault: str | None = None):

@@ -12,12 +12,10 @@ import numpy as np
 import pytest
 
 from formcheck import synth
-from formcheck.evaluator import ExerciseEvaluator
 from formcheck.geometry import segment_angle_from_vertical_deg
-from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.skeleton import Landmark as L
-from formcheck.spec import load_spec
 from formcheck.types import PoseSample
+from kinematics import analysed, truth_poses
 
 # how far up the model carries a lifted leg's hip landmark at the top of the lift, as a share of
 # the width across the hips: it tips that line about 17 deg, as seen through the model on correct
@@ -27,25 +25,17 @@ DRAG = 0.3
 
 def replay(truth, *, drag: float = 0.0, seed: int = 0) -> list[PoseSample]:
     """The truth's image landmarks with a little noise; ``drag``: each lifted leg's hip rides up with it."""
-    rng = np.random.default_rng(seed)
-    world = truth.landmarks_world_mp()
-    out = []
-    for i, t in enumerate(truth.t_s):
-        xy = truth.landmarks_2d_px[i] + rng.normal(0, 1.0, (NUM_LANDMARKS, 2))
+    def ride_up(i: int, xy: np.ndarray) -> None:
         width_px = float(np.linalg.norm(xy[L.LEFT_HIP] - xy[L.RIGHT_HIP]))
         for side, hip in (("left", L.LEFT_HIP), ("right", L.RIGHT_HIP)):
             lift = float(np.clip(truth.keyframed[f"{side}_hip_abduction_deg"][i] / 45.0, 0, 1))  # 0 at rest, 1 at the top
             xy[hip, 1] -= drag * lift * width_px  # image y grows downward
-        xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)
-        out.append(PoseSample(float(t) * 1000, xyz, world[i], np.ones(NUM_LANDMARKS), truth.size))
-    return out
+
+    return truth_poses(truth, noise_px=1.0, seed=seed, distort=ride_up)
 
 
 def analyse(poses: list[PoseSample]):
-    ev = ExerciseEvaluator(load_spec("quadruped_hip_abduction"))
-    for p in poses:
-        ev.update(p)
-    return ev.finish()
+    return analysed("quadruped_hip_abduction", poses)
 
 
 def _hip_line_low_deg(poses: list[PoseSample], side: str) -> float:

@@ -8,14 +8,13 @@ benchmarks/accuracy.py.)
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from formcheck import synth
 from formcheck.evaluator import ExerciseEvaluator
-from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.spec import load_spec, spec_ids
 from formcheck.types import PoseSample
+from kinematics import truth_poses
 
 EXERCISES = [e for e in synth.list_exercises() if e in spec_ids()]
 CASES = [(e, f) for e in EXERCISES for f in (None, *synth.list_faults(e))]
@@ -28,18 +27,7 @@ FPS_BY_EXERCISE = {"standing_hip_circles": 20.0}
 HOLD_S = 6.0
 
 def replay(truth, *, noise_px=1.5, drop=0.05, seed=0):
-    rng = np.random.default_rng(seed)
-    world = truth.landmarks_world_mp()
-    out = []
-    for i, t in enumerate(truth.t_s):
-        t_ms = float(t) * 1000
-        if rng.random() < drop:
-            out.append(PoseSample.missing(t_ms, truth.size))
-            continue
-        xy = truth.landmarks_2d_px[i] + rng.normal(0, noise_px, (NUM_LANDMARKS, 2))
-        xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)  # relative depth like MediaPipe's
-        out.append(PoseSample(t_ms, xyz, world[i], np.ones(NUM_LANDMARKS), truth.size))
-    return out
+    return truth_poses(truth, noise_px=noise_px, drop=drop, seed=seed)
 
 
 def rendered_hold_s(truth) -> float:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from formcheck import synth
-from formcheck.evaluator import ExerciseEvaluator
-from formcheck.skeleton import NUM_LANDMARKS
 from formcheck.skeleton import Landmark as L
-from formcheck.spec import load_spec
 from formcheck.types import PoseSample
+from kinematics import analysed, truth_poses
 
 # how far out the model places a resting thigh, and it stands it upright while the other leg is
 # out: a return of 24 deg, past the spec's 22 deg range, as the knee-straightening clip read
@@ -31,10 +29,7 @@ def _turn(point: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
 
 def replay(truth, *, splay_deg: float) -> list[PoseSample]:
     """The truth's landmarks; each thigh turned out ``splay_deg`` at rest, upright while the other leg lifts."""
-    world = truth.landmarks_world_mp()
-    out = []
-    for i, t in enumerate(truth.t_s):
-        xy = truth.landmarks_2d_px[i].copy()
+    def splay(i: int, xy: np.ndarray) -> None:
         for side, sign in (("left", 1.0), ("right", -1.0)):
             other = "right" if side == "left" else "left"
             other_lift = float(np.clip(truth.keyframed[f"{other}_hip_abduction_deg"][i] / 45.0, 0, 1))
@@ -44,16 +39,12 @@ def replay(truth, *, splay_deg: float) -> list[PoseSample]:
             for part in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX"):
                 j = L[f"{side.upper()}_{part}"]
                 xy[j] = _turn(xy[j], hip, deg)
-        xyz = np.concatenate([xy, world[i][:, 2:3] * truth.size[0] / 2], axis=1)
-        out.append(PoseSample(float(t) * 1000, xyz, world[i], np.ones(NUM_LANDMARKS), truth.size))
-    return out
+
+    return truth_poses(truth, distort=splay)
 
 
 def analyse(poses: list[PoseSample]):
-    ev = ExerciseEvaluator(load_spec("quadruped_hip_abduction"))
-    for p in poses:
-        ev.update(p)
-    return ev.finish()
+    return analysed("quadruped_hip_abduction", poses)
 
 
 def test_a_supporting_thigh_the_model_stands_upright_counts_no_rep():
