@@ -513,6 +513,10 @@ class RepCounter:
         e = np.array([x[1] for x in reversed(recent)])
         return bool(held_samples(t, e, self._hold_level(), self._peak[1], self.rep.hold_band_deg, self._series[0][0])[-1])
 
+    def _dip_outlasted(self, t_ms: float) -> bool:
+        """The dip out of a hold, under way since ``_pending_since``, is longer than a wobble."""
+        return t_ms - self._pending_since >= max(self.rep.min_dwell_s, HOLD_DIP_MAX_S) * 1000
+
     def _exit_threshold(self) -> float:
         return max(self.rep.exit_deg, (1.0 - self.rep.return_fraction) * self._peak[1])
 
@@ -532,6 +536,7 @@ class RepCounter:
             self.cancel("too_long", f"over {self.rep.max_duration_s:g} s")
             return CounterState(self.phase, np.nan, 0.0)
         completed = None
+        done = False
         if e <= self._exit_threshold():
             if self._pending_since is None:
                 self._pending_since = t_ms
@@ -546,21 +551,26 @@ class RepCounter:
                 # consecutive samples: one sample there alone (the model gave the legs each other's
                 # labels for a frame) is no lowering
                 rested = self._rest_since is not None and t_ms > self._rest_since
-                done = (rested and done) or t_ms - self._pending_since >= max(self.rep.min_dwell_s, HOLD_DIP_MAX_S) * 1000
-            if done:
-                completed = self._complete(end_ms=self._pending_since, complete=True)
-                self._active = False
-                self._began_before = False
-                self._rest.clear()
-                self._rest.append((t_ms, value))
-                self._baseline = value
-                self._pending_since = None
-                self._hold_run_s = 0.0
-                self._last_quiet_ms = t_ms
-                self._quiet_run_ms = t_ms
+                done = (rested and done) or self._dip_outlasted(t_ms)
+        elif self._dip_in_hold and self._pending_since is not None and e < self._hold_level():
+            # still out of the hold: a return that hovers about the exit threshold (the pose
+            # jitters; the rest it settles at sits near the threshold) goes on being the dip
+            self._rest_since = None
+            done = self._dip_outlasted(t_ms)
         else:
             self._pending_since = None
             self._rest_since = None
+        if done:
+            completed = self._complete(end_ms=self._pending_since, complete=True)
+            self._active = False
+            self._began_before = False
+            self._rest.clear()
+            self._rest.append((t_ms, value))
+            self._baseline = value
+            self._pending_since = None
+            self._hold_run_s = 0.0
+            self._last_quiet_ms = t_ms
+            self._quiet_run_ms = t_ms
         return CounterState(self.phase, e, self._hold_run_s, completed)
 
     def _reject(self, end_ms: float, kind: str, detail: str = "", candidate: RepCandidate | None = None) -> None:

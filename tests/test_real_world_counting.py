@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from formcheck.evaluator import ExerciseEvaluator
+from formcheck.phases import RepCounter
 from formcheck.spec import load_spec
 from kinematics import depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 
@@ -205,6 +206,23 @@ def test_a_dip_longer_than_a_wobble_ends_the_hold():
     assert report.summary()["reps_total"] == 2
     assert report.reps[0].hold_s < 3.0
 
+
+
+def test_a_held_rep_that_comes_back_to_hover_about_the_exit_threshold_ends_there():
+    """Held 1.5 s, then back to a level the jitter keeps crossing the exit threshold (a rest taken
+    while settling sits near it; rendered oblique clamshells): the dip is no wobble, so the rep ends
+    and the next opening is a rep of its own, not swallowed into one endless rep."""
+    rep = load_spec("clamshell").rep  # decreasing: 110 at rest, 80 open (30 deg); exit at 12 from rest
+    knots_s = [0.0, 2.0, 2.5, 4.0, 4.5, 7.0, 7.5, 9.5, 10.0, 14.0]
+    knots_deg = [110, 110, 80, 80, 98, 98, 80, 80, 110, 110]
+    t = np.arange(0, 14, 1 / FPS)
+    flicker = np.where((t > 4.5) & (t < 7.0), np.where(np.arange(t.size) % 2 == 0, 1.0, -1.0), 0.0)
+    value = np.interp(t, knots_s, knots_deg) + flicker
+    counter = RepCounter(rep, "right")
+    done = [st.completed for ts, v in zip(t, value) if (st := counter.update(ts * 1000, float(v))).completed]
+    done += [c for c in [counter.finish(60.0)] if c is not None]
+    assert len(done) == 2
+    assert 4.0 <= done[0].end_ms / 1000 <= 5.5
 
 # --- 4. left/right labels swap between reps ------------------------------------------------------------
 
