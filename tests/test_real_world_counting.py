@@ -326,6 +326,29 @@ def test_a_settling_dip_before_the_set_is_not_a_rep():
     assert [m.kind for m in report.rejected] == ["small_next_to_set"]
 
 
+
+def test_coming_back_into_position_after_a_gap_is_not_a_rep_even_with_a_pause_in_it():
+    """Out of the posture for 1.5 s (turning over for the other side), the thigh comes back in a
+    movement that pauses 0.2 s on the way and then settles 10 deg further on: the pause is no rest
+    (a rest taken there made the rest of the movement one endless rep), so the three quick
+    openings from the settled rest are three reps (rendered oblique clamshells: right 0 of 3)."""
+    rep = load_spec("clamshell").rep  # decreasing; enter 8, a rep needs 11
+    knots_s = [0.0, 2.0, 3.5, 3.9, 4.1, 4.5, 5.2]
+    knots_deg = [139, 139, 116, 107, 106, 97, 97]
+    for start in (5.2, 6.8, 8.4):  # 0.35 s out, 0.3 s held, 0.35 s back, 0.6 s at rest
+        knots_s += [start + 0.35, start + 0.65, start + 1.0, start + 1.6]
+        knots_deg += [81, 81, 97, 97]
+    knots_s.append(11.0)
+    knots_deg.append(97)
+    t = np.arange(0, 11, 1 / FPS)
+    value = np.interp(t, knots_s, knots_deg)
+    value[(t >= 2.0) & (t < 3.5)] = np.nan  # out of the posture: no usable value
+    counter = RepCounter(rep, "right")
+    done = [st.completed for ts, v in zip(t, value)
+            if (st := counter.update(ts * 1000, float(v), usable=bool(np.isfinite(v)))).completed]
+    assert len(done) == 3
+    assert all(14 <= c.rom_deg <= 21 for c in done)  # from the settled rest (within its stillness gap), not 139
+
 def test_getting_up_at_the_end_of_the_set_is_not_a_rep():
     standing = pose_2d(posture="standing")
     get_up = [supine(50 - 40 * x) for x in np.linspace(0, 1, int(0.6 * FPS))] + [standing] * int(2 * FPS)
