@@ -33,6 +33,10 @@ from formcheck.spec import RepSpec
 BASELINE_WINDOW_S = 3.0  # how far back the rest position is looked for
 MAX_GAP_S = 1.0  # longer without a usable value: start afresh
 REST_SETTLE_S = 0.2  # the driver must have been still at rest this long before a rep can start
+# Back after a gap (out of sight, or out of the posture: turning over, kneeling back down), the
+# coming back is a movement of its own that slows before it ends; a pause of REST_SETTLE_S in it
+# is no rest, and a rest taken there makes the rest of the movement a rep. Still this long is.
+AFRESH_SETTLE_S = 0.5
 # A rep that began before the recording counts when held at least this long in the frames seen
 # (a stretch already held); a mere lowering from the top in the first frames is not a rep.
 BEGUN_HOLD_MIN_S = 1.0
@@ -188,6 +192,7 @@ class RepCounter:
         self._last_quiet_ms: float | None = None
         self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
         self._settled = False
+        self._settle_s = REST_SETTLE_S  # how long still makes a rest when starting afresh
         self._series: list[tuple[float, float]] = []  # (t_ms, excursion) while active
         self._frames = 0
         self._seen = 0
@@ -253,6 +258,7 @@ class RepCounter:
                 if self._active and self._series:
                     self._reject(self._series[-1][0], "out_of_sight")
                 self.reset()
+                self._settle_s = AFRESH_SETTLE_S
             return CounterState(self.phase, np.nan, 0.0)
         dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
         self._last_usable_ms = t_ms
@@ -322,14 +328,16 @@ class RepCounter:
         The most rest-like value since starting afresh may belong to the movement that brought the
         person back (turning over onto the other side); a rest a few degrees from it would then
         never look quiet, and the next rep would not start. Once the driver has been still for
-        REST_SETTLE_S, the rest is taken from that still run, as at the start of a recording.
+        REST_SETTLE_S (AFRESH_SETTLE_S back after a gap), the rest is taken from that still run, as
+        at the start of a recording.
         """
-        still_from = self._still_since(list(self._rest))
+        still_from = self._still_since(list(self._rest), self._settle_s)
         if still_from is None:
             return
         while self._rest[0][0] < still_from:
             self._rest.popleft()
         self._settled = True
+        self._settle_s = REST_SETTLE_S  # back after the gap: later fresh starts need no more than usual
 
     def _back_from_leaning_away(self, value: float) -> None:
         """The rest comes back into the rest range after the driver leaned the other way beyond it.
@@ -387,8 +395,8 @@ class RepCounter:
         near, far = (lim[0], lim[1]) if self._sign > 0 else (lim[1], lim[0])
         return (rest - near) * self._sign < 0 and (value - far) * self._sign >= self.rep.enter_deg
 
-    def _still_since(self, samples: list[tuple[float, float]]) -> float | None:
-        """Start of the trailing run of samples that spans REST_SETTLE_S and moves less than the hysteresis gap.
+    def _still_since(self, samples: list[tuple[float, float]], span_s: float = REST_SETTLE_S) -> float | None:
+        """Start of the trailing run of samples that spans ``span_s`` and moves less than the hysteresis gap.
 
         Counted both ways (``two_way``), less than the quiet of a rest, for as long as the rest position
         is looked for (BASELINE_WINDOW_S); a driver that never gets that quiet (a noisy model)
@@ -403,7 +411,7 @@ class RepCounter:
             lo, hi = min(lo, v), max(hi, v)
             if hi - lo > tol:
                 return None
-            if t_last - t >= REST_SETTLE_S * 1000:
+            if t_last - t >= span_s * 1000:
                 return t
         return None
 
@@ -513,6 +521,10 @@ class RepCounter:
         e = np.array([x[1] for x in reversed(recent)])
         return bool(held_samples(t, e, self._hold_level(), self._peak[1], self.rep.hold_band_deg, self._series[0][0])[-1])
 
+    def _dip_outlasted(self, t_ms: float) -> bool:
+        """The dip out of a hold, under way since ``_pending_since``, is longer than a wobble."""
+        return t_ms - self._pending_since >= max(self.rep.min_dwell_s, HOLD_DIP_MAX_S) * 1000
+
     def _exit_threshold(self) -> float:
         return max(self.rep.exit_deg, (1.0 - self.rep.return_fraction) * self._peak[1])
 
@@ -532,6 +544,7 @@ class RepCounter:
             self.cancel("too_long", f"over {self.rep.max_duration_s:g} s")
             return CounterState(self.phase, np.nan, 0.0)
         completed = None
+        done = False
         if e <= self._exit_threshold():
             if self._pending_since is None:
                 self._pending_since = t_ms
@@ -546,21 +559,26 @@ class RepCounter:
                 # consecutive samples: one sample there alone (the model gave the legs each other's
                 # labels for a frame) is no lowering
                 rested = self._rest_since is not None and t_ms > self._rest_since
-                done = (rested and done) or t_ms - self._pending_since >= max(self.rep.min_dwell_s, HOLD_DIP_MAX_S) * 1000
-            if done:
-                completed = self._complete(end_ms=self._pending_since, complete=True)
-                self._active = False
-                self._began_before = False
-                self._rest.clear()
-                self._rest.append((t_ms, value))
-                self._baseline = value
-                self._pending_since = None
-                self._hold_run_s = 0.0
-                self._last_quiet_ms = t_ms
-                self._quiet_run_ms = t_ms
+                done = (rested and done) or self._dip_outlasted(t_ms)
+        elif self._dip_in_hold and self._pending_since is not None and e < self._hold_level():
+            # still out of the hold: a return that hovers about the exit threshold (the pose
+            # jitters; the rest it settles at sits near the threshold) goes on being the dip
+            self._rest_since = None
+            done = self._dip_outlasted(t_ms)
         else:
             self._pending_since = None
             self._rest_since = None
+        if done:
+            completed = self._complete(end_ms=self._pending_since, complete=True)
+            self._active = False
+            self._began_before = False
+            self._rest.clear()
+            self._rest.append((t_ms, value))
+            self._baseline = value
+            self._pending_since = None
+            self._hold_run_s = 0.0
+            self._last_quiet_ms = t_ms
+            self._quiet_run_ms = t_ms
         return CounterState(self.phase, e, self._hold_run_s, completed)
 
     def _reject(self, end_ms: float, kind: str, detail: str = "", candidate: RepCandidate | None = None) -> None:

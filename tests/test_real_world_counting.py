@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from formcheck.evaluator import ExerciseEvaluator
+from formcheck.phases import RepCounter
 from formcheck.spec import load_spec
 from kinematics import depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 
@@ -206,6 +207,23 @@ def test_a_dip_longer_than_a_wobble_ends_the_hold():
     assert report.reps[0].hold_s < 3.0
 
 
+
+def test_a_held_rep_that_comes_back_to_hover_about_the_exit_threshold_ends_there():
+    """Held 1.5 s, then back to a level the jitter keeps crossing the exit threshold (a rest taken
+    while settling sits near it; rendered oblique clamshells): the dip is no wobble, so the rep ends
+    and the next opening is a rep of its own, not swallowed into one endless rep."""
+    rep = load_spec("clamshell").rep  # decreasing: 110 at rest, 80 open (30 deg); exit at 12 from rest
+    knots_s = [0.0, 2.0, 2.5, 4.0, 4.5, 7.0, 7.5, 9.5, 10.0, 14.0]
+    knots_deg = [110, 110, 80, 80, 98, 98, 80, 80, 110, 110]
+    t = np.arange(0, 14, 1 / FPS)
+    flicker = np.where((t > 4.5) & (t < 7.0), np.where(np.arange(t.size) % 2 == 0, 1.0, -1.0), 0.0)
+    value = np.interp(t, knots_s, knots_deg) + flicker
+    counter = RepCounter(rep, "right")
+    done = [st.completed for ts, v in zip(t, value) if (st := counter.update(ts * 1000, float(v))).completed]
+    done += [c for c in [counter.finish(60.0)] if c is not None]
+    assert len(done) == 2
+    assert 4.0 <= done[0].end_ms / 1000 <= 5.5
+
 # --- 4. left/right labels swap between reps ------------------------------------------------------------
 
 def hip_extensions_right_leg(n: int) -> list[np.ndarray]:
@@ -307,6 +325,29 @@ def test_a_settling_dip_before_the_set_is_not_a_rep():
     assert report.summary()["reps_total"] == 4
     assert [m.kind for m in report.rejected] == ["small_next_to_set"]
 
+
+
+def test_coming_back_into_position_after_a_gap_is_not_a_rep_even_with_a_pause_in_it():
+    """Out of the posture for 1.5 s (turning over for the other side), the thigh comes back in a
+    movement that pauses 0.2 s on the way and then settles 10 deg further on: the pause is no rest
+    (a rest taken there made the rest of the movement one endless rep), so the three quick
+    openings from the settled rest are three reps (rendered oblique clamshells: right 0 of 3)."""
+    rep = load_spec("clamshell").rep  # decreasing; enter 8, a rep needs 11
+    knots_s = [0.0, 2.0, 3.5, 3.9, 4.1, 4.5, 5.2]
+    knots_deg = [139, 139, 116, 107, 106, 97, 97]
+    for start in (5.2, 6.8, 8.4):  # 0.35 s out, 0.3 s held, 0.35 s back, 0.6 s at rest
+        knots_s += [start + 0.35, start + 0.65, start + 1.0, start + 1.6]
+        knots_deg += [81, 81, 97, 97]
+    knots_s.append(11.0)
+    knots_deg.append(97)
+    t = np.arange(0, 11, 1 / FPS)
+    value = np.interp(t, knots_s, knots_deg)
+    value[(t >= 2.0) & (t < 3.5)] = np.nan  # out of the posture: no usable value
+    counter = RepCounter(rep, "right")
+    done = [st.completed for ts, v in zip(t, value)
+            if (st := counter.update(ts * 1000, float(v), usable=bool(np.isfinite(v)))).completed]
+    assert len(done) == 3
+    assert all(14 <= c.rom_deg <= 21 for c in done)  # from the settled rest (within its stillness gap), not 139
 
 def test_getting_up_at_the_end_of_the_set_is_not_a_rep():
     standing = pose_2d(posture="standing")
