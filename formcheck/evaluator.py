@@ -141,9 +141,10 @@ class ViewCheck:
                    + world[Landmark.LEFT_SHOULDER] - world[Landmark.RIGHT_SHOULDER])
         norm = float(np.linalg.norm(lateral))
         if np.isfinite(norm) and norm > 1e-6:
-            self._side_on.append(abs(float(lateral[2])) / norm)
+            side_on = abs(float(lateral[2])) / norm
+            self._side_on.append(side_on)
             if not in_rep:
-                self._side_on_rest.append(abs(float(lateral[2])) / norm)
+                self._side_on_rest.append(side_on)
         if pose.timestamp_ms - self._start_ms < VIEW_DECISION_S * 1000:
             return ()
         if pose.timestamp_ms - self._judged_ms < VIEW_JUDGE_EVERY_S * 1000:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import numpy as np
 
 from formcheck.geometry import segment_angle_3d_from_vertical_deg, segment_angle_from_vertical_deg
-from formcheck.limbs import SWAP_RATIO
+from formcheck.limbs import SWAP_RATIO, kept_and_crossed_px
 from formcheck.measures import MEASURES, nanmean2 as _nanmean2
 from formcheck.posture import PostureGuess, PostureTracker, classify_pose, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark
@@ -191,9 +191,8 @@ class FeatureExtractor:
         last, self._last_legs = self._last_legs, legs
         if last is None or not np.isfinite([legs, last]).all():
             return False
-        kept = np.linalg.norm(legs - last, axis=-1).sum()
-        crossed = np.linalg.norm(legs[::-1] - last, axis=-1).sum()
-        return bool(kept * SWAP_RATIO < crossed)
+        kept, crossed = kept_and_crossed_px(legs, last)
+        return kept * SWAP_RATIO < crossed
 
     def _resolve_leg_labels(self, pts: np.ndarray, z: np.ndarray, ctx: dict, decide: bool = True,
                             labels_kept: bool = False) -> None:

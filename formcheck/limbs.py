@@ -97,11 +97,12 @@ class LimbSwapGuard:
         if not np.isfinite(points).all() or t - self._last_ms > reach_ms or self._last is None:
             self._remember(points, t, clear=False)
             return pose
-        kept = _travel(points, self._last)
-        crossed = _travel(points[::-1], self._last)
+        kept, crossed = kept_and_crossed_px(points, self._last)
         # the hips swapped too: the whole leg's labels, the hip-depth tracker's to judge
-        hips_kept = not self._check_hips or last_hips is None or not np.isfinite([hips, last_hips]).all() or (
-            _travel(hips, last_hips) <= _travel(hips[::-1], last_hips))
+        hips_kept = True
+        if self._check_hips and last_hips is not None and np.isfinite([hips, last_hips]).all():
+            hips_moved, hips_crossed = kept_and_crossed_px(hips, last_hips)
+            hips_kept = hips_moved <= hips_crossed
         glitch = self._swapped_since_ms is None or t - self._swapped_since_ms <= MAX_SWAP_S * 1000
         trusted = self._clear_since_ms is not None and self._last_ms - self._clear_since_ms >= TRUST_S * 1000
         if trusted and kept > SWAP_RATIO * crossed and glitch and hips_kept:
@@ -126,9 +127,11 @@ class LimbSwapGuard:
         self._skipping = False
 
 
-def _travel(points: np.ndarray, last: np.ndarray) -> float:
-    """Total distance the tracked points moved from ``last``, pixels."""
-    return float(np.linalg.norm(points - last, axis=-1).sum())
+def kept_and_crossed_px(points: np.ndarray, last: np.ndarray) -> tuple[float, float]:
+    """How far a left-right pair of point sets (2, ...) travelled from ``last``, pixels: as
+    labelled, and with the two sides' labels exchanged (a swap travels far as labelled)."""
+    return (float(np.linalg.norm(points - last, axis=-1).sum()),
+            float(np.linalg.norm(points[::-1] - last, axis=-1).sum()))
 
 
 # --- which physical leg did a one-leg set -----------------------------------------------------

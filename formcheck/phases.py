@@ -181,8 +181,8 @@ class RepCounter:
         self.reset()
 
     # --- state -------------------------------------------------------------------------------
-    def reset(self) -> None:
-        """Forget the rest position and any rep in progress."""
+    def reset(self, settle_s: float = REST_SETTLE_S) -> None:
+        """Forget the rest position and any rep in progress; the next rest is where the driver is still ``settle_s``."""
         self._active = False
         self._rest: deque[tuple[float, float]] = deque()
         self._pending_since: float | None = None
@@ -192,7 +192,7 @@ class RepCounter:
         self._last_quiet_ms: float | None = None
         self._quiet_run_ms: float | None = None  # start of the current run of samples at rest
         self._settled = False
-        self._settle_s = REST_SETTLE_S  # how long still makes a rest when starting afresh
+        self._settle_s = settle_s  # how long still makes a rest when starting afresh
         self._series: list[tuple[float, float]] = []  # (t_ms, excursion) while active
         self._frames = 0
         self._seen = 0
@@ -257,8 +257,7 @@ class RepCounter:
             if self._last_usable_ms is not None and t_ms - self._last_usable_ms > MAX_GAP_S * 1000:
                 if self._active and self._series:
                     self._reject(self._series[-1][0], "out_of_sight")
-                self.reset()
-                self._settle_s = AFRESH_SETTLE_S
+                self.reset(settle_s=AFRESH_SETTLE_S)
             return CounterState(self.phase, np.nan, 0.0)
         dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
         self._last_usable_ms = t_ms
