@@ -207,7 +207,7 @@ class BodyMirrorGuard:
         if facing:
             self._last_along = (along, t)
         dt_ms = t - last[1] if last is not None else np.inf
-        jumped = dt_ms <= MAX_STEP_S * 1000 and (last[0] - along) / dt_ms * 1000 > TURN_MAX_PER_S
+        jumped = 0 < dt_ms <= MAX_STEP_S * 1000 and (last[0] - along) / dt_ms * 1000 > TURN_MAX_PER_S
         if jumped and last_points is not None:
             kept, crossed = kept_and_crossed_px(xy[_SHOULDERS], last_points)
             jumped = kept > SWAP_RATIO * crossed  # exchanged in place, not moved (a cut)
