@@ -197,7 +197,7 @@ class BodyMirrorGuard:
             return pose, False
         facing = width_px >= FACING_MIN * torso_px
         if self._ref is not None and t - self._agreed_ms > MIRROR_JUMP_S * 1000:
-            self._ref, self._mirrored_since_ms = None, None  # no clear sample for a while: maybe a turn
+            self._take_direction(None, t)  # no clear sample for a while: maybe a turn
         if self._ref is None:
             self._settle(shoulders, hips, facing, t)
             return pose, facing
@@ -213,8 +213,7 @@ class BodyMirrorGuard:
             jumped = kept > SWAP_RATIO * crossed  # exchanged in place, not moved (a cut)
         if self._mirrored_since_ms is not None:
             if t - self._mirrored_since_ms > MAX_MIRROR_S * 1000:
-                self._mirrored_since_ms = None  # kept up this long: the model's view, and the direction now
-                self._ref, self._agreed_ms = shoulders / width_px, t
+                self._take_direction(shoulders / width_px, t)  # kept up this long: the model's view stands
                 return pose, facing
             if along > ACROSS_CLEAR:
                 self._mirrored_since_ms = None  # the model's labels run along again
@@ -264,7 +263,13 @@ class BodyMirrorGuard:
         usual = _ACROSS_MEMORY * usual + (1 - _ACROSS_MEMORY) * width
         self._candidate = (unit, since, t_ms, usual)
         if t_ms - since >= SETTLE_S * 1000:
-            self._ref, self._usual_px, self._agreed_ms, self._candidate = unit, usual, t_ms, None
+            self._usual_px, self._candidate = usual, None
+            self._take_direction(unit, t_ms)
+
+    def _take_direction(self, unit: np.ndarray | None, t_ms: float) -> None:
+        """A new direction (None: none until one settles): readings along the old one say nothing of it."""
+        self._ref, self._agreed_ms = unit, t_ms
+        self._mirrored_since_ms, self._last_along = None, None
 
 
 # --- which physical leg did a one-leg set -----------------------------------------------------
