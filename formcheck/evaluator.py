@@ -11,7 +11,7 @@ import numpy as np
 from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor
-from formcheck.limbs import ArmMergeGuard, LegMergeGuard, LimbSwapGuard, SupportFootCheck, other_side
+from formcheck.limbs import ArmMergeGuard, BodyMirrorGuard, LegMergeGuard, LimbSwapGuard, SupportFootCheck, other_side
 from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
@@ -199,6 +199,7 @@ class ExerciseEvaluator:
         world = world_driver_variant(spec)
         self._world_twin = ExerciseEvaluator(world, side, smoothing, classify_posture) if world is not None else None
         # before smoothing: a swapped sample smoothed would smear each leg toward the other
+        self._mirror = BodyMirrorGuard()  # the whole body first: the limbs are then judged against it
         self._limbs = LimbSwapGuard("legs")
         # the model mirrors the upper body now and then, or draws both arms in, for a sample or two
         self._arm_merge = ArmMergeGuard()
@@ -255,7 +256,7 @@ class ExerciseEvaluator:
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
-        guarded = self._arms.update(self._arm_merge.update(self._limbs.update(pose)))
+        guarded = self._arms.update(self._arm_merge.update(self._limbs.update(self._mirror.update(pose))))
         guarded = self._merge.update(guarded) if self._merge is not None else guarded
         smoothed = self._smoother.update(guarded)
         ff = self._features.update(smoothed)

@@ -21,13 +21,14 @@ import warnings
 
 import numpy as np
 
-from formcheck.skeleton import NUM_LANDMARKS, Landmark
+from formcheck.skeleton import MIRROR_INDEX, NUM_LANDMARKS, Landmark
 from formcheck.types import PoseSample
 
 # the joints whose travel decides; the heel and toes go with the ankle
 _LEFT_TRACKED = [Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE]
 _RIGHT_TRACKED = [Landmark.RIGHT_KNEE, Landmark.RIGHT_ANKLE]
 _HIPS = [Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
 _LEFT_LOWER = [Landmark[f"LEFT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 _RIGHT_LOWER = [Landmark[f"RIGHT_{p}"] for p in ("KNEE", "ANKLE", "HEEL", "FOOT_INDEX")]
 # the arms: mirroring the upper body, the model puts each elbow, wrist and hand near the other arm's
@@ -132,6 +133,143 @@ def kept_and_crossed_px(points: np.ndarray, last: np.ndarray) -> tuple[float, fl
     labelled, and with the two sides' labels exchanged (a swap travels far as labelled)."""
     return (float(np.linalg.norm(points - last, axis=-1).sum()),
             float(np.linalg.norm(points[::-1] - last, axis=-1).sum()))
+
+
+# --- the whole body mirrored ------------------------------------------------------------------
+# Facing the camera (or half turned), the model now and then mirrors the body for a few samples: it
+# takes the person to face away, and the left labels trade places with the right ones at once. A
+# person cannot turn round that fast: turning, the line across the shoulders shortens and lengthens
+# again reversed over many samples. So a shoulder line that reverses, long, faster than a body turns
+# (TURN_MAX_PER_S), its two points staying where they were with their labels exchanged (SWAP_RATIO:
+# a cut in an edited video moves them), is the model's mirror: the upper body's labels go back until
+# the model's own line runs along the direction again. The legs, hips included, often go over with
+# it, but not always (a blended hip, legs left as they were): they go back when, as labelled, they
+# travelled further from the last output than crossed over. The direction is the body's own,
+# settled: a line that kept its way for SETTLE_S with the hips running the same way (a mirror does
+# not last that long); it is dropped after MIRROR_JUMP_S without a clear sample (maybe a turn).
+FACING_MIN = 0.5  # shoulder width / torso length at least this to judge (rendered: side-on 0.02-0.4, facing 0.5-1.4)
+ACROSS_CLEAR = 0.5  # the shoulder line along the direction, in its usual lengths: clear either way
+# the shoulder line's reading along its direction, in usual lengths, changes at most at the turning
+# speed (rad/s) about the body's axis: a quick pivot, 360 deg/s, is 6 per second; a mirror, 20-30
+TURN_MAX_PER_S = 10.0
+MIRROR_JUMP_S = 0.25  # no clear sample for this long: the direction is dropped (the body may be turning)
+SETTLE_S = 0.5  # a new direction is taken from a line that kept its way this long
+MAX_MIRROR_S = 1.0  # a mirror kept up longer is the model's settled view, and stands
+_ACROSS_MEMORY = 0.9  # the usual shoulder width follows the body slowly
+_LOWER_LEFT = [Landmark.LEFT_HIP] + _LEFT_LOWER
+_LOWER_RIGHT = [Landmark.RIGHT_HIP] + _RIGHT_LOWER
+_UPPER_MIRRORED = np.where(np.isin(_ORDER, _LOWER_LEFT + _LOWER_RIGHT), _ORDER, MIRROR_INDEX)
+_LOWER_TRACKED = ([Landmark.LEFT_HIP] + _LEFT_TRACKED, [Landmark.RIGHT_HIP] + _RIGHT_TRACKED)
+
+
+class BodyMirrorGuard:
+    """``update`` once per pose: the pose with the body's labels put back when the model mirrored it."""
+
+    def __init__(self) -> None:
+        self._ref: np.ndarray | None = None  # the body's shoulder line direction (left to right label), unit
+        self._usual_px = np.nan  # its usual length
+        self._agreed_ms = -np.inf  # the last output whose shoulder line clearly ran along the direction
+        # a direction on trial: its unit line, since when, its last sample, its usual length
+        self._candidate: tuple[np.ndarray, float, float, float] | None = None
+        self._mirrored_since_ms: float | None = None
+        self._last_along: tuple[float, float] | None = None  # the model's last facing reading along the direction, and when
+        self._last_shoulders: np.ndarray | None = None  # the last facing output's shoulder points, (2, 2)
+        self._last_lower: tuple[np.ndarray, float] | None = None  # the last output's hips, knees and ankles
+        self.undone = 0  # samples put back, for the curious
+
+    def update(self, pose: PoseSample) -> PoseSample:
+        """The pose, or with its labels mirrored back when the model mirrored the body for a moment."""
+        out, facing = self._judged(pose)
+        if facing:
+            self._last_shoulders = out.image_xyz_px[_SHOULDERS, :2]
+        lower = out.image_xyz_px[_LOWER_TRACKED[0] + _LOWER_TRACKED[1], :2].reshape(2, -1, 2)
+        self._last_lower = (lower, out.timestamp_ms) if np.isfinite(lower).all() else None
+        return out
+
+    def _judged(self, pose: PoseSample) -> tuple[PoseSample, bool]:
+        """The output pose, and whether its shoulder line could be read (the body facing the camera)."""
+        t = pose.timestamp_ms
+        xy = pose.image_xyz_px[:, :2]
+        shoulders, hips = xy[_SHOULDERS[0]] - xy[_SHOULDERS[1]], xy[_HIPS[0]] - xy[_HIPS[1]]
+        torso_px = float(np.linalg.norm(xy[_SHOULDERS].mean(axis=0) - xy[_HIPS].mean(axis=0)))
+        width_px = float(np.linalg.norm(shoulders))
+        if not (np.isfinite([width_px, torso_px]).all() and np.isfinite(hips).all() and torso_px > 0):
+            return pose, False
+        facing = width_px >= FACING_MIN * torso_px
+        if self._ref is not None and t - self._agreed_ms > MIRROR_JUMP_S * 1000:
+            self._take_direction(None, t)  # no clear sample for a while: maybe a turn
+        if self._ref is None:
+            self._settle(shoulders, hips, facing, t)
+            return pose, facing
+        along = float(np.dot(shoulders, self._ref)) / self._usual_px
+        # against the last sample the line could be read from (a blended one between says nothing)
+        last, last_points = self._last_along, self._last_shoulders
+        if facing:
+            self._last_along = (along, t)
+        dt_ms = t - last[1] if last is not None else np.inf
+        jumped = 0 < dt_ms <= MAX_STEP_S * 1000 and (last[0] - along) / dt_ms * 1000 > TURN_MAX_PER_S
+        if jumped and last_points is not None:
+            kept, crossed = kept_and_crossed_px(xy[_SHOULDERS], last_points)
+            jumped = kept > SWAP_RATIO * crossed  # exchanged in place, not moved (a cut)
+        if self._mirrored_since_ms is not None:
+            if t - self._mirrored_since_ms > MAX_MIRROR_S * 1000:
+                self._take_direction(shoulders / width_px, t)  # kept up this long: the model's view stands
+                return pose, facing
+            if along > ACROSS_CLEAR:
+                self._mirrored_since_ms = None  # the model's labels run along again
+            else:
+                return self._mirrored(pose, facing and -along > ACROSS_CLEAR, -shoulders), facing
+        elif facing and along < -ACROSS_CLEAR and jumped:
+            self._mirrored_since_ms = t
+            return self._mirrored(pose, True, -shoulders), facing
+        if facing and along > ACROSS_CLEAR:
+            self._agree(shoulders, t)
+        return pose, facing
+
+    def _mirrored(self, pose: PoseSample, clear: bool, shoulders: np.ndarray) -> PoseSample:
+        """The pose with the upper body's labels mirrored back, and the legs' if they went over too."""
+        t = pose.timestamp_ms
+        self.undone += 1
+        if clear:
+            self._agree(shoulders, t)
+        order = _UPPER_MIRRORED
+        lower = pose.image_xyz_px[_LOWER_TRACKED[0] + _LOWER_TRACKED[1], :2].reshape(2, -1, 2)
+        if self._last_lower is not None and t - self._last_lower[1] <= MAX_STEP_S * 1000 and np.isfinite(lower).all():
+            kept, crossed = kept_and_crossed_px(lower, self._last_lower[0])
+            if crossed < kept:
+                order = MIRROR_INDEX
+        return PoseSample(t, pose.image_xyz_px[order], pose.world_xyz_m[order], pose.visibility[order],
+                          pose.frame_size_px)
+
+    def _agree(self, shoulders: np.ndarray, t_ms: float) -> None:
+        """An output's shoulder line, clearly along the direction: the direction follows it."""
+        width = float(np.linalg.norm(shoulders))
+        self._usual_px = _ACROSS_MEMORY * self._usual_px + (1 - _ACROSS_MEMORY) * width
+        self._ref, self._agreed_ms = shoulders / width, t_ms
+
+    def _settle(self, shoulders: np.ndarray, hips: np.ndarray, facing: bool, t_ms: float) -> None:
+        """Without a direction: try the line until it has kept its way, hips along, for SETTLE_S."""
+        if not facing:
+            return
+        width = float(np.linalg.norm(shoulders))
+        unit = shoulders / width
+        along_hips = float(np.dot(hips, shoulders)) > 0
+        kept = (self._candidate is not None and float(np.dot(unit, self._candidate[0])) > ACROSS_CLEAR
+                and t_ms - self._candidate[2] <= MIRROR_JUMP_S * 1000)
+        if not (along_hips and kept):
+            self._candidate = (unit, t_ms, t_ms, width) if along_hips else None
+            return
+        _, since, _, usual = self._candidate
+        usual = _ACROSS_MEMORY * usual + (1 - _ACROSS_MEMORY) * width
+        self._candidate = (unit, since, t_ms, usual)
+        if t_ms - since >= SETTLE_S * 1000:
+            self._usual_px, self._candidate = usual, None
+            self._take_direction(unit, t_ms)
+
+    def _take_direction(self, unit: np.ndarray | None, t_ms: float) -> None:
+        """A new direction (None: none until one settles): readings along the old one say nothing of it."""
+        self._ref, self._agreed_ms = unit, t_ms
+        self._mirrored_since_ms, self._last_along = None, None
 
 
 # --- which physical leg did a one-leg set -----------------------------------------------------
@@ -335,7 +473,6 @@ class LegMergeGuard(_MomentaryMergeGuard):
 # the held line round for the next samples. Such samples show neither forearm: elbows, wrists and
 # hands unseen (NaN), so the line last seen stands; for at most MAX_MERGE_S, longer is the model's view.
 _WRISTS = [Landmark.LEFT_WRIST, Landmark.RIGHT_WRIST]
-_SHOULDERS = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]
 _FOREARMS = [Landmark[f"{s}_{p}"] for s in ("LEFT", "RIGHT") for p in ("ELBOW", "WRIST", "PINKY", "INDEX", "THUMB")]
 ARMS_OUT_SHOULDERS = 1.5  # the wrists had been this many shoulder widths apart or more (arms out) ...
 ARMS_CLOSER = 0.75  # ... came closer, losing at least a quarter of their span ...
