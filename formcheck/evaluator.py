@@ -71,6 +71,20 @@ VIEW_WINDOW = 900  # judge on the latest samples (30 s at 30 fps): memory and ti
 # angles shortened by a quarter and legs the model mirrors.
 MIN_SIDE_ON = 0.75
 MAX_SIDE_ON_FOR_FRONT = 0.7
+# Lying on the side, the body's left-right axis stands upright, so its depth share is the camera's
+# height angle, not its angle round the body, and the model reads that depth on stacked hips and
+# shoulders loosely: the advised camera (raised in front, looking down the mat; rendered 35 deg up,
+# 0.47 from the rendered landmarks) reads 0.45-0.77 through the model, across the limit above. Too
+# side-on lying is a camera nearly overhead (65 deg up reads 0.85 rendered), where the lift comes
+# straight at it.
+MAX_SIDE_ON_FOR_FRONT_SIDE_LYING = 0.8
+
+
+def max_side_on_for_front(spec: ExerciseSpec) -> float:
+    """How side-on a front-view spec's camera may read (see MAX_SIDE_ON_FOR_FRONT_SIDE_LYING)."""
+    return MAX_SIDE_ON_FOR_FRONT_SIDE_LYING if spec.posture == "side_lying" else MAX_SIDE_ON_FOR_FRONT
+
+
 # The camera's angle is read from the person between reps, in the exercise's start position: while a
 # limb lifts, the model's depth of the hip and shoulder on its side moves with it (a bird dog's near
 # leg reaching back, filmed 25 deg off side-on from above, reads 0.65 while the body stays square
@@ -159,7 +173,7 @@ class ViewCheck:
             side_on = float(np.median(self._side_on))
             if self._side_on_rest and abs(float(np.median(self._side_on_rest)) - side_on) <= REST_VIEW_MAX_SHIFT:
                 side_on = float(np.median(self._side_on_rest))
-            too_frontal, too_side_on = side_on < MIN_SIDE_ON, side_on > MAX_SIDE_ON_FOR_FRONT
+            too_frontal, too_side_on = side_on < MIN_SIDE_ON, side_on > max_side_on_for_front(self.spec)
         else:
             ratio = float(np.median(ratios)) if ratios else np.nan
             too_frontal, too_side_on = ratio > FRONT_VIEW_MIN_RATIO, ratio < SIDE_VIEW_MAX_RATIO

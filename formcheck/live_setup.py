@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.evaluator import KEY_LANDMARKS, MAX_SIDE_ON_FOR_FRONT, MIN_SIDE_ON
+from formcheck.evaluator import KEY_LANDMARKS, MIN_SIDE_ON, max_side_on_for_front
 from formcheck.features import VISIBILITY_MIN
 from formcheck.lang import tr
 from formcheck.skeleton import Landmark
@@ -128,7 +128,7 @@ class SetupGuide:
             view = float(np.median(self._side_on))
             if self.spec.view == "side" and view < MIN_SIDE_ON:
                 return TURN_SIDE_ON
-            if self.spec.view == "front" and view > MAX_SIDE_ON_FOR_FRONT:
+            if self.spec.view == "front" and view > max_side_on_for_front(self.spec):
                 return FACE_CAMERA
         return None
 
