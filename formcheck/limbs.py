@@ -159,7 +159,12 @@ _ACROSS_MEMORY = 0.9  # the usual shoulder width follows the body slowly
 _LOWER_LEFT = [Landmark.LEFT_HIP] + _LEFT_LOWER
 _LOWER_RIGHT = [Landmark.RIGHT_HIP] + _RIGHT_LOWER
 _UPPER_MIRRORED = np.where(np.isin(_ORDER, _LOWER_LEFT + _LOWER_RIGHT), _ORDER, MIRROR_INDEX)
-_LOWER_TRACKED = ([Landmark.LEFT_HIP] + _LEFT_TRACKED, [Landmark.RIGHT_HIP] + _RIGHT_TRACKED)
+_LOWER_TRACKED = [Landmark.LEFT_HIP] + _LEFT_TRACKED + [Landmark.RIGHT_HIP] + _RIGHT_TRACKED
+
+
+def _lower_points(image_xyz_px: np.ndarray) -> np.ndarray:
+    """The hips, knees and ankles in the image, left and right: (2 sides, 3 joints, 2)."""
+    return image_xyz_px[_LOWER_TRACKED, :2].reshape(2, -1, 2)
 
 
 class BodyMirrorGuard:
@@ -182,7 +187,7 @@ class BodyMirrorGuard:
         out, facing = self._judged(pose)
         if facing:
             self._last_shoulders = out.image_xyz_px[_SHOULDERS, :2]
-        lower = out.image_xyz_px[_LOWER_TRACKED[0] + _LOWER_TRACKED[1], :2].reshape(2, -1, 2)
+        lower = _lower_points(out.image_xyz_px)
         self._last_lower = (lower, out.timestamp_ms) if np.isfinite(lower).all() else None
         return out
 
@@ -233,7 +238,7 @@ class BodyMirrorGuard:
         if clear:
             self._agree(shoulders, t)
         order = _UPPER_MIRRORED
-        lower = pose.image_xyz_px[_LOWER_TRACKED[0] + _LOWER_TRACKED[1], :2].reshape(2, -1, 2)
+        lower = _lower_points(pose.image_xyz_px)
         if self._last_lower is not None and t - self._last_lower[1] <= MAX_STEP_S * 1000 and np.isfinite(lower).all():
             kept, crossed = kept_and_crossed_px(lower, self._last_lower[0])
             if crossed < kept:
