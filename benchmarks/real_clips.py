@@ -7,7 +7,11 @@ other postures, which must count 0 (negatives). The totals give the clips of hol
 (the spec's driver angle, raw, two fixed thresholds, no smoothing or gating) counts the same
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
-    python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...]
+    python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
+
+``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored), with
+the catalogue's left and right counts exchanged: the same people facing the other way, so a count
+that changes shows a rule that depends on the direction the person faces, not on the movement.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / ".cache" / "poses"
+MIRRORED = ROOT / "benchmarks" / ".cache" / "mirrored"
 
 # Two specs of other postures per posture: the ones a clinician could pick by mistake and that a
 # posture gate must tell apart (side-lying from supine, quadruped from supine, lying from upright).
@@ -52,6 +57,29 @@ def poses_for(clip: Path, analysis_fps: float | None) -> Path:
     if not out.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         save_poses(clip, out, analysis_fps=analysis_fps)
+    return out
+
+
+def mirrored(clip: Path) -> Path:
+    """The clip flipped left-right, made once (written aside, then moved into place)."""
+    import cv2
+
+    out = MIRRORED / f"mirrored_{clip.name}"
+    if out.exists():
+        return out
+    MIRRORED.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f"part_{out.name}")
+    cap = cv2.VideoCapture(str(clip))
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    writer = cv2.VideoWriter(str(part), cv2.VideoWriter_fourcc(*"mp4v"), cap.get(cv2.CAP_PROP_FPS), size)
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        writer.write(cv2.flip(frame, 1))
+    writer.release()
+    cap.release()
+    part.replace(out)
     return out
 
 
@@ -135,6 +163,7 @@ def main() -> int:
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "clips")
     ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS)
     ap.add_argument("--only", nargs="*", help="clip file names to run (default: every clip in the catalog)")
+    ap.add_argument("--mirror", action="store_true", help="every clip flipped left-right, its sides exchanged")
     args = ap.parse_args()
     if not (args.clips / "catalog.csv").is_file():
         print(f"no clips at {args.clips}: nothing to measure")
@@ -154,6 +183,9 @@ def main() -> int:
         clip = args.clips / row["file"]
         if not clip.is_file():
             continue
+        if args.mirror:
+            clip = mirrored(clip)
+            row = {**row, "file": clip.name, "reps_left": row["reps_right"], "reps_right": row["reps_left"]}
         poses = list(read_poses(poses_for(clip, args.analysis_fps or None)))
         name = row["formcheck_exercise"]
         spec = load_spec(name) if name != "none" else None

@@ -20,7 +20,7 @@ from formcheck.phases import (
     PositionTracker,
     RejectedMovement,
     RepCandidate,
-    RepCounter,
+    SettlingCounter,
     TwoWayCounter,
     make_counter,
     set_direction,
@@ -551,7 +551,7 @@ class ExerciseEvaluator:
                 out.append(side)
         return out
 
-    def _take_rejected(self, counter: RepCounter | TwoWayCounter) -> None:
+    def _take_rejected(self, counter: SettlingCounter | TwoWayCounter) -> None:
         """Keep a counter's rejected movements; a too-small full cycle is judged now, while its frames are at hand."""
         for r in counter.rejected:
             if r.candidate is not None and self._echo_in_posture(r.candidate):

@@ -384,6 +384,8 @@ def _vote(rest: np.ndarray, peak: np.ndarray, work: int, torso_px: float) -> int
         return 0
     if apart < max(FEET_APART_MIN, PLACES_APART_WOBBLES * wobble_max):
         return 0
+    if min(to_own, to_working) > apart / 2:
+        return 0  # standing at neither rest place (the model misplaced it, or it moved): no evidence
     if to_working * CLEARLY_NEARER < to_own:
         return 1
     if to_own * CLEARLY_NEARER < to_working:

@@ -149,8 +149,10 @@ class CounterState:
 class RepCounter:
     """Counts cycles of one driver for one side; ``update`` once per frame."""
 
-    def __init__(self, rep: RepSpec, side: str, *, two_way: bool = False):
+    def __init__(self, rep: RepSpec, side: str, *, two_way: bool = False, afresh: bool = False):
         """``two_way``: one of a TwoWayCounter's pair, which counts the other way at the same time.
+        ``afresh``: started in the middle of a recording (see ``SettlingCounter``), at a still position
+        whose first samples are its rest: no lead-in, nothing begun before it.
 
         Counted one way, the rest is the most rest-like value of the last seconds (the lowest,
         for an increase); a driver that moves from the first frame to a still level away from it
@@ -179,6 +181,8 @@ class RepCounter:
         self._began_before = False
         self._began_in_position = False
         self.reset()
+        if afresh:
+            self._lead_in = None
 
     # --- state -------------------------------------------------------------------------------
     def reset(self, settle_s: float = REST_SETTLE_S) -> None:
@@ -873,9 +877,117 @@ class TwoWayCounter:
         return (self._queued + done)[0] if self._queued or done else None
 
 
-def make_counter(rep: RepSpec, side: str) -> RepCounter | TwoWayCounter:
+class SettlingCounter:
+    """Counts one way, as ``RepCounter``, and sees a rest the driver settles at in the middle of a "rep".
+
+    A person getting into position (lying down, turning over) moves the driver past a rep's start
+    and settles a few degrees from where it began: one-way, that "rep" waits for a return that never
+    comes, and the real reps go from the new position inside it, all merged into it. So while a rep
+    is out, once the driver has come back from its top (out of the hold band) and stayed still for
+    AFRESH_SETTLE_S, an inner counter takes that position as a rest. If a whole rep goes from it
+    (out by a rep's start and back, as any rep), the position was a new rest: the outer "rep" is
+    listed as ``new_position`` and the inner one counts, and goes on as the counter. A hold is at
+    its top, inside the band, and a return to rest ends the outer rep first, so neither starts one.
+    """
+
+    def __init__(self, rep: RepSpec, side: str):
+        self.rep = rep
+        self.side = side
+        self._outer = RepCounter(rep, side)
+        self._inner: RepCounter | None = None
+        self._recent: deque[tuple[float, float]] = deque()  # the outer rep's last samples, for stillness
+        self._rejected: list[RejectedMovement] = []
+
+    @property
+    def rejected(self) -> list[RejectedMovement]:
+        """The counter's rejected movements (and the new positions it left); the evaluator drains this list."""
+        self._rejected.extend(self._outer.rejected)
+        self._outer.rejected.clear()
+        return self._rejected
+
+    @property
+    def active(self) -> bool:
+        """Whether a rep is in progress."""
+        return self._outer.active
+
+    @property
+    def active_since_ms(self) -> float:
+        """When the rep in progress left rest (nan at rest)."""
+        return self._outer.active_since_ms
+
+    @property
+    def peak_excursion_deg(self) -> float:
+        """The largest excursion of the rep in progress so far (nan at rest)."""
+        return self._outer.peak_excursion_deg
+
+    @property
+    def phase(self) -> str:
+        """The phase name now: the spec's rest phase, or its active one during a rep."""
+        return self._outer.phase
+
+    def cancel(self, kind: str | None = None, detail: str = "") -> None:
+        """Drop the rep in progress, as ``RepCounter.cancel``."""
+        self._outer.cancel(kind, detail)
+        self._forget_inner()
+
+    def _forget_inner(self) -> None:
+        self._inner = None
+        self._recent.clear()
+
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+        """One frame, as ``RepCounter.update``."""
+        state = self._outer.update(t_ms, value, usable, may_start)
+        if not self._outer.active:
+            self._forget_inner()
+            return state
+        if self._inner is None:
+            if not (usable and np.isfinite(value)):
+                return state
+            self._recent.append((t_ms, value))
+            if not self._settled_back_from_top():
+                return state
+            self._inner = RepCounter(self.rep, self.side, afresh=True)
+            for t, v in self._recent:  # the still run is the inner counter's rest
+                self._inner.update(t, v)
+            return state
+        inner = self._inner.update(t_ms, value, usable, may_start)
+        self._inner.rejected.clear()  # movements inside the rep are part of it
+        if inner.completed is None:
+            return state
+        self._new_position(f"{inner.completed.rom_deg:.1f} {self.rep.driver} rep from it")
+        return inner
+
+    def _settled_back_from_top(self) -> bool:
+        """The outer rep came back out of its hold band and has been still there AFRESH_SETTLE_S."""
+        span_ms = AFRESH_SETTLE_S * 1000
+        while len(self._recent) > 1 and self._recent[-1][0] - self._recent[1][0] >= span_ms:
+            self._recent.popleft()
+        t = [x[0] for x in self._recent]
+        e = [self._outer.excursion(x[1]) for x in self._recent]
+        if t[-1] - t[0] < span_ms:
+            return False
+        back = max(e) <= self._outer.peak_excursion_deg - self.rep.hold_band_deg
+        still = max(e) - min(e) < max(self.rep.enter_deg - self.rep.exit_deg, 2.0)  # as RepCounter's stillness
+        return bool(back and still)
+
+    def _new_position(self, detail: str) -> None:
+        """The outer "rep" was a move to a new position; the inner counter goes on as the counter."""
+        self._outer.cancel("new_position", detail)
+        self._rejected.extend(self._outer.rejected)
+        self._outer.rejected.clear()
+        self._outer, self._inner = self._inner, None
+        self._recent.clear()
+
+    def finish(self, max_active_s: float) -> RepCandidate | None:
+        """At the end of the recording, as ``RepCounter.finish``: a rep from the new position under way counts instead."""
+        if self._inner is not None and self._inner.active:
+            self._new_position(f"{self._inner.peak_excursion_deg:.1f} {self.rep.driver} rep from it")
+        return self._outer.finish(max_active_s)
+
+
+def make_counter(rep: RepSpec, side: str) -> SettlingCounter | TwoWayCounter:
     """The counter a spec's rep block asks for: one way, or both ways (``direction: either``)."""
-    return TwoWayCounter(rep, side) if rep.direction == "either" else RepCounter(rep, side)
+    return TwoWayCounter(rep, side) if rep.direction == "either" else SettlingCounter(rep, side)
 
 
 def set_direction(reps) -> str | None:

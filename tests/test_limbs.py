@@ -139,3 +139,23 @@ def test_feet_that_never_settle_between_lifts_are_no_evidence():
         wobbly.append(PoseSample(pose.timestamp_ms, image, pose.world_xyz_m, pose.visibility, pose.frame_size_px))
     assert _votes(swapped, truth, "right") == [1] * REPS
     assert _votes(wobbly, truth, "right") == [0] * REPS
+
+
+def test_a_resting_foot_read_at_neither_rest_place_is_no_evidence():
+    """At the lifts' peaks the resting foot is read past the working foot's rest place, nearer it than
+    its own but at neither (the model misplaced it): no evidence, and the labels stand (a real donkey
+    kick, mirrored, had all six reps put on the wrong leg by one such rep)."""
+    truth, poses = _far_leg_set("standing_hip_extension", "left")
+    swapped = _lifts_take_the_near_labels(poses, truth)
+    feet = {s: [Landmark[f"{s}_{p}"] for p in ("ANKLE", "HEEL", "FOOT_INDEX")] for s in ("LEFT", "RIGHT")}
+    lifting = [any(r.start_s <= p.timestamp_ms / 1000 <= r.end_s for r in truth.reps) for p in swapped]
+    at_rest = np.array([p.image_xyz_px[:, :2] for p, lift in zip(swapped, lifting) if not lift])
+    rest_left, rest_right = (np.median(at_rest[:, feet[s]], axis=0) for s in ("LEFT", "RIGHT"))
+    misplaced = []
+    for pose, lift in zip(swapped, lifting):
+        image = pose.image_xyz_px.copy()
+        if lift:  # labelled right is the lift: the left label is the resting foot
+            image[feet["LEFT"], :2] = rest_right + 0.8 * (rest_right - rest_left)
+        misplaced.append(PoseSample(pose.timestamp_ms, image, pose.world_xyz_m, pose.visibility, pose.frame_size_px))
+    assert _votes(swapped, truth, "right") == [1] * REPS
+    assert _votes(misplaced, truth, "right") == [0] * REPS

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from formcheck.evaluator import ExerciseEvaluator
-from formcheck.phases import RepCounter
+from formcheck.phases import RepCounter, make_counter
 from formcheck.spec import load_spec
 from kinematics import depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 
@@ -348,6 +348,44 @@ def test_coming_back_into_position_after_a_gap_is_not_a_rep_even_with_a_pause_in
             if (st := counter.update(ts * 1000, float(v), usable=bool(np.isfinite(v)))).completed]
     assert len(done) == 3
     assert all(14 <= c.rom_deg <= 21 for c in done)  # from the settled rest (within its stillness gap), not 139
+
+def settle_then_lifts(fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Side-lying leg raises whose recording starts as the person lies down: the top leg passes
+    107 deg, swings to 86 and settles still at 96 for 8 s; then a lift to 66 held 7 s, back to 88,
+    and a quick lift to 63 and back (a real clip, mirrored: 0 of 2 counted)."""
+    knots_s = [0.0, 1.1, 1.5, 2.4, 3.0, 10.2, 10.9, 18.5, 19.3, 20.0, 20.4, 21.2, 22.5]
+    knots_deg = [103, 102, 107, 86, 96, 96, 66, 66, 88, 88, 63, 86, 86]
+    t = np.arange(0, 22.5, 1 / fps)
+    return t, np.interp(t, knots_s, knots_deg)
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_still_position_inside_a_rep_from_which_whole_reps_go_is_a_new_rest(fps):
+    """The swing while lying down passes a rep's start and settles short of where it began: the
+    reps that follow go from that position, so it was the rest, and both reps count (with the
+    7 s hold), the set-up listed as a new position."""
+    rep = load_spec("side_lying_hip_abduction").rep  # decreasing; enter 10, a rep needs 14
+    counter = make_counter(rep, "right")
+    t, value = settle_then_lifts(fps)
+    done = [st.completed for ts, v in zip(t, value) if (st := counter.update(ts * 1000, float(v))).completed]
+    done += [c for c in [counter.finish(60.0)] if c is not None]
+    assert [round(c.rom_deg) for c in done] == [30, 25]
+    assert 6.5 <= done[0].hold_s <= 8.5
+    assert [m.kind for m in counter.rejected] == ["new_position"]
+
+
+def test_a_hold_that_sags_and_is_lifted_again_stays_one_rep_with_its_whole_hold():
+    """Inside the hold band a sag is the hold going on: no new rest is taken there."""
+    rep = load_spec("side_lying_hip_abduction").rep  # hold band 6
+    knots_s = [0.0, 2.0, 2.6, 6.0, 6.3, 8.0, 8.3, 11.0, 11.6, 14.0]
+    knots_deg = [96, 96, 66, 66, 70, 70, 64, 64, 96, 96]
+    t = np.arange(0, 14, 1 / FPS)
+    counter = make_counter(rep, "right")
+    done = [st.completed for ts, v in zip(t, np.interp(t, knots_s, knots_deg))
+            if (st := counter.update(ts * 1000, float(v))).completed]
+    assert len(done) == 1 and done[0].hold_s >= 8.0
+    assert counter.rejected == []
+
 
 def test_getting_up_at_the_end_of_the_set_is_not_a_rep():
     standing = pose_2d(posture="standing")
