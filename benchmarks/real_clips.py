@@ -8,10 +8,12 @@ other postures, which must count 0 (negatives). The totals give the clips of hol
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
     python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
+    [--speed 1.5]
 
 ``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored), with
 the catalogue's left and right counts exchanged: the same people facing the other way, so a count
-that changes shows a rule that depends on the direction the person faces, not on the movement.
+that changes shows a rule that depends on the direction the person faces, not on the movement. ``--speed`` plays every clip faster (or slower,
+below 1), the prescribed hold with it: people do the same exercise at their own pace.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +166,8 @@ def main() -> int:
     ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS)
     ap.add_argument("--only", nargs="*", help="clip file names to run (default: every clip in the catalog)")
     ap.add_argument("--mirror", action="store_true", help="every clip flipped left-right, its sides exchanged")
+    ap.add_argument("--speed", type=float, default=1.0,
+                    help="play every clip this many times faster (its poses' clock and its hold_s divided by it)")
     args = ap.parse_args()
     if not (args.clips / "catalog.csv").is_file():
         print(f"no clips at {args.clips}: nothing to measure")
@@ -186,7 +190,8 @@ def main() -> int:
         if args.mirror:
             clip = mirrored(clip)
             row = {**row, "file": clip.name, "reps_left": row["reps_right"], "reps_right": row["reps_left"]}
-        poses = list(read_poses(poses_for(clip, args.analysis_fps or None)))
+        poses = [replace(p, timestamp_ms=p.timestamp_ms / args.speed)
+                 for p in read_poses(poses_for(clip, args.analysis_fps or None))]
         name = row["formcheck_exercise"]
         spec = load_spec(name) if name != "none" else None
         posture = spec.posture if spec else "standing"
@@ -199,7 +204,7 @@ def main() -> int:
         if spec is None:
             print(f"| {row['file']} | none | | | | | | | {'; '.join(negatives)} |")
             continue
-        hold = float(row["hold_s"]) if row["hold_s"].strip() else None
+        hold = round(float(row["hold_s"]) / args.speed, 2) if row["hold_s"].strip() else None
         spec = spec.with_target(hold_s=hold)
         truth = int(row["reps"])
         left, right = _int(row["reps_left"]), _int(row["reps_right"])
