@@ -959,16 +959,12 @@ class SettlingCounter:
 
     def _settled_back_from_top(self) -> bool:
         """The outer rep came back out of its hold band and has been still there AFRESH_SETTLE_S."""
-        span_ms = AFRESH_SETTLE_S * 1000
-        while len(self._recent) > 1 and self._recent[-1][0] - self._recent[1][0] >= span_ms:
+        while len(self._recent) > 1 and self._recent[-1][0] - self._recent[1][0] >= AFRESH_SETTLE_S * 1000:
             self._recent.popleft()
-        t = [x[0] for x in self._recent]
-        e = [self._outer.excursion(x[1]) for x in self._recent]
-        if t[-1] - t[0] < span_ms:
+        if self._outer._still_since(list(self._recent), AFRESH_SETTLE_S) is None:  # the counter's own stillness
             return False
-        back = max(e) <= self._outer.peak_excursion_deg - self.rep.hold_band_deg
-        still = max(e) - min(e) < max(self.rep.enter_deg - self.rep.exit_deg, 2.0)  # as RepCounter's stillness
-        return bool(back and still)
+        furthest = max(self._outer.excursion(v) for _, v in self._recent)
+        return bool(furthest <= self._outer.peak_excursion_deg - self.rep.hold_band_deg)
 
     def _new_position(self, detail: str) -> None:
         """The outer "rep" was a move to a new position; the inner counter goes on as the counter."""
