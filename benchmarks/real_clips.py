@@ -8,18 +8,22 @@ other postures, which must count 0 (negatives). The totals give the clips of hol
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
     python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
-    [--speed 1.5]
+    [--speed 1.5] [--start-before-first-rep 0.1]
 
 ``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored), with
 the catalogue's left and right counts exchanged: the same people facing the other way, so a count
 that changes shows a rule that depends on the direction the person faces, not on the movement. ``--speed`` plays every clip faster (or slower,
 below 1), the prescribed hold with it: people do the same exercise at their own pace.
+``--start-before-first-rep S`` cuts the start of every clip whose notes give its first rep's start
+(``first_rep_within_0.5s=no (~X s)``) so that it begins S seconds before that rep, as if the person
+pressed record just then; the other clips are left out, and the truth is unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import re
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -166,6 +170,8 @@ def main() -> int:
     ap.add_argument("--analysis-fps", type=float, default=DEFAULT_ANALYSIS_FPS)
     ap.add_argument("--only", nargs="*", help="clip file names to run (default: every clip in the catalog)")
     ap.add_argument("--mirror", action="store_true", help="every clip flipped left-right, its sides exchanged")
+    ap.add_argument("--start-before-first-rep", type=float, metavar="S",
+                    help="start each clip S seconds before its first rep (clips whose notes give it)")
     ap.add_argument("--speed", type=float, default=1.0,
                     help="play every clip this many times faster (its poses' clock and its hold_s divided by it)")
     args = ap.parse_args()
@@ -190,8 +196,14 @@ def main() -> int:
         if args.mirror:
             clip = mirrored(clip)
             row = {**row, "file": clip.name, "reps_left": row["reps_right"], "reps_right": row["reps_left"]}
-        poses = [replace(p, timestamp_ms=p.timestamp_ms / args.speed)
-                 for p in read_poses(poses_for(clip, args.analysis_fps or None))]
+        cut_ms = 0.0
+        if args.start_before_first_rep is not None:
+            first = re.search(r"first_rep_within_0\.5s=no[^(;]*\(~?([\d.]+) s", row["notes"])
+            if first is None or float(first.group(1)) <= args.start_before_first_rep:
+                continue
+            cut_ms = (float(first.group(1)) - args.start_before_first_rep) * 1000
+        poses = [replace(p, timestamp_ms=(p.timestamp_ms - cut_ms) / args.speed)
+                 for p in read_poses(poses_for(clip, args.analysis_fps or None)) if p.timestamp_ms >= cut_ms]
         name = row["formcheck_exercise"]
         spec = load_spec(name) if name != "none" else None
         posture = spec.posture if spec else "standing"

@@ -24,7 +24,7 @@ so a report never shows a bare 0.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -208,6 +208,11 @@ class RepCounter:
         self._baseline = np.nan
         self._rest_in_range_deg = np.nan  # the last rest inside the spec's rest range
         self._began_before = False
+        if getattr(self, "_awaiting", None) is not None:
+            self._drop_awaiting()
+        # the rep in progress is measured from the most rest-like moment seen, not from a still rest
+        self._rest_unseen = False
+        self._awaiting: RepCandidate | None = None  # such a rep, too small from that moment: see _judge_awaiting
 
     @property
     def active(self) -> bool:
@@ -240,6 +245,8 @@ class RepCounter:
         """
         if kind is not None and self._active and self._series:
             self._reject(self._series[-1][0], kind, detail)
+        if self._awaiting is not None:
+            self._drop_awaiting()
         self._active = False
         self._began_before = False
         self._settled = False
@@ -323,7 +330,8 @@ class RepCounter:
                         self._note_peak(t, self.excursion(v), v)
         else:
             self._pending_since = None
-        return CounterState(self.phase, e, 0.0)
+        completed = self._judge_awaiting() if self._awaiting is not None and not self._active else None
+        return CounterState(self.phase, e, 0.0, completed)
 
     def _settle_where_still(self) -> None:
         """Starting afresh (after a gap or a dropped rep): the rest is where the driver comes to rest.
@@ -428,6 +436,9 @@ class RepCounter:
         """
         still = [v for t, v in lead_in if t >= still_from]
         self._baseline = float(np.median(still))
+        # 0.2 s that moved less than the hysteresis gap: a slow movement passes for it, so the first
+        # rep is measured from a moment, maybe not the rest (see _judge_awaiting)
+        self._rest_unseen = not self._two_way
         self._rest.clear()
         self._rest.extend((t, v) for t, v in lead_in if t >= still_from)
         self._settled = True
@@ -482,6 +493,8 @@ class RepCounter:
 
     def _start_active(self, t_ms: float, start_ms: float | None = None) -> None:
         """Enter the active phase at ``t_ms``; the rep began at ``start_ms`` (default: when rest was last left)."""
+        if self._awaiting is not None:
+            self._drop_awaiting()
         self._active = True
         if start_ms is None:
             start_ms = self._last_quiet_ms if self._last_quiet_ms is not None else t_ms
@@ -590,6 +603,7 @@ class RepCounter:
 
     def _complete(self, end_ms: float, complete: bool) -> RepCandidate | None:
         peak_t, peak_e, peak_v = self._peak
+        rest_unseen, self._rest_unseen = self._rest_unseen, False
         duration_s = (end_ms - self._series_start) / 1000
         if duration_s < self.rep.min_duration_s:
             self._reject(end_ms, "too_quick", f"{duration_s:.1f} s, under {self.rep.min_duration_s:g} s")
@@ -617,9 +631,32 @@ class RepCounter:
         # range, which passed a rep's start to be taken for one
         min_rom = self.rep.enter_deg if self._began_before and self._began_in_position else self.rep.min_rom_deg
         if peak_e < min_rom:
+            if rest_unseen and complete:
+                self._awaiting = cand  # judged from the rest it comes back to (_judge_awaiting)
+                return None
             self._reject(end_ms, "too_small", f"{peak_e:.1f} of the {min_rom:g} needed", candidate=cand)
             return None
         return cand
+
+    def _judge_awaiting(self) -> RepCandidate | None:
+        """A rep measured from the first moments seen, too small from them: once the driver is still at
+        the rest it came back to, its range is measured from that rest (it was under way when the
+        counting began, and its start lay further back)."""
+        if self._still_since(list(self._rest)) is None:
+            return None
+        cand, self._awaiting = self._awaiting, None
+        rom = self.excursion(cand.peak_value)
+        if rom >= self.rep.min_rom_deg:
+            return replace(cand, rom_deg=rom, began_before=True)
+        self._awaiting = cand
+        self._drop_awaiting()
+        return None
+
+    def _drop_awaiting(self) -> None:
+        """The awaiting rep is judged as measured: too small."""
+        cand, self._awaiting = self._awaiting, None
+        self.rejected.append(RejectedMovement(cand.side, cand.start_ms, cand.end_ms, cand.rom_deg, "too_small",
+                                              f"{cand.rom_deg:.1f} of the {self.rep.min_rom_deg:g} needed", cand))
 
     def _work_seen(self) -> bool:
         """A rep that began before the recording: was its working half seen?
@@ -653,6 +690,8 @@ class RepCounter:
         held there: a recording that ends on the way up has not shown a rep (nor, for a squat, one
         that ends at the bottom: its work is the way back up).
         """
+        if self._awaiting is not None:
+            self._drop_awaiting()  # never seen still at a rest after it: judged as measured
         if not self._active or not self._series:
             return None
         end_ms = self._series[-1][0]
