@@ -180,6 +180,8 @@ class RepCounter:
         self._lead_in: list[tuple[float, float]] | None = []
         self._began_before = False
         self._began_in_position = False
+        # the recording's first rep, too small from its first rest: judged once still at the rest it came back to
+        self._awaiting: RepCandidate | None = None
         self.reset()
         if afresh:
             self._lead_in = None
@@ -208,11 +210,9 @@ class RepCounter:
         self._baseline = np.nan
         self._rest_in_range_deg = np.nan  # the last rest inside the spec's rest range
         self._began_before = False
-        if getattr(self, "_awaiting", None) is not None:
+        if self._awaiting is not None:
             self._drop_awaiting()
-        # the rep in progress is measured from the most rest-like moment seen, not from a still rest
-        self._rest_unseen = False
-        self._awaiting: RepCandidate | None = None  # such a rep, too small from that moment: see _judge_awaiting
+        self._rest_unseen = False  # the rest is the recording's first still moment, maybe not a rest
 
     @property
     def active(self) -> bool:
