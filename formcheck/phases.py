@@ -644,13 +644,12 @@ class RepCounter:
         counting began, and its start lay further back)."""
         if self._still_since(list(self._rest)) is None:
             return None
+        rom = self.excursion(self._awaiting.peak_value)
+        if rom < self.rep.min_rom_deg:
+            self._drop_awaiting()
+            return None
         cand, self._awaiting = self._awaiting, None
-        rom = self.excursion(cand.peak_value)
-        if rom >= self.rep.min_rom_deg:
-            return replace(cand, rom_deg=rom, began_before=True)
-        self._awaiting = cand
-        self._drop_awaiting()
-        return None
+        return replace(cand, rom_deg=rom, began_before=True)
 
     def _drop_awaiting(self) -> None:
         """The awaiting rep is judged as measured: too small."""
