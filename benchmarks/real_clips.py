@@ -10,10 +10,11 @@ poses. Poses come from the full model once per clip, cached in benchmarks/.cache
     python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
     [--speed 1.5] [--start-before-first-rep 0.1]
 
-``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored), with
-the catalogue's left and right counts exchanged: the same people facing the other way, so a count
-that changes shows a rule that depends on the direction the person faces, not on the movement. ``--speed`` plays every clip faster (or slower,
-below 1), the prescribed hold with it: people do the same exercise at their own pace.
+``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored),
+with the catalogue's left and right counts exchanged: the same people facing the other way, so a
+count that changes shows a rule that depends on the direction the person faces, not on the movement.
+``--speed`` plays every clip faster (or slower, below 1), the prescribed hold with it: people do the
+same exercise at their own pace.
 ``--start-before-first-rep S`` cuts the start of every clip whose notes give its first rep's start
 (``first_rep_within_0.5s=no (~X s)``) so that it begins S seconds before that rep, as if the person
 pressed record just then; the other clips are left out, and the truth is unchanged.
