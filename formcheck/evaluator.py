@@ -259,6 +259,8 @@ class ExerciseEvaluator:
         self._posture_bad_since: float | None = None
         self._posture_ok_since: float | None = None
         self._settled = False
+        # the frames in posture while it settles: once it has, the counters get them first
+        self._settling: list[FeatureFrame] = []
         self._first_ms: float | None = None
         self._last_ms: float | None = None
 
@@ -288,6 +290,8 @@ class ExerciseEvaluator:
         faults_before = len(self._faults)
         states = {}
         near = self._features.near_side
+        if usable and self._settling:
+            self._replay_settling(near)
         for side, counter in self._counters.items():
             value = feature_value(ff, self.spec.rep.driver, side)
             if ff.detected and usable and not np.isfinite(value):
@@ -302,6 +306,10 @@ class ExerciseEvaluator:
                 self._take_rejected(counter)
         if usable and self._first_usable_ms is None:
             self._first_usable_ms = t
+        if self._posture_ok_since is None:
+            self._settling.clear()
+        elif not usable and ff.posture_ok:
+            self._settling.append(ff)
         for side, tracker in self._positions.items():
             tracker.update(t, in_position(self.spec, ff, side) if usable else False, states[side].excursion_deg)
         leader = self._leading_side(states)
@@ -365,6 +373,27 @@ class ExerciseEvaluator:
         self._series_t.append(ff.timestamp_ms / 1000)
         for k, v in ff.values.items():
             self._series.setdefault(k, []).append(v)
+
+    def _replay_settling(self, near: str | None) -> None:
+        """The posture has just settled: its frames since it began count, as they would have.
+
+        Waiting for the posture to settle tells a held posture from passing through it; the frames
+        it held meanwhile were the exercise all along. Without them, a rep under way as a recording
+        starts is first seen near its top, and is lost (failure mode 2 of the count). Not for a
+        counter that goes either way: it counts no movement from before its first rest, so these
+        frames would only move that rest earlier, and its rule that a first rest left sooner than a
+        rep lasts is getting into position would then take a slide into position for a rep.
+        """
+        frames, self._settling = self._settling, []
+        one_way = {s: c for s, c in self._counters.items() if not isinstance(c, TwoWayCounter)}
+        for frame in frames:
+            for side, counter in one_way.items():
+                value = feature_value(frame, self.spec.rep.driver, side)
+                st = counter.update(frame.timestamp_ms, value, True, may_start=not self._near_only or side == near)
+                if st.completed is not None:
+                    self._pending.append(st.completed)
+                if counter.rejected:
+                    self._take_rejected(counter)
 
     def _usable(self, ff: FeatureFrame) -> bool:
         """Detected, and settled in the spec's posture (brief lapses forgiven)."""

@@ -456,6 +456,9 @@ class RepCounter:
             self._baseline = rest_value
             after = lead_in[i_rest:]
             self._start_active(after[-1][0], start_ms=after[0][0])
+            # rising from the first frame: the rep was under way before it, and is seen only in part
+            self._began_before = i_rest == 0 and self._moving_at_first(lead_in)
+            self._began_in_position = False
             self._frames = self._seen = len(after)
             for t, v in after:
                 self._series.append((t, self.excursion(v)))
@@ -477,6 +480,12 @@ class RepCounter:
         self._began_before = False
         self._series = []
         return completed
+
+    def _moving_at_first(self, samples: list[tuple[float, float]]) -> bool:
+        """The driver moved from the first frame on, further in REST_SETTLE_S than a rest's stillness allows."""
+        t_first = samples[0][0]
+        first = [v for t, v in samples if t - t_first <= REST_SETTLE_S * 1000]
+        return len(first) >= 2 and max(first) - min(first) >= max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
 
     def _begin_before_recording(self, samples: list[tuple[float, float]], in_position: bool = True) -> None:
         """A rep in progress since the first frame: its samples so far, against the current baseline.

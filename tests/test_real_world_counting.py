@@ -98,6 +98,19 @@ def test_a_rep_under_way_when_the_recording_starts_counts_once_its_top_is_seen()
     assert any("starts during a rep" in n for n in report.notices)
 
 
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_quick_rep_under_way_from_the_first_frame_counts_though_its_top_comes_before_the_posture_settles(fps):
+    """Bridges up in 0.3 s, recorded from the moment the first one leaves rest. The posture is
+    trusted only once held 0.2 s, and by then the hips are near the top: the frames it waited on
+    are counted once it has settled (before, the first rep was lost: a real side-kick clip played
+    1.5x faster lost its first of 5, a donkey kick 1 of 4)."""
+    frames = bridges(3, rise=0.3, hold=0.3, fall=0.5, pause=1.0, lead_s=0.0)
+    report = run(load_spec("bridge").with_target(hold_s=0.3), stream(frames[int(0.3 * FPS):], FPS, noise_px=1.0)[::round(FPS / fps)])
+    assert report.summary()["reps_total"] == 3
+    assert report.reps[0].began_before and not any(r.began_before for r in report.reps[1:])
+    assert report.reps[0].rom_deg > 40
+
+
 def test_a_recording_that_starts_just_before_a_lift_counts_it_from_rest():
     """Too soon to have seen the rest settle, but it was seen: an ordinary rep, not one begun before."""
     frames = [supine(50.0)] * int(0.35 * FPS) + bridges(3, lead_s=0.0)
@@ -223,7 +236,8 @@ def test_the_live_hold_time_pauses_through_a_brief_dip():
     """What the live screen counts down: the time in position, not restarted by a wobble."""
     ev = ExerciseEvaluator(hold_bridge_spec(5.0))
     shown = [ev.update(s).hold_s for s in stream(held_bridges([(5.0, [(2.5, 0.3)])]), FPS, noise_px=1.0)]
-    assert 4.3 <= max(shown) <= 5.5
+    # live, the hold band is entered on the way up and left on the way down: a few frames more than 5 s
+    assert 4.3 <= max(shown) <= 5.6
 
 
 def test_two_holds_with_a_return_to_rest_between_are_two_reps():
