@@ -414,7 +414,7 @@ class RepCounter:
         then falls back to the hysteresis gap rather than never counting.
         """
         t_last = samples[-1][0]
-        tol = max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        tol = self._stillness_deg
         if self._two_way and t_last - samples[0][0] < BASELINE_WINDOW_S * 1000:
             tol = max(self.rep.exit_deg, 1.0)
         lo = hi = samples[-1][1]
@@ -485,7 +485,12 @@ class RepCounter:
         """The driver moved from the first frame on, further in REST_SETTLE_S than a rest's stillness allows."""
         t_first = samples[0][0]
         first = [v for t, v in samples if t - t_first <= REST_SETTLE_S * 1000]
-        return len(first) >= 2 and max(first) - min(first) >= max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
+        return len(first) >= 2 and max(first) - min(first) >= self._stillness_deg
+
+    @property
+    def _stillness_deg(self) -> float:
+        """How far a still driver may move: the hysteresis gap, at least 2 deg."""
+        return max(self.rep.enter_deg - self.rep.exit_deg, 2.0)
 
     def _begin_before_recording(self, samples: list[tuple[float, float]], in_position: bool = True) -> None:
         """A rep in progress since the first frame: its samples so far, against the current baseline.
