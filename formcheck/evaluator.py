@@ -16,6 +16,7 @@ from formcheck.measures import MEASURES, unit_of
 from formcheck.phases import (
     MAX_GAP_S,
     REJECTION_KINDS,
+    CounterState,
     PositionRun,
     PositionTracker,
     RejectedMovement,
@@ -296,14 +297,9 @@ class ExerciseEvaluator:
             value = feature_value(ff, self.spec.rep.driver, side)
             if ff.detected and usable and not np.isfinite(value):
                 self._unseen += 1 / len(self._counters)
-            st = counter.update(t, value, usable, may_start=not self._near_only or side == near)
-            states[side] = st
-            if st.completed is not None:
-                self._pending.append(st.completed)
+            st = states[side] = self._feed(side, counter, t, value, usable, near)
             if usable and np.isfinite(st.excursion_deg):
                 self._largest_excursion = max(self._largest_excursion, st.excursion_deg)
-            if counter.rejected:
-                self._take_rejected(counter)
         if usable and self._first_usable_ms is None:
             self._first_usable_ms = t
         if self._posture_ok_since is None:
@@ -388,12 +384,17 @@ class ExerciseEvaluator:
         one_way = {s: c for s, c in self._counters.items() if not isinstance(c, TwoWayCounter)}
         for frame in frames:
             for side, counter in one_way.items():
-                value = feature_value(frame, self.spec.rep.driver, side)
-                st = counter.update(frame.timestamp_ms, value, True, may_start=not self._near_only or side == near)
-                if st.completed is not None:
-                    self._pending.append(st.completed)
-                if counter.rejected:
-                    self._take_rejected(counter)
+                self._feed(side, counter, frame.timestamp_ms, feature_value(frame, self.spec.rep.driver, side), True, near)
+
+    def _feed(self, side: str, counter: SettlingCounter | TwoWayCounter, t_ms: float, value: float, usable: bool,
+              near: str | None) -> CounterState:
+        """One value to one side's counter; its completed rep is kept pending and its rejections taken."""
+        st = counter.update(t_ms, value, usable, may_start=not self._near_only or side == near)
+        if st.completed is not None:
+            self._pending.append(st.completed)
+        if counter.rejected:
+            self._take_rejected(counter)
+        return st
 
     def _usable(self, ff: FeatureFrame) -> bool:
         """Detected, and settled in the spec's posture (brief lapses forgiven)."""
