@@ -450,7 +450,9 @@ class ExerciseEvaluator:
                 continue
             for s in self._parked_counters(cand):
                 self._counters[s].cancel()
-            if any(self._counters[s].active for s in self._counters if s != cand.side):
+            # another leg in a rep, or not yet past its first rest: it may have moved more meanwhile
+            if any(self._counters[s].active or self._counters[s].unresolved_since_ms <= cand.end_ms
+                   for s in self._counters if s != cand.side):
                 still.append(cand)
                 continue
             accepted.append(cand)
@@ -665,8 +667,7 @@ class ExerciseEvaluator:
         max_active_s = max(usual_s, self.spec.target.hold_s + 5.0)
         for counter in self._counters.values():
             # a rep cut off by the end counts only if the person was still in position at the end
-            cand = counter.finish(max_active_s if self._in_posture_at_end() else 0.0)
-            if cand is not None:
+            while (cand := counter.finish(max_active_s if self._in_posture_at_end() else 0.0)) is not None:
                 self._pending.append(cand)
         self._resolve_pending()
         self._take_in_posture(self._pending, final=True)  # nothing is active any more

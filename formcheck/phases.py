@@ -182,6 +182,8 @@ class RepCounter:
         self._began_in_position = False
         # the recording's first rep, too small from its first rest: judged once still at the rest it came back to
         self._awaiting: RepCandidate | None = None
+        # reps found at once in the samples before the first rest, given one a frame (see _lead_in_cycles)
+        self._queued: deque[RepCandidate] = deque()
         self.reset()
         if afresh:
             self._lead_in = None
@@ -223,6 +225,14 @@ class RepCounter:
     def active_since_ms(self) -> float:
         """When the rep in progress left rest (nan at rest)."""
         return self._series_start if self._active else np.nan
+
+    @property
+    def unresolved_since_ms(self) -> float:
+        """The first moment not yet told rest or rep: the samples before the first rest, or a queued
+        rep, that may hold a larger movement than another leg's rep at the time (NaN: none)."""
+        if self._lead_in:
+            return self._lead_in[0][0]
+        return self._queued[0].start_ms if self._queued else np.nan
 
     @property
     def peak_excursion_deg(self) -> float:
@@ -272,7 +282,12 @@ class RepCounter:
             return CounterState(self.phase, np.nan, 0.0)
         dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
         self._last_usable_ms = t_ms
-        return self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value, may_start)
+        state = self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value, may_start)
+        if self._queued:  # the lead-in's reps go first: they came before anything completed now
+            if state.completed is not None:
+                self._queued.append(state.completed)
+            state = replace(state, completed=self._queued.popleft())
+        return state
 
     def _update_rest(self, t_ms: float, value: float, may_start: bool = True) -> CounterState:
         self._rest.append((t_ms, value))
@@ -451,18 +466,14 @@ class RepCounter:
         rest_value = lead_in[i_rest][1]
         if (not self._two_way and self.excursion(rest_value) <= -self.rep.enter_deg
                 and self._may_start_from(rest_value, self._baseline)):
-            # the recording started at rest, nearer it than this first still moment: a rep whose
-            # start was seen (too soon to have settled), and this stillness is its top
+            # the recording was at rest, nearer it than this first still moment: a rep whose start
+            # was seen (too soon to have settled), and this stillness is its top; reps out and back
+            # to that rest before it, without a pause, count first
             self._baseline = rest_value
-            after = lead_in[i_rest:]
-            self._start_active(after[-1][0], start_ms=after[0][0])
+            open_start = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
+            open_start = i_rest if open_start is None else open_start
             # rising from the first frame: the rep was under way before it, and is seen only in part
-            self._began_before = i_rest == 0 and self._moving_at_first(lead_in)
-            self._began_in_position = False
-            self._frames = self._seen = len(after)
-            for t, v in after:
-                self._series.append((t, self.excursion(v)))
-                self._note_peak(t, self.excursion(v), v)
+            self._active_from(lead_in[open_start:], began_before=open_start == 0 and self._moving_at_first(lead_in))
             return None
         if not self._rest_in_range():
             edge = lim[1] if self._sign > 0 else lim[0]
@@ -472,6 +483,11 @@ class RepCounter:
                 self._begin_before_recording(lead_in)
             return None
         moving = [(t, v) for t, v in lead_in if t < still_from]
+        if not self._two_way:
+            # every cycle out and back before this rest counts (reps without a pause), the last
+            # ending where the driver came to rest
+            self._count_lead_in_cycles(moving, last_ends_ms=still_from)
+            return None
         if len(moving) < 2 or self.excursion(moving[0][1]) < self.rep.enter_deg:
             return None  # the recording started at rest (or barely off it)
         self._begin_before_recording(moving, in_position=False)
@@ -480,6 +496,60 @@ class RepCounter:
         self._began_before = False
         self._series = []
         return completed
+
+    def _count_lead_in_cycles(self, samples: list[tuple[float, float]], last_ends_ms: float | None) -> int | None:
+        """The reps among the samples before the first rest, measured from the rest now known; queued.
+
+        A cycle starts where the driver passes a rep's start (from its last moment at rest, or from
+        the first frame: then it began before the recording) and ends once back as a rep in progress
+        ends (``_exit_threshold`` for ``min_dwell_s``), as the reps after the first rest are told
+        apart: quick reps without a pause at the bottom are still reps. Each is judged as any rep
+        (too quick, too small, its top unseen). ``last_ends_ms``: the last cycle ends there (the
+        driver is at rest then); None: a cycle still out at the end is left to the caller, who gets
+        the index of its first sample (None if every cycle came back).
+        """
+        cycles: list[tuple[int, int]] = []
+        start: int | None = None
+        quiet_i, peak_e, back_i = 0, -np.inf, None
+        for i, (t, v) in enumerate(samples):
+            e = self.excursion(v)
+            if start is None:
+                if e <= self.rep.exit_deg:
+                    quiet_i = i
+                elif e >= self.rep.enter_deg:
+                    start, peak_e, back_i = quiet_i, e, None
+                continue
+            peak_e = max(peak_e, e)
+            if e <= max(self.rep.exit_deg, (1.0 - self.rep.return_fraction) * peak_e):
+                back_i = i if back_i is None else back_i
+                if t - samples[back_i][0] >= self.rep.min_dwell_s * 1000:
+                    cycles.append((start, back_i))
+                    start, quiet_i = None, i
+            else:
+                back_i = None
+        open_start = start if last_ends_ms is None else None
+        if start is not None and last_ends_ms is not None:
+            cycles.append((start, len(samples) - 1))
+        rest_unseen = self._rest_unseen
+        for n, (i0, i1) in enumerate(cycles):
+            at_rest = last_ends_ms is not None and n == len(cycles) - 1
+            if at_rest:  # it ends where the driver came to rest, as a rep begun before always has
+                i1 = len(samples) - 1
+            end_ms = last_ends_ms if at_rest else samples[i1][0]
+            # only the cycle ending at the first still moment is measured from a moment that may
+            # not be the rest (the others came back to it before): it may wait to be judged
+            self._rest_unseen = rest_unseen and at_rest
+            cycle = samples[i0:i1 + 1]
+            self._active_from(cycle, began_before=i0 == 0 and self.excursion(cycle[0][1]) > self.rep.exit_deg)
+            completed = self._complete(end_ms=end_ms, complete=True)
+            if completed is not None:
+                self._queued.append(completed)
+            self._active = False
+            self._began_before = False
+            self._series = []
+        # the first rest's own rep (in the normal way, or the one now under way) may still wait to be judged
+        self._rest_unseen = rest_unseen and not (cycles and last_ends_ms is not None)
+        return open_start
 
     def _moving_at_first(self, samples: list[tuple[float, float]]) -> bool:
         """The driver moved from the first frame on, further in REST_SETTLE_S than a rest's stillness allows."""
@@ -497,8 +567,12 @@ class RepCounter:
 
         ``in_position``: the recording started still in the position (a held stretch), not moving.
         """
+        self._active_from(samples, began_before=True, in_position=in_position)
+
+    def _active_from(self, samples: list[tuple[float, float]], began_before: bool, in_position: bool = False) -> None:
+        """A rep in progress over these samples, measured from the current baseline."""
         self._start_active(samples[-1][0], start_ms=samples[0][0])
-        self._began_before = True
+        self._began_before = began_before
         self._began_in_position = in_position
         self._frames = self._seen = len(samples)
         for t, v in samples:
@@ -701,25 +775,44 @@ class RepCounter:
         a value parked past the threshold for the rest of the clip is a position, not a rep; and
         only if its top was inside the recording (it was on its way back) or, for a lift, it was
         held there: a recording that ends on the way up has not shown a rep (nor, for a squat, one
-        that ends at the bottom: its work is the way back up).
+        that ends at the bottom: its work is the way back up). Called until it gives None: reps
+        found before the first rest may still be waiting to be given.
         """
         if self._awaiting is not None:
             self._drop_awaiting()  # never seen still at a rest after it: judged as measured
-        if not self._active or not self._series:
-            return None
+        if self._lead_in is not None and not self._two_way and len(self._lead_in) >= 2:
+            self._never_still()
+        if self._active and self._series:
+            cand = self._cut_off(max_active_s)
+            self._active = False
+            if cand is not None:
+                self._queued.append(cand)
+        return self._queued.popleft() if self._queued else None
+
+    def _cut_off(self, max_active_s: float) -> RepCandidate | None:
+        """The rep in progress when the recording ended, judged (see ``finish``)."""
         end_ms = self._series[-1][0]
         if end_ms - self._series_start > max_active_s * 1000:
             self._reject(end_ms, "too_long", "still in position when the recording ended")
-            self._active = False
             return None
         held = self.rep.effort == "out" and self._hold_time_s() >= BEGUN_HOLD_MIN_S
         if not (self._came_back() or held):
             self._reject(end_ms, "ended_before_back")
-            self._active = False
             return None
-        cand = self._complete(end_ms=end_ms, complete=False)
-        self._active = False
-        return cand
+        return self._complete(end_ms=end_ms, complete=False)
+
+    def _never_still(self) -> None:
+        """The recording ended before the driver was ever still (reps without a pause from start to end).
+
+        The rest is the lead-in's most rest-like value; its cycles count as before a first rest,
+        and one still out at the end is the rep in progress, judged as any cut off by the end.
+        """
+        lead_in, self._lead_in = self._lead_in, None
+        self._baseline = self._sign * min(self._sign * v for _, v in lead_in)
+        open_start = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
+        if open_start is not None:
+            out = lead_in[open_start:]
+            self._active_from(out, began_before=open_start == 0 and self.excursion(out[0][1]) > self.rep.exit_deg)
 
     def _came_back(self) -> bool:
         """Past its top and on the way back by at least the hysteresis gap: the top was inside the recording."""
@@ -857,6 +950,12 @@ class TwoWayCounter:
         return busy.active_since_ms if busy else np.nan
 
     @property
+    def unresolved_since_ms(self) -> float:
+        """As ``RepCounter.unresolved_since_ms``, either way (or a rep queued here)."""
+        times = [w.unresolved_since_ms for w in self._ways] + [c.start_ms for c in self._queued]
+        return float(np.nanmin(times)) if np.isfinite(times).any() else np.nan
+
+    @property
     def peak_excursion_deg(self) -> float:
         """The furthest excursion of the rep in progress (NaN at rest)."""
         busy = self._busy()
@@ -925,8 +1024,8 @@ class TwoWayCounter:
                     busy.cancel("new_position", f"{other.peak_excursion_deg:.1f} {self.rep.driver} reps from it")
                 else:
                     other.cancel()
-        done = [c for c in (way.finish(max_active_s) for way in self._ways) if c is not None]
-        return (self._queued + done)[0] if self._queued or done else None
+        self._queued.extend(c for c in (way.finish(max_active_s) for way in self._ways) if c is not None)
+        return self._queued.pop(0) if self._queued else None
 
 
 class SettlingCounter:
@@ -966,6 +1065,11 @@ class SettlingCounter:
     def active_since_ms(self) -> float:
         """When the rep in progress left rest (nan at rest)."""
         return self._outer.active_since_ms
+
+    @property
+    def unresolved_since_ms(self) -> float:
+        """As ``RepCounter.unresolved_since_ms``."""
+        return self._outer.unresolved_since_ms
 
     @property
     def peak_excursion_deg(self) -> float:

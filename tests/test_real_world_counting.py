@@ -174,6 +174,71 @@ def test_a_squat_recording_that_starts_at_the_bottom_counts_the_rise_and_not_a_f
     assert [r.began_before for r in report.reps] == [True, False, False]
 
 
+def quick_cycles(t_s: np.ndarray, period_s: float, phase: float = 0.0, amplitude_deg: float = 60.0) -> np.ndarray:
+    """Side kicks without a pause at the bottom: out and back, ``phase`` rad into the first at t = 0."""
+    return amplitude_deg * (1 - np.cos(2 * np.pi * t_s / period_s + phase)) / 2
+
+
+def counted(counter, t_s: np.ndarray, values: np.ndarray) -> list:
+    """Every rep the counter gives over the samples and at the end (``finish`` until it has none)."""
+    done = [st.completed for ts, v in zip(t_s, values) if (st := counter.update(ts * 1000, float(v))).completed]
+    while (last := counter.finish(60.0)) is not None:
+        done.append(last)
+    return done
+
+
+@pytest.mark.parametrize("phase", [0.0, np.pi / 2])
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_quick_reps_without_a_pause_each_count_though_the_leg_is_still_only_after_the_set(phase, fps):
+    """Six side kicks of 0.7 s with no pause at the bottom: the leg is never still before the set
+    ends, and no rep starts before the first still moment. The cycles before it count once it
+    comes, from the rest it shows (before, 0 of 6 from rest, 1 of 6 recorded mid-kick; a real
+    side-kick clip played 1.5x faster lost its first of 5)."""
+    period = 0.7
+    t = np.arange(0, 6 * period + 1.5, 1 / fps)
+    kicks = np.where(t < 6 * period - phase / (2 * np.pi) * period, quick_cycles(t, period, phase), 0.0)
+    done = counted(make_counter(load_spec("standing_hip_abduction").rep, "right"), t, kicks)
+    assert len(done) == 6
+    assert [c.began_before for c in done] == [phase > 0] + [False] * 5
+    assert all(c.rom_deg > 50 for c in done[1:])
+
+
+def test_quick_reps_in_a_recording_that_never_comes_to_rest_count_at_its_end():
+    """The same kicks, cut on the way up of a seventh: never still at all, counted at the end."""
+    period = 0.7
+    t = np.arange(0, 6.25 * period, 1 / FPS)
+    done = counted(make_counter(load_spec("standing_hip_abduction").rep, "right"), t, quick_cycles(t, period))
+    assert len(done) == 6
+    assert not any(c.began_before for c in done)
+
+
+def test_a_rep_before_a_first_still_moment_off_rest_counts_with_the_reps_after_it():
+    """Recorded as a kick was under way; back at rest it drifts out 17 deg and is still there a
+    moment, then kicks on. That still moment is nearer a top than the rest the first kick came
+    back to, so the kicks are measured from that rest, and the first one counts too (before, the
+    still moment was taken for the first kick's top and the kick before it was dropped)."""
+    rep = load_spec("standing_hip_abduction").rep
+    knots_s = [0.0, 0.25, 0.8, 1.1, 1.6, 1.9, 2.4, 2.7, 3.2, 4.5]
+    knots_deg = [15, 65, 0, 17, 17, 77, 0, 70, 0, 0]
+    t = np.arange(0, 4.5, 1 / FPS)
+    done = counted(make_counter(rep, "right"), t, np.interp(t, knots_s, knots_deg))
+    assert [c.began_before for c in done] == [True, False, False]
+    assert [round(c.rom_deg, -1) for c in done] == [60, 80, 70]
+
+
+@pytest.mark.parametrize("period_s", [0.8, 1.0])
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_quick_bridges_without_a_pause_each_count(period_s, fps):
+    """Six bridges up and down with no pause, filmed from the first: the hips are still only at a
+    top (1 s) or not at all before the set ends (0.8 s). Each is a rep (before: 0 or 1 of 6)."""
+    t = np.arange(0, 6 * period_s + 1.0, 1 / FPS)
+    lift = np.where(t < 6 * period_s, quick_cycles(t, period_s, amplitude_deg=1.0), 0.0)
+    frames = [supine(50.0 - 50.0 * x) for x in lift]
+    report = run(load_spec("bridge").with_target(hold_s=0), stream(frames, FPS, noise_px=1.0)[::round(FPS / fps)])
+    assert report.summary()["reps_total"] == 6
+    assert not any(r.began_before for r in report.reps)
+
+
 # --- 3. a clip that starts already in the held stretch ----------------------------------------------
 
 def hold_bridge_spec(hold_s: float):
