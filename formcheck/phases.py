@@ -780,8 +780,8 @@ class RepCounter:
         """
         if self._awaiting is not None:
             self._drop_awaiting()  # never seen still at a rest after it: judged as measured
-        if self._lead_in is not None and not self._two_way and len(self._lead_in) >= 2:
-            self._never_still()
+        if self._lead_in is not None and not self._two_way and len(self._lead_in) >= 2 and max_active_s > 0:
+            self._never_still()  # in position to the end (the caller's max_active_s): reps without a pause
         if self._active and self._series:
             cand = self._cut_off(max_active_s)
             self._active = False
@@ -802,7 +802,9 @@ class RepCounter:
         return self._complete(end_ms=end_ms, complete=False)
 
     def _never_still(self) -> None:
-        """The recording ended before the driver was ever still (reps without a pause from start to end).
+        """The recording ended, the person still in position, before the driver was ever still:
+        reps without a pause from start to end (one who left the position before settling in it
+        was not doing the exercise).
 
         The rest is the lead-in's most rest-like value; its cycles count as before a first rest,
         and one still out at the end is the rep in progress, judged as any cut off by the end.
