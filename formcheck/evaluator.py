@@ -665,9 +665,10 @@ class ExerciseEvaluator:
         durations = [r.duration_s for r in self._reps]
         usual_s = 2 * float(np.median(durations)) if durations else 0.0
         max_active_s = max(usual_s, self.spec.target.hold_s + 5.0)
+        # a rep cut off by the end counts only if the person was still in position at the end
+        max_active_s = max_active_s if self._in_posture_at_end() else 0.0
         for counter in self._counters.values():
-            # a rep cut off by the end counts only if the person was still in position at the end
-            while (cand := counter.finish(max_active_s if self._in_posture_at_end() else 0.0)) is not None:
+            while (cand := counter.finish(max_active_s)) is not None:
                 self._pending.append(cand)
         self._resolve_pending()
         self._take_in_posture(self._pending, final=True)  # nothing is active any more

@@ -182,7 +182,7 @@ class RepCounter:
         self._began_in_position = False
         # the recording's first rep, too small from its first rest: judged once still at the rest it came back to
         self._awaiting: RepCandidate | None = None
-        # reps found at once in the samples before the first rest, given one a frame (see _lead_in_cycles)
+        # reps found at once in the samples before the first rest, given one a frame (_count_lead_in_cycles)
         self._queued: deque[RepCandidate] = deque()
         self.reset()
         if afresh:
@@ -540,7 +540,7 @@ class RepCounter:
             # not be the rest (the others came back to it before): it may wait to be judged
             self._rest_unseen = rest_unseen and at_rest
             cycle = samples[i0:i1 + 1]
-            self._active_from(cycle, began_before=i0 == 0 and self.excursion(cycle[0][1]) > self.rep.exit_deg)
+            self._active_from(cycle, began_before=i0 == 0 and self._off_rest(cycle[0][1]))
             completed = self._complete(end_ms=end_ms, complete=True)
             if completed is not None:
                 self._queued.append(completed)
@@ -550,6 +550,10 @@ class RepCounter:
         # the first rest's own rep (in the normal way, or the one now under way) may still wait to be judged
         self._rest_unseen = rest_unseen and not (cycles and last_ends_ms is not None)
         return open_start
+
+    def _off_rest(self, value: float) -> bool:
+        """Out beyond where a rep ends: a cycle seen from such a first frame began before the recording."""
+        return self.excursion(value) > self.rep.exit_deg
 
     def _moving_at_first(self, samples: list[tuple[float, float]]) -> bool:
         """The driver moved from the first frame on, further in REST_SETTLE_S than a rest's stillness allows."""
@@ -814,7 +818,7 @@ class RepCounter:
         open_start = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
         if open_start is not None:
             out = lead_in[open_start:]
-            self._active_from(out, began_before=open_start == 0 and self.excursion(out[0][1]) > self.rep.exit_deg)
+            self._active_from(out, began_before=open_start == 0 and self._off_rest(out[0][1]))
 
     def _came_back(self) -> bool:
         """Past its top and on the way back by at least the hysteresis gap: the top was inside the recording."""

@@ -212,6 +212,17 @@ def test_quick_reps_in_a_recording_that_never_comes_to_rest_count_at_its_end():
     assert not any(c.began_before for c in done)
 
 
+def test_movement_never_still_counts_nothing_if_the_person_left_the_position_before_the_end():
+    """The same kicks, but out of position at the end (the caller's max_active_s is 0): a person
+    who never settled in the position was not doing the exercise (a standing squat clip judged as
+    a clamshell passes the posture gate for its first 0.8 s, swinging the driver 100 deg)."""
+    period = 0.7
+    t = np.arange(0, 6.25 * period, 1 / FPS)
+    counter = make_counter(load_spec("standing_hip_abduction").rep, "right")
+    done = [st.completed for ts, v in zip(t, quick_cycles(t, period)) if (st := counter.update(ts * 1000, float(v))).completed]
+    assert done == [] and counter.finish(0.0) is None
+
+
 def test_a_rep_before_a_first_still_moment_off_rest_counts_with_the_reps_after_it():
     """Recorded as a kick was under way; back at rest it drifts out 17 deg and is still there a
     moment, then kicks on. That still moment is nearer a top than the rest the first kick came
@@ -237,6 +248,20 @@ def test_quick_bridges_without_a_pause_each_count(period_s, fps):
     report = run(load_spec("bridge").with_target(hold_s=0), stream(frames, FPS, noise_px=1.0)[::round(FPS / fps)])
     assert report.summary()["reps_total"] == 6
     assert not any(r.began_before for r in report.reps)
+
+
+def test_an_echo_of_a_quick_lift_waits_for_the_working_legs_first_rest_and_is_dropped():
+    """Quick straight-leg raises of the right leg from the first frame, never still till the set
+    ends; the model echoes the first on the left, 25 deg, and the left is still after it. The
+    left's echo is found long before the right's lifts are (at its first rest): it waits for
+    them, and the right's larger lift at the same time makes it an echo (before: a left rep)."""
+    period = 0.9
+    t = np.arange(0, 5 * period + 1.5, 1 / FPS)
+    right = np.where(t < 5 * period, quick_cycles(t, period, amplitude_deg=70.0), 0.0)
+    left = np.where(t < period, quick_cycles(t, period, amplitude_deg=25.0), 0.0)
+    frames = [pose_2d(posture="supine", hip_flex=(lf, rt), knee_flex=(0.0, 0.0)) for lf, rt in zip(left, right)]
+    report = run(load_spec("supine_leg_raise").with_target(hold_s=0), stream(frames, FPS, noise_px=1.0))
+    assert report.reps_by_side == {"left": 0, "right": 5}
 
 
 # --- 3. a clip that starts already in the held stretch ----------------------------------------------
