@@ -470,10 +470,12 @@ class RepCounter:
             # was seen (too soon to have settled), and this stillness is its top; reps out and back
             # to that rest before it, without a pause, count first
             self._baseline = rest_value
-            open_start = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
-            open_start = i_rest if open_start is None else open_start
-            # rising from the first frame: the rep was under way before it, and is seen only in part
-            self._active_from(lead_in[open_start:], began_before=open_start == 0 and self._moving_at_first(lead_in))
+            open_start, closed = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
+            if closed == 0 or open_start is None:
+                # rising from the first frame: the rep was under way before it, and is seen only in part
+                self._active_from(lead_in[i_rest:], began_before=i_rest == 0 and self._moving_at_first(lead_in))
+            else:  # from its own start, after the reps before it
+                self._active_from(lead_in[open_start:], began_before=False)
             return None
         if not self._rest_in_range():
             edge = lim[1] if self._sign > 0 else lim[0]
@@ -497,7 +499,8 @@ class RepCounter:
         self._series = []
         return completed
 
-    def _count_lead_in_cycles(self, samples: list[tuple[float, float]], last_ends_ms: float | None) -> int | None:
+    def _count_lead_in_cycles(self, samples: list[tuple[float, float]],
+                              last_ends_ms: float | None) -> tuple[int | None, int]:
         """The reps among the samples before the first rest, measured from the rest now known; queued.
 
         A cycle starts where the driver passes a rep's start (from its last moment at rest, or from
@@ -506,7 +509,7 @@ class RepCounter:
         apart: quick reps without a pause at the bottom are still reps. Each is judged as any rep
         (too quick, too small, its top unseen). ``last_ends_ms``: the last cycle ends there (the
         driver is at rest then); None: a cycle still out at the end is left to the caller, who gets
-        the index of its first sample (None if every cycle came back).
+        the index of its first sample (None if every cycle came back), with how many cycles came back.
         """
         cycles: list[tuple[int, int]] = []
         start: int | None = None
@@ -549,7 +552,7 @@ class RepCounter:
             self._series = []
         # the first rest's own rep (in the normal way, or the one now under way) may still wait to be judged
         self._rest_unseen = rest_unseen and not (cycles and last_ends_ms is not None)
-        return open_start
+        return open_start, len(cycles)
 
     def _off_rest(self, value: float) -> bool:
         """Out beyond where a rep ends: a cycle seen from such a first frame began before the recording."""
@@ -815,7 +818,7 @@ class RepCounter:
         """
         lead_in, self._lead_in = self._lead_in, None
         self._baseline = self._sign * min(self._sign * v for _, v in lead_in)
-        open_start = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
+        open_start, _ = self._count_lead_in_cycles(lead_in, last_ends_ms=None)
         if open_start is not None:
             out = lead_in[open_start:]
             self._active_from(out, began_before=open_start == 0 and self._off_rest(out[0][1]))

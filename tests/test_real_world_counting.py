@@ -247,7 +247,9 @@ def test_quick_bridges_without_a_pause_each_count(period_s, fps):
     frames = [supine(50.0 - 50.0 * x) for x in lift]
     report = run(load_spec("bridge").with_target(hold_s=0), stream(frames, FPS, noise_px=1.0)[::round(FPS / fps)])
     assert report.summary()["reps_total"] == 6
-    assert not any(r.began_before for r in report.reps)
+    # the first rises from the first frame, whose reading is the only rest seen before it: it may be
+    # marked begun before; the others were seen leaving rest
+    assert not any(r.began_before for r in report.reps[1:])
 
 
 def test_an_echo_of_a_quick_lift_waits_for_the_working_legs_first_rest_and_is_dropped():
