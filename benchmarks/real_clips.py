@@ -8,7 +8,7 @@ other postures, which must count 0 (negatives). The totals give the clips of hol
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
     python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
-    [--speed 1.5] [--start-before-first-rep 0.1]
+    [--speed 1.5] [--start-before-first-rep 0.1] [--jitter 0.03] [--other-side-after 2]
 
 ``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored),
 with the catalogue's left and right counts exchanged: the same people facing the other way, so a
@@ -18,6 +18,12 @@ same exercise at their own pace.
 ``--start-before-first-rep S`` cuts the start of every clip whose notes give its first rep's start
 (``first_rep_within_0.5s=no (~X s)``) so that it begins S seconds before that rep, as if the person
 pressed record just then; the other clips are left out, and the truth is unchanged.
+``--jitter F`` adds Gaussian noise to every landmark, F torso lengths in the image (the clip's median
+shoulders-to-hips distance) and F x 0.5 m in 3D, drawn anew each frame from a seed per clip: a
+shakier model, a lower-resolution or darker camera than these clips had.
+``--other-side-after S`` follows every clip with S seconds of nobody in view and then the clip
+mirrored (the model run on the flipped frames): the same set done again with the other leg, as a
+patient does both sides in one recording. The truth doubles, each side getting the other's reps too.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import argparse
 import csv
 import re
 import sys
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,6 +72,36 @@ def poses_for(clip: Path, analysis_fps: float | None) -> Path:
         CACHE.mkdir(parents=True, exist_ok=True)
         save_poses(clip, out, analysis_fps=analysis_fps)
     return out
+
+
+def then_after_a_gap(first: list, then: list, gap_s: float) -> list:
+    """``first``, ``gap_s`` of frames with nobody found, then ``then`` (its clock moved on to follow)."""
+    from formcheck.types import PoseSample
+
+    if not first or not then:
+        return first + then
+    step_ms = float(np.median(np.diff([p.timestamp_ms for p in first]))) if len(first) > 1 else 1000 / 15
+    nobody = np.full((33, 3), np.nan)
+    gap = [PoseSample(first[-1].timestamp_ms + k * step_ms, nobody, nobody, np.zeros(33), first[-1].frame_size_px)
+           for k in range(1, int(gap_s * 1000 / step_ms) + 1)]
+    t0_ms = (gap[-1].timestamp_ms if gap else first[-1].timestamp_ms) + step_ms - then[0].timestamp_ms
+    return first + gap + [replace(p, timestamp_ms=p.timestamp_ms + t0_ms) for p in then]
+
+
+def jittered(poses: list, fraction: float, seed: int) -> list:
+    """The poses with Gaussian noise on every landmark: ``fraction`` of the median torso length in
+    the image, ``fraction`` x 0.5 m in 3D (a torso's length), independent per frame."""
+    from formcheck.skeleton import Landmark as L
+
+    rng = np.random.default_rng(seed)
+    shoulders = [(p.image_xyz_px[L.LEFT_SHOULDER, :2] + p.image_xyz_px[L.RIGHT_SHOULDER, :2]) / 2 for p in poses]
+    hips = [(p.image_xyz_px[L.LEFT_HIP, :2] + p.image_xyz_px[L.RIGHT_HIP, :2]) / 2 for p in poses]
+    torso_px = float(np.nanmedian([np.linalg.norm(s - h) for s, h in zip(shoulders, hips)] or [np.nan]))
+    if not np.isfinite(torso_px):
+        return poses  # nobody seen: nothing to shake
+    return [replace(p, image_xyz_px=p.image_xyz_px + rng.normal(0, fraction * torso_px, p.image_xyz_px.shape),
+                    world_xyz_m=p.world_xyz_m + rng.normal(0, fraction * 0.5, p.world_xyz_m.shape))
+            for p in poses]
 
 
 def mirrored(clip: Path) -> Path:
@@ -175,7 +212,13 @@ def main() -> int:
                     help="start each clip S seconds before its first rep (clips whose notes give it)")
     ap.add_argument("--speed", type=float, default=1.0,
                     help="play every clip this many times faster (its poses' clock and its hold_s divided by it)")
+    ap.add_argument("--other-side-after", type=float, metavar="S",
+                    help="follow each clip with S s of nobody in view, then the clip mirrored (the other side)")
+    ap.add_argument("--jitter", type=float, default=0.0, metavar="F",
+                    help="noise on every landmark, F torso lengths in the image (F x 0.5 m in 3D), per frame")
     args = ap.parse_args()
+    if args.mirror and args.other_side_after is not None:
+        ap.error("--other-side-after already adds the mirrored clip: leave out --mirror")
     if not (args.clips / "catalog.csv").is_file():
         print(f"no clips at {args.clips}: nothing to measure")
         return 0
@@ -205,6 +248,17 @@ def main() -> int:
             cut_ms = (float(first.group(1)) - args.start_before_first_rep) * 1000
         poses = [replace(p, timestamp_ms=(p.timestamp_ms - cut_ms) / args.speed)
                  for p in read_poses(poses_for(clip, args.analysis_fps or None)) if p.timestamp_ms >= cut_ms]
+        if args.other_side_after is not None:
+            other_side = [replace(p, timestamp_ms=p.timestamp_ms / args.speed)
+                          for p in read_poses(poses_for(mirrored(clip), args.analysis_fps or None))]
+            poses = then_after_a_gap(poses, other_side, args.other_side_after)
+            if row["reps"].strip():
+                row = {**row, "reps": str(2 * int(row["reps"]))}
+            if row["reps_left"].strip() and row["reps_right"].strip():
+                both = str(int(row["reps_left"]) + int(row["reps_right"]))
+                row = {**row, "reps_left": both, "reps_right": both}
+        if args.jitter:
+            poses = jittered(poses, args.jitter, seed=zlib.crc32(row["file"].encode()))
         name = row["formcheck_exercise"]
         spec = load_spec(name) if name != "none" else None
         posture = spec.posture if spec else "standing"

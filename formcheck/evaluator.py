@@ -260,6 +260,7 @@ class ExerciseEvaluator:
         self._posture_bad_since: float | None = None
         self._posture_ok_since: float | None = None
         self._settled = False
+        self._last_detected_ms: float | None = None
         # the frames in posture while it settles: once it has, the counters get them first
         self._settling: list[FeatureFrame] = []
         self._first_ms: float | None = None
@@ -401,6 +402,12 @@ class ExerciseEvaluator:
         t = ff.timestamp_ms
         if not ff.detected:
             return False
+        if self._last_detected_ms is not None and t - self._last_detected_ms > MAX_GAP_S * 1000:
+            # nobody in view for longer than the counters bridge: the posture settles afresh, as at
+            # the start of a recording (the first frames back may be the model guessing in the dark)
+            self._settled = False
+            self._posture_ok_since = None
+        self._last_detected_ms = t
         if ff.posture_ok:
             self._posture_bad_since = None
             if self._posture_ok_since is None:

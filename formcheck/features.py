@@ -12,6 +12,7 @@ import numpy as np
 from formcheck.geometry import segment_angle_3d_from_vertical_deg, segment_angle_from_vertical_deg
 from formcheck.limbs import SWAP_RATIO, kept_and_crossed_px
 from formcheck.measures import MEASURES, nanmean2 as _nanmean2
+from formcheck.phases import MAX_GAP_S
 from formcheck.posture import PostureGuess, PostureTracker, classify_pose, filmed_end_on, rules_out, supports
 from formcheck.skeleton import SIDES, Landmark
 from formcheck.spec import UPRIGHT_POSTURES, ExerciseSpec, FeatureSpec
@@ -47,15 +48,10 @@ class FeatureExtractor:
 
     def __init__(self, spec: ExerciseSpec, classify_posture: Callable[[PoseSample], PostureGuess] = classify_pose):
         self.spec = spec
-        self._facing_evidence = 0.0
-        self._swap_evidence = 0.0
-        self.legs_swapped = False
-        self._swap_clear = False  # the depth evidence has clearly agreed with the current decision
+        self._forget_the_body()
         self._last_legs: np.ndarray | None = None  # the model's knees and ankles last frame, (2 legs, 2, 2)
-        self._near_evidence = 0.0
-        self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
+        self._last_seen_ms: float | None = None
         self._torso_px: deque[float] = deque(maxlen=90)
-        self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
         self._across_held: set[tuple[str, str]] = set()  # lines seen since the person was last found
         self.posture = PostureTracker(classify=classify_posture)  # the whole body's posture, for the gate and the report
         # what the spec's camera lets the posture classifier tell apart (see posture.alike)
@@ -64,6 +60,16 @@ class FeatureExtractor:
         # the absence of a sure other posture, which an ambiguous start (a second of "unknown")
         # also gives, so a rep needs its own frames to show the posture (see the evaluator)
         self.posture_established = False
+
+    def _forget_the_body(self) -> None:
+        """What is kept about how the body lies: which way it faces, which leg is near, the labels."""
+        self._facing_evidence = 0.0
+        self._swap_evidence = 0.0
+        self.legs_swapped = False
+        self._swap_clear = False  # the depth evidence has clearly agreed with the current decision
+        self._near_evidence = 0.0
+        self.near_side: str | None = None  # the leg nearer the camera, from how the body lies (side view)
+        self._across: dict[tuple[str, str], tuple[np.ndarray, float]] = {}  # line -> (direction, usual length)
 
     # --- per-frame context -------------------------------------------------------------------
     def _points(self, pose: PoseSample, min_visibility: float = VISIBILITY_MIN) -> np.ndarray:
@@ -145,6 +151,11 @@ class FeatureExtractor:
             self._last_legs = None
             self._across_held.clear()
             return FeatureFrame(pose.timestamp_ms, values, posture_ok=False, detected=False)
+        if self._last_seen_ms is not None and pose.timestamp_ms - self._last_seen_ms > MAX_GAP_S * 1000:
+            # nobody in view for longer than the counters bridge: the person may be back facing the
+            # other way or lying on the other side, and the memories of the body would misread them
+            self._forget_the_body()
+        self._last_seen_ms = pose.timestamp_ms
         pts = self._points(pose)
         ctx = self._context(pts)
         self.posture.update(pose)

@@ -276,18 +276,35 @@ class RepCounter:
             self._seen += seen
         if not seen:
             if self._last_usable_ms is not None and t_ms - self._last_usable_ms > MAX_GAP_S * 1000:
-                if self._active and self._series:
-                    self._reject(self._series[-1][0], "out_of_sight")
-                self.reset(settle_s=AFRESH_SETTLE_S)
-            return CounterState(self.phase, np.nan, 0.0)
-        dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
-        self._last_usable_ms = t_ms
-        state = self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value, may_start)
+                self._out_of_sight()
+            state = CounterState(self.phase, np.nan, 0.0)
+        else:
+            dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
+            self._last_usable_ms = t_ms
+            state = self._update_active(t_ms, value, dt_s) if self._active else self._update_rest(t_ms, value, may_start)
         if self._queued:  # the lead-in's reps go first: they came before anything completed now
             if state.completed is not None:
                 self._queued.append(state.completed)
             state = replace(state, completed=self._queued.popleft())
         return state
+
+    def _out_of_sight(self) -> None:
+        """Unseen longer than MAX_GAP_S (the person left, or the model lost them): what was under way
+        ends there, and counting starts again as at the start of a recording.
+
+        The rep in progress is judged as one cut off by the end of a recording: it counts if its
+        top was seen (it was on its way back) or it was held, else it is listed as out of sight.
+        Back in view, the driver's first still moment is looked for again, and the reps before it,
+        one under way then, or a position held from the first frame back, count as at the start of
+        a recording (``_first_rest``).
+        """
+        if self._active and self._series:
+            cand = self._cut_off(self.rep.max_duration_s, unfinished="out_of_sight")
+            if cand is not None:
+                self._queued.append(cand)
+        self.reset(settle_s=AFRESH_SETTLE_S)
+        if not self._two_way:
+            self._lead_in = []
 
     def _update_rest(self, t_ms: float, value: float, may_start: bool = True) -> CounterState:
         self._rest.append((t_ms, value))
@@ -796,15 +813,16 @@ class RepCounter:
                 self._queued.append(cand)
         return self._queued.popleft() if self._queued else None
 
-    def _cut_off(self, max_active_s: float) -> RepCandidate | None:
-        """The rep in progress when the recording ended, judged (see ``finish``)."""
+    def _cut_off(self, max_active_s: float, unfinished: str = "ended_before_back") -> RepCandidate | None:
+        """The rep in progress when the recording ended, judged (see ``finish``); ``unfinished``:
+        the kind it is listed as when its top was not seen."""
         end_ms = self._series[-1][0]
         if end_ms - self._series_start > max_active_s * 1000:
             self._reject(end_ms, "too_long", "still in position when the recording ended")
             return None
         held = self.rep.effort == "out" and self._hold_time_s() >= BEGUN_HOLD_MIN_S
         if not (self._came_back() or held):
-            self._reject(end_ms, "ended_before_back")
+            self._reject(end_ms, unfinished)
             return None
         return self._complete(end_ms=end_ms, complete=False)
 

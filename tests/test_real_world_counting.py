@@ -17,7 +17,7 @@ import pytest
 from formcheck.evaluator import ExerciseEvaluator
 from formcheck.phases import RepCounter, make_counter
 from formcheck.spec import load_spec
-from kinematics import depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
+from kinematics import SIZE, depth, pose_2d, rep_wave, sample, stream, swap_leg_labels
 
 FPS = 30.0
 
@@ -264,6 +264,44 @@ def test_an_echo_of_a_quick_lift_waits_for_the_working_legs_first_rest_and_is_dr
     frames = [pose_2d(posture="supine", hip_flex=(lf, rt), knee_flex=(0.0, 0.0)) for lf, rt in zip(left, right)]
     report = run(load_spec("supine_leg_raise").with_target(hold_s=0), stream(frames, FPS, noise_px=1.0))
     assert report.reps_by_side == {"left": 0, "right": 5}
+
+
+def then_nobody(first: list, seconds: float, then: list[np.ndarray]) -> list:
+    """``first`` (PoseSamples), ``seconds`` with nobody in view, then ``then`` (landmark frames) streamed on."""
+    from formcheck.types import PoseSample
+
+    t_ms = first[-1].timestamp_ms
+    gap = [PoseSample.missing(t_ms + (k + 1) * 1000 / FPS, SIZE) for k in range(int(seconds * FPS))]
+    return first + gap + stream(then, FPS, noise_px=1.0, seed=1, t0_ms=gap[-1].timestamp_ms + 1000 / FPS)
+
+
+def test_the_other_side_after_leaving_the_view_counts_from_the_rep_under_way_on_return():
+    """Three raises of the left leg; the patient leaves the view for 2 s, comes back lying the other
+    way round and is already raising the right leg. Back in view counts as at the start of a
+    recording: the memories of which way the body faced are dropped, and the rep under way counts
+    (before: the hip read as bent the other way for the first frames back, and the rep was lost)."""
+    def raise_right(x: float) -> np.ndarray:
+        return pose_2d(posture="supine", facing=-1, hip_flex=(45.0, 50.0 * x), knee_flex=(90.0, 0.0))
+    period = 0.6 + 0.5 + 0.6 + 0.8
+    t = np.arange(int((3 * period + 1.5) * FPS)) / FPS
+    right = [raise_right(x) for x in rep_wave(t, [0.5 + i * period for i in range(3)], 0.6, 0.5, 0.6)]
+    first = stream(leg_raises(3, hold=0.5, side="left"), FPS, noise_px=1.0)
+    poses = then_nobody(first, 2.0, right[int(0.8 * FPS):])  # back in view 0.3 s into the first raise
+    report = run(load_spec("supine_leg_raise").with_target(hold_s=0.5), poses)
+    assert report.reps_by_side == {"left": 3, "right": 3}
+    assert [r.began_before for r in report.reps if r.side == "right"] == [True, False, False]
+
+
+def test_a_hold_cut_off_by_leaving_the_view_counts_with_the_hold_seen():
+    """Two bridges, the second held until the patient leaves the view (2 s) and comes back at rest:
+    it counts as a rep cut off by the end of a recording would, with the hold seen (before: listed as out
+    of sight, not counted)."""
+    frames = bridges(2, hold=3.0, lead_s=1.0)
+    cut = int((1.0 + 0.3 + 5.0 + 0.3 + 1.0 + 2.5) * FPS)  # 2.5 s into the second bridge's hold
+    poses = then_nobody(stream(frames[:cut], FPS, noise_px=1.0), 2.0, [supine(50.0)] * int(2 * FPS))
+    report = run(load_spec("bridge").with_target(hold_s=2), poses)
+    assert report.summary()["reps_total"] == 2
+    assert 1.5 <= report.reps[1].hold_s <= 2.8 and not report.reps[1].complete
 
 
 # --- 3. a clip that starts already in the held stretch ----------------------------------------------
