@@ -298,7 +298,7 @@ class ExerciseEvaluator:
             value = feature_value(ff, self.spec.rep.driver, side)
             if ff.detected and usable and not np.isfinite(value):
                 self._unseen += 1 / len(self._counters)
-            st = states[side] = self._feed(side, counter, t, value, usable, near)
+            st = states[side] = self._feed(side, counter, t, value, usable, near, in_view=ff.detected)
             if usable and np.isfinite(st.excursion_deg):
                 self._largest_excursion = max(self._largest_excursion, st.excursion_deg)
         if usable and self._first_usable_ms is None:
@@ -388,9 +388,10 @@ class ExerciseEvaluator:
                 self._feed(side, counter, frame.timestamp_ms, feature_value(frame, self.spec.rep.driver, side), True, near)
 
     def _feed(self, side: str, counter: SettlingCounter | TwoWayCounter, t_ms: float, value: float, usable: bool,
-              near: str | None) -> CounterState:
-        """One value to one side's counter; its completed rep is kept pending and its rejections taken."""
-        st = counter.update(t_ms, value, usable, may_start=not self._near_only or side == near)
+              near: str | None, in_view: bool = True) -> CounterState:
+        """One value to one side's counter; its completed rep is kept pending and its rejections taken.
+        ``in_view`` False: nobody was found in the frame."""
+        st = counter.update(t_ms, value, usable, may_start=not self._near_only or side == near, in_view=in_view)
         if st.completed is not None:
             self._pending.append(st.completed)
         if counter.rejected:

@@ -268,15 +268,17 @@ class RepCounter:
         self._hold_run_s = 0.0
 
     # --- the verb ----------------------------------------------------------------------------
-    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
-        """One frame. ``may_start`` False: follow the rest position but start no rep (another leg works)."""
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True,
+               in_view: bool = True) -> CounterState:
+        """One frame. ``may_start`` False: follow the rest position but start no rep (another leg works).
+        ``in_view`` False: nobody was found in the frame (not merely out of the position)."""
         seen = usable and bool(np.isfinite(value))
         if self._active:
             self._frames += 1
             self._seen += seen
         if not seen:
             if self._last_usable_ms is not None and t_ms - self._last_usable_ms > MAX_GAP_S * 1000:
-                self._out_of_sight()
+                self._out_of_sight(in_view)
             state = CounterState(self.phase, np.nan, 0.0)
         else:
             dt_s = 0.0 if self._last_usable_ms is None else (t_ms - self._last_usable_ms) / 1000
@@ -288,22 +290,24 @@ class RepCounter:
             state = replace(state, completed=self._queued.popleft())
         return state
 
-    def _out_of_sight(self) -> None:
-        """Unseen longer than MAX_GAP_S (the person left, or the model lost them): what was under way
-        ends there, and counting starts again as at the start of a recording.
+    def _out_of_sight(self, in_view: bool) -> None:
+        """No usable value for longer than MAX_GAP_S: what was under way ends there.
 
         The rep in progress is judged as one cut off by the end of a recording: it counts if its
         top was seen (it was on its way back) or it was held, else it is listed as out of sight.
-        Back in view, the driver's first still moment is looked for again, and the reps before it,
-        one under way then, or a position held from the first frame back, count as at the start of
-        a recording (``_first_rest``).
+        Nobody in view (``in_view`` False: the person left, or the model lost them), counting then
+        starts again as at the start of a recording: the driver's first still moment is looked
+        for, and the reps before it, one under way then, or a position held from the first frame
+        back count (``_first_rest``). Out of the position in view (turning over, sitting up), the
+        way back into it is no rep: the rest is where the driver settles (AFRESH_SETTLE_S), as it
+        is for a counter of either way (``two_way``) in both cases.
         """
         if self._active and self._series:
             cand = self._cut_off(self.rep.max_duration_s, unfinished="out_of_sight")
             if cand is not None:
                 self._queued.append(cand)
         self.reset(settle_s=AFRESH_SETTLE_S)
-        if not self._two_way:
+        if not in_view and not self._two_way:
             self._lead_in = []
 
     def _update_rest(self, t_ms: float, value: float, may_start: bool = True) -> CounterState:
@@ -998,8 +1002,10 @@ class TwoWayCounter:
         for way in self._ways:
             way.cancel(kind if way.active else None, detail)
 
-    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
-        """One frame, as ``RepCounter.update``: the busy way leads and a rep inside its rep may start a new position."""
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True,
+               in_view: bool = True) -> CounterState:
+        """One frame, as ``RepCounter.update``: the busy way leads and a rep inside its rep may start a new
+        position. Out of view or out of the position, its ways start afresh alike (``in_view`` unused)."""
         busy = self._busy()
         if busy is not None:
             other = self._ways[1] if busy is self._ways[0] else self._ways[0]
@@ -1117,9 +1123,10 @@ class SettlingCounter:
         self._inner = None
         self._recent.clear()
 
-    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True) -> CounterState:
+    def update(self, t_ms: float, value: float, usable: bool = True, may_start: bool = True,
+               in_view: bool = True) -> CounterState:
         """One frame, as ``RepCounter.update``."""
-        state = self._outer.update(t_ms, value, usable, may_start)
+        state = self._outer.update(t_ms, value, usable, may_start, in_view)
         if not self._outer.active:
             self._forget_inner()
             return state
@@ -1133,7 +1140,7 @@ class SettlingCounter:
             for t, v in self._recent:  # the still run is the inner counter's rest
                 self._inner.update(t, v)
             return state
-        inner = self._inner.update(t_ms, value, usable, may_start)
+        inner = self._inner.update(t_ms, value, usable, may_start, in_view)
         self._inner.rejected.clear()  # movements inside the rep are part of it
         if inner.completed is None:
             return state
