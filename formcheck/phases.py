@@ -513,12 +513,7 @@ class RepCounter:
             return None
         if len(moving) < 2 or self.excursion(moving[0][1]) < self.rep.enter_deg:
             return None  # the recording started at rest (or barely off it)
-        self._begin_before_recording(moving, in_position=False)
-        completed = self._complete(end_ms=still_from, complete=True)
-        self._active = False
-        self._began_before = False
-        self._series = []
-        return completed
+        return self._judged_as_a_rep(moving, began_before=True, end_ms=still_from)
 
     def _count_lead_in_cycles(self, samples: list[tuple[float, float]],
                               last_ends_ms: float | None) -> tuple[int | None, int]:
@@ -564,16 +559,23 @@ class RepCounter:
             # not be the rest (the others came back to it before): it may wait to be judged
             self._rest_unseen = rest_unseen and at_rest
             cycle = samples[i0:i1 + 1]
-            self._active_from(cycle, began_before=i0 == 0 and self._off_rest(cycle[0][1]))
-            completed = self._complete(end_ms=end_ms, complete=True)
+            completed = self._judged_as_a_rep(cycle, began_before=i0 == 0 and self._off_rest(cycle[0][1]), end_ms=end_ms)
             if completed is not None:
                 self._queued.append(completed)
-            self._active = False
-            self._began_before = False
-            self._series = []
         # the first rest's own rep (in the normal way, or the one now under way) may still wait to be judged
         self._rest_unseen = rest_unseen and not (cycles and last_ends_ms is not None)
         return open_start, len(cycles)
+
+    def _judged_as_a_rep(self, samples: list[tuple[float, float]], began_before: bool,
+                         end_ms: float) -> RepCandidate | None:
+        """Samples seen before the first rest, judged as one whole rep ending at ``end_ms``; none is
+        left in progress."""
+        self._active_from(samples, began_before=began_before)
+        completed = self._complete(end_ms=end_ms, complete=True)
+        self._active = False
+        self._began_before = False
+        self._series = []
+        return completed
 
     def _off_rest(self, value: float) -> bool:
         """Out beyond where a rep ends: a cycle seen from such a first frame began before the recording."""
