@@ -8,7 +8,7 @@ other postures, which must count 0 (negatives). The totals give the clips of hol
 poses. Poses come from the full model once per clip, cached in benchmarks/.cache/poses.
 
     python benchmarks/real_clips.py [--clips ../shared/clips] [--analysis-fps 15] [--only NAME ...] [--mirror]
-    [--speed 1.5] [--start-before-first-rep 0.1] [--jitter 0.03] [--other-side-after 2]
+    [--speed 1.5] [--start-before-first-rep 0.1] [--jitter 0.03] [--other-side-after 2] [--hold spec|0]
 
 ``--mirror`` runs every clip flipped left-right (copies made once in benchmarks/.cache/mirrored),
 with the catalogue's left and right counts exchanged: the same people facing the other way, so a
@@ -24,6 +24,9 @@ shakier model, a lower-resolution or darker camera than these clips had.
 ``--other-side-after S`` follows every clip with S seconds of nobody in view and then the clip
 mirrored (the model run on the flipped frames): the same set done again with the other leg, as a
 patient does both sides in one recording. The truth doubles, each side getting the other's reps too.
+``--hold spec`` leaves every clip at its spec's own prescribed hold (30 s for most stretches and
+holds, as a clinician who sets nothing), ``--hold S`` prescribes S seconds for every clip: the count
+must not depend on the prescription, only the short_hold faults may.
 """
 
 from __future__ import annotations
@@ -216,7 +219,16 @@ def main() -> int:
                     help="follow each clip with S s of nobody in view, then the clip mirrored (the other side)")
     ap.add_argument("--jitter", type=float, default=0.0, metavar="F",
                     help="noise on every landmark, F torso lengths in the image (F x 0.5 m in 3D), per frame")
+    ap.add_argument("--hold", default="catalog", metavar="catalog|spec|S",
+                    help="the prescribed hold: the catalog's hold_s (default), the spec's own target, or S seconds "
+                         "for every clip (a count must not depend on it)")
     args = ap.parse_args()
+    if args.hold not in ("catalog", "spec"):
+        try:
+            if not 0 <= float(args.hold) <= 300:
+                raise ValueError
+        except ValueError:
+            ap.error(f"--hold takes catalog, spec or seconds from 0 to 300, not {args.hold!r}")
     if args.mirror and args.other_side_after is not None:
         ap.error("--other-side-after already adds the mirrored clip: leave out --mirror")
     if not (args.clips / "catalog.csv").is_file():
@@ -271,8 +283,12 @@ def main() -> int:
         if spec is None:
             print(f"| {row['file']} | none | | | | | | | {'; '.join(negatives)} |")
             continue
-        hold = round(float(row["hold_s"]) / args.speed, 2) if row["hold_s"].strip() else None
-        spec = spec.with_target(hold_s=hold)
+        if args.hold == "spec":
+            hold = spec.target.hold_s
+        else:
+            hold = (float(args.hold) if args.hold != "catalog"
+                    else round(float(row["hold_s"]) / args.speed, 2) if row["hold_s"].strip() else None)
+            spec = spec.with_target(hold_s=hold)
         truth = int(row["reps"])
         left, right = _int(row["reps_left"]), _int(row["reps_right"])
         fc, _ = formcheck_count(poses, spec)
@@ -282,7 +298,7 @@ def main() -> int:
         tally.setdefault(row["confidence"], []).append((truth, fc.total, nv.total, sides_ok))
         if spec.kind == "hold":
             holds.append((truth, fc.total, nv.total, sides_ok))
-            if hold:
+            if hold and args.hold == "catalog":
                 hold_errors += [abs(h - hold) for h in hold_times_s(poses, spec)]
         truth_s = f"{truth}" + (f" ({left}/{right})" if left is not None else "")
         fc_s = f"{fc.total}" + (f" ({fc.left}/{fc.right})" if spec.sides == "per_side" else "")

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep
+from formcheck.faults import HOLD_TOLERANCE, TOO_SHALLOW_ID, FinishedRep, check_kind, judge_finished_rep, judge_short_hold
 from formcheck.faults import seconds_text as _seconds
 from formcheck.features import VISIBILITY_MIN, FeatureExtractor
 from formcheck.limbs import ArmMergeGuard, BodyMirrorGuard, LegMergeGuard, LimbSwapGuard, SupportFootCheck, other_side
@@ -39,6 +39,10 @@ PARKED_LEAD_S = 1.0  # a leg active this long before another leg's rep began is 
 # a leg's own rest before another leg's rep: its most rest-like reading this long before that rep began
 ECHO_REST_S = 2.0
 SHORT_CLIP_S = 1.0  # no rehab rep is done in under a second
+# A spec's position held without the depth counts as one hold once it lasted the prescribed hold,
+# or this long if that is less: a stretch held shorter than prescribed is still a stretch (flagged
+# short_hold), and 6 s in the position is more than kneeling down, settling and getting up take.
+POSITION_HOLD_MIN_S = 6.0
 # Both legs in a rep at once is one of two things. The model echoing one leg: the far leg's estimate
 # follows the working leg, partly (on the real clips every such pair moved 9-48% as far as the
 # working leg), briefly, or with both legs' labels on the one leg (the two coincide in 3D). A double
@@ -672,7 +676,10 @@ class ExerciseEvaluator:
                     self._add_fault(fault)
         durations = [r.duration_s for r in self._reps]
         usual_s = 2 * float(np.median(durations)) if durations else 0.0
-        max_active_s = max(usual_s, self.spec.target.hold_s + 5.0)
+        # a hold exercise's held position is the exercise: held to the end, it is a hold as long as
+        # the spec lets one last, whatever hold was prescribed (0: none), never a new resting position
+        max_active_s = (self.spec.rep.max_duration_s if self.spec.kind == "hold"
+                        else max(usual_s, self.spec.target.hold_s + 5.0))
         # a rep cut off by the end counts only if the person was still in position at the end
         max_active_s = max_active_s if self._in_posture_at_end() else 0.0
         for counter in self._counters.values():
@@ -864,14 +871,16 @@ class ExerciseEvaluator:
         """The spec's position held without the driver ever reaching a rep's depth: one hold each, too shallow.
 
         A stretch held shallow is still a stretch held: a side with no rep whose time in the position
-        lasted the prescribed hold counts it once, with the ``too_shallow`` fault and a notice. Without
-        the depth, time is the only sign that the person was doing the exercise and not setting up,
-        so a shorter stay is listed as a movement that did not count. A side that reached the depth
-        (a rep, or a deep movement with its own reason) was in position around it to set up.
+        lasted the prescribed hold, or ``POSITION_HOLD_MIN_S`` if that is less, counts it once, with
+        the ``too_shallow`` fault (and ``short_hold`` if held shorter than prescribed) and a notice.
+        Without the depth, time is the only sign that the person was doing the exercise and not
+        setting up, so a shorter stay is listed as a movement that did not count. A side that reached
+        the depth (a rep, or a deep movement with its own reason) was in position around it to set up.
+        The time needed does not grow with the prescription: the count is the same whatever the dose.
         """
         if self.spec.position is None:
             return
-        needed_s = max(HOLD_TOLERANCE * self.spec.target.hold_s, self.spec.rep.min_duration_s)
+        needed_s = max(min(HOLD_TOLERANCE * self.spec.target.hold_s, POSITION_HOLD_MIN_S), self.spec.rep.min_duration_s)
         held = []
         for side, tracker in self._positions.items():
             tracker.finish()
@@ -914,6 +923,9 @@ class ExerciseEvaluator:
         peak_values = {name: feature_value(peak_frame, name, run.side) for name in self.spec.features} if peak_frame else {}
         shallow = Fault(id=TOO_SHALLOW_ID, cue=self.spec.position.cue, scope="rep", side=run.side,
                         start_ms=run.start_ms, end_ms=run.end_ms, value=depth, limit=self.spec.rep.min_rom_deg)
+        short = judge_short_hold(self.spec, FinishedRep(
+            side=run.side, frames=frames, start_ms=run.start_ms, peak_ms=peak_ms, end_ms=run.end_ms,
+            rom_deg=depth, hold_s=run.duration_s, complete=not run.open, index=len(self._reps)))
         return RepEvent(
             index=len(self._reps),
             side=run.side,
@@ -924,7 +936,7 @@ class ExerciseEvaluator:
             peak_values=peak_values,
             hold_s=run.duration_s,
             confidence=run.seen_fraction,
-            faults=(shallow,),
+            faults=(shallow,) if short is None else (shallow, short),
             complete=not run.open,
             # in the position from the first moment it could be judged: held before the recording began
             began_before=self._first_usable_ms is not None and run.start_ms <= self._first_usable_ms,

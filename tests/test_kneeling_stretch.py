@@ -1,7 +1,8 @@
 """The kneeling hip flexor stretch held in its position without the depth (issue 17).
 
 A stretch held once is one rep with its hold time, never a bare 0: half-kneeling held for the
-prescribed time without the hips gliding forward counts one hold flagged ``too_shallow``; a glide
+prescribed time (or 6 s if that is less) without the hips gliding forward counts one hold flagged
+``too_shallow`` (and ``short_hold`` if shorter than prescribed); a glide
 counts as before, once; a moment in the position, or standing and walking, count nothing. Landmark
 sequences are built from joint angles (no model).
 """
@@ -135,6 +136,23 @@ def test_getting_into_the_position_and_out_of_it_quickly_counts_nothing_and_says
     assert [r.kind for r in report.rejected] == ["position_too_short"]
     assert report.rejected[0].side == "left"
     assert any(n.startswith("No rep counted") and "too briefly to count as a hold" in n for n in report.notices)
+
+
+@pytest.mark.parametrize("hold_s", [10.0, 30.0, 60.0])
+def test_a_shallow_hold_shorter_than_prescribed_counts_the_same_whatever_the_prescription(hold_s):
+    """The count does not depend on the dose: 12 s held of a 30 s (or 60 s) prescription is one hold,
+    flagged short as well as shallow; a moment in the position is still nothing."""
+    frames = kneel_down("left") + hold(half_kneeling("left"), 12.0) + stand_up("left")
+    report = analyse(frames, hold_s=hold_s, seed=7)
+    assert report.reps_by_side == {"left": 1, "right": 0}
+    faults = {f.id: f for f in report.reps[0].faults}
+    if hold_s > 12.0 + 3.0:
+        assert sorted(faults) == ["short_hold", "too_shallow"]
+        assert faults["short_hold"].cue.startswith(f"Hold it for {hold_s:g} s: that one was ")
+    else:
+        assert sorted(faults) == ["too_shallow"]
+    brief = analyse(kneel_down("left") + hold(half_kneeling("left"), 3.0) + stand_up("left"), hold_s=hold_s, seed=8)
+    assert brief.reps == () and [r.kind for r in brief.rejected] == ["position_too_short"]
 
 
 def walking(seconds: float) -> list[np.ndarray]:
