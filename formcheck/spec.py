@@ -323,8 +323,9 @@ def validation_error_text(err: ValidationError, valid_fields: Callable[[tuple], 
     """pydantic's first error as one line naming the field (``valid_fields(loc)`` lists the fields an
     unknown one could have been, for models that forbid extra fields)."""
     first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
+    # a field name the user wrote may hold a line break or a tab: shown quoted, the error stays one line
+    where = ".".join(str(p) if str(p).isprintable() else repr(p) for p in first["loc"]) or "(top level)"
+    msg = " ".join(first["msg"].removeprefix("Value error, ").split())
     if first["type"] == "extra_forbidden" and valid_fields is not None:
         msg = f"unknown field; valid: {', '.join(valid_fields(first['loc']))}"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""

@@ -581,6 +581,18 @@ def test_fuzz_random_spec_documents_load_or_raise_spec_error():
     run()
 
 
+@pytest.mark.parametrize("name", ["\n", "a\tb", "x\r\ny"])
+def test_a_spec_field_named_with_a_line_break_is_a_one_line_error_that_shows_it_quoted(name):
+    """Found by the fuzz above: a field name holding a line break split the error over two lines."""
+    import yaml
+
+    from formcheck.spec import SpecError, parse_spec
+
+    with pytest.raises(SpecError) as e:
+        parse_spec(yaml.safe_dump(dict(_bridge_spec(), features={name: None})), "fuzz.yaml")
+    assert "\n" not in str(e.value) and repr(name) in str(e.value)
+
+
 def test_fuzz_random_bytes_as_a_video_are_one_line_errors(tmp_path):
     from hypothesis import given, settings
     from hypothesis import strategies as st
