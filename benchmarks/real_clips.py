@@ -130,7 +130,8 @@ def mirrored(clip: Path) -> Path:
     return out
 
 
-def formcheck_count(poses: list, spec) -> tuple[Count, list[str]]:
+def formcheck_count(poses: list, spec):
+    """The count per side, and the session report (its reps' hold times go in the holds line)."""
     from formcheck.evaluator import ExerciseEvaluator
 
     ev = ExerciseEvaluator(spec)
@@ -139,17 +140,7 @@ def formcheck_count(poses: list, spec) -> tuple[Count, list[str]]:
     report = ev.finish()
     by_side = report.reps_by_side
     total = sum(by_side.values())
-    return Count(total, by_side.get("left", 0), by_side.get("right", 0)), sorted({f.id for f in report.faults})
-
-
-def hold_times_s(poses: list, spec) -> list[float]:
-    """Each counted rep's hold time (the time in position), for the holds line of the totals."""
-    from formcheck.evaluator import ExerciseEvaluator
-
-    ev = ExerciseEvaluator(spec)
-    for pose in poses:
-        ev.update(pose)
-    return [r.hold_s for r in ev.finish().reps]
+    return Count(total, by_side.get("left", 0), by_side.get("right", 0)), report
 
 
 def naive_count(poses: list, spec) -> Count:
@@ -291,7 +282,7 @@ def main() -> int:
             spec = spec.with_target(hold_s=hold)
         truth = int(row["reps"])
         left, right = _int(row["reps_left"]), _int(row["reps_right"])
-        fc, _ = formcheck_count(poses, spec)
+        fc, report = formcheck_count(poses, spec)
         nv = naive_count(poses, spec)
         # sides right: no rep went to the wrong leg (per-side errors add up to the total's error)
         sides_ok = None if left is None or right is None else abs(fc.left - left) + abs(fc.right - right) == abs(fc.total - truth)
@@ -299,7 +290,7 @@ def main() -> int:
         if spec.kind == "hold":
             holds.append((truth, fc.total, nv.total, sides_ok))
             if hold and args.hold == "catalog":
-                hold_errors += [abs(h - hold) for h in hold_times_s(poses, spec)]
+                hold_errors += [abs(r.hold_s - hold) for r in report.reps]
         truth_s = f"{truth}" + (f" ({left}/{right})" if left is not None else "")
         fc_s = f"{fc.total}" + (f" ({fc.left}/{fc.right})" if spec.sides == "per_side" else "")
         nv_s = f"{nv.total}" + (f" ({nv.left}/{nv.right})" if spec.sides == "per_side" else "")
