@@ -256,6 +256,9 @@ class ExerciseEvaluator:
         self._rejected: list[RejectedMovement] = []
         # full cycles short of min_rom, judged at the end, with the posture their frames showed
         self._small: list[tuple[RejectedMovement, RepEvent, PostureGuess]] = []
+        # reps a counter found only once a later rest showed them (RepCandidate.found_late), judged
+        # when found, with the posture their frames showed, and counted at the end (_count_found_late)
+        self._found_late: list[tuple[RepEvent, PostureGuess]] = []
         self._largest_excursion = -np.inf  # of any counter while usable: says how far from a rep a 0 was
         self._not_judged: tuple[str, ...] = ()
         self._series_t: list[float] = []
@@ -466,6 +469,9 @@ class ExerciseEvaluator:
             if any(self._counters[s].active or self._counters[s].unresolved_since_ms <= cand.end_ms
                    for s in self._counters if s != cand.side):
                 still.append(cand)
+                continue
+            if cand.found_late:  # judged now, while its frames are at hand; counted at the end
+                self._found_late.append((self._to_event(cand, record=False), self._posture_during(cand)))
                 continue
             accepted.append(cand)
         self._pending = [c for c in still if not any(c2.side != c.side and _overlap(c, c2) and not self._lifted_together(c, c2)
@@ -688,6 +694,7 @@ class ExerciseEvaluator:
         self._resolve_pending()
         self._take_in_posture(self._pending, final=True)  # nothing is active any more
         self._pending = []
+        self._count_found_late()
         for counter in self._counters.values():
             self._take_rejected(counter)
         self._judge_against_the_set()
@@ -751,6 +758,28 @@ class ExerciseEvaluator:
                    **{name: unit_of(fs.measure) for name, fs in self.spec.features.items()}},
         )
 
+    def _count_found_late(self) -> None:
+        """The reps found late (a recording started at the top of a rep under way) count at the end.
+
+        Found only when the driver came to rest after the recording's first still moment, they are
+        counted here, not as found: another leg's reps meanwhile may already have been shown, and a
+        count shown live never goes down at the end (the 3D twin's report may then stand in). Such a
+        rep spans the first frame to that rest; one that lasted through another leg's whole rep was
+        no rep of this leg (one leg works at a time: it settled late, after the set). In the
+        spec's posture, as any rep (``_take_in_posture``).
+        """
+        fx = self._features
+        for event, seen in self._found_late:
+            spans = [o for o in self._reps if o.side != event.side and event.start_ms <= o.start_ms and o.end_ms <= event.end_ms]
+            if spans:
+                self._rejected.append(RejectedMovement(event.side, event.start_ms, event.end_ms, event.rom_deg,
+                                                       "spans_other_leg", f"{len(spans)} {spans[0].side} rep(s)"))
+            elif self._in_posture(seen):
+                self._record_event(event)
+            else:
+                kind = "wrong_posture" if rules_out(seen, self.spec.posture, **fx.posture_terms) else "posture_not_seen"
+                self._rejected.append(RejectedMovement(event.side, event.start_ms, event.end_ms, event.rom_deg, kind))
+        self._found_late = []
 
     def _posture_differs(self, seen: PostureGuess) -> bool:
         """The clip was surely in another posture than the spec's, or never seen in the spec's."""

@@ -88,6 +88,7 @@ class RepCandidate:
     complete: bool = True  # False: the recording ended while the rep was at its peak
     began_before: bool = False  # True: under way (or held) when the recording started
     direction: str = "increase"  # which way the driver went: increase or decrease
+    found_late: bool = False  # found only once a later rest showed it: counted at the end of the recording
 
 
 # Why a movement that left rest did not count; the report groups them by kind.
@@ -96,6 +97,7 @@ REJECTION_KINDS = {
     "small_next_to_set": "much smaller than the set's other reps (settling, or the model echoing the working leg)",
     "echo": "began while the other leg was in a rep twice its size (that leg's movement, echoed)",
     "echo_return": "began while the other leg was up and rose no further than where it rested before (the model had moved it)",
+    "spans_other_leg": "began before the recording and lasted through the other leg's reps (only one leg works at a time)",
     "too_quick": "too quick",
     "peak_not_reached": "did not reach the position",
     "began_before": "began before the recording, and was not seen as a rep of this set",
@@ -184,6 +186,10 @@ class RepCounter:
         self._awaiting: RepCandidate | None = None
         # reps found at once in the samples before the first rest, given one a frame (_count_lead_in_cycles)
         self._queued: deque[RepCandidate] = deque()
+        # the samples since the first frame while the first still moment may be the top of a rep under
+        # way, not the rest (_rest_found_further_back)
+        self._since_first_frame: list[tuple[float, float]] | None = None
+        self._first_still_value = np.nan
         self.reset()
         if afresh:
             self._lead_in = None
@@ -215,6 +221,7 @@ class RepCounter:
         if self._awaiting is not None:
             self._drop_awaiting()
         self._rest_unseen = False  # the rest is the recording's first still moment, maybe not a rest
+        self._since_first_frame = None
 
     @property
     def active(self) -> bool:
@@ -257,6 +264,7 @@ class RepCounter:
             self._reject(self._series[-1][0], kind, detail)
         if self._awaiting is not None:
             self._drop_awaiting()
+        self._since_first_frame = None
         self._active = False
         self._began_before = False
         self._settled = False
@@ -315,6 +323,8 @@ class RepCounter:
         while self._rest and t_ms - self._rest[0][0] > BASELINE_WINDOW_S * 1000:
             self._rest.popleft()
         one_way = not self._two_way and self._lead_in is None
+        if self._since_first_frame is not None:
+            self._rest_found_further_back(t_ms, value, may_start)
         if not self._settled and one_way:
             self._settle_where_still()
         ranged = one_way and self.rep.rest_range_deg is not None
@@ -504,36 +514,96 @@ class RepCounter:
             if (self._baseline - edge) * self._sign >= self.rep.enter_deg:
                 self._baseline = edge
                 self._begin_before_recording(lead_in)
+            elif not self._two_way:
+                self._look_further_back(lead_in)
             return None
         moving = [(t, v) for t, v in lead_in if t < still_from]
         if not self._two_way:
             # every cycle out and back before this rest counts (reps without a pause), the last
             # ending where the driver came to rest
-            self._count_lead_in_cycles(moving, last_ends_ms=still_from)
+            _, closed = self._count_lead_in_cycles(moving, last_ends_ms=still_from)
+            if closed == 0:
+                self._look_further_back(lead_in)
             return None
         if len(moving) < 2 or self.excursion(moving[0][1]) < self.rep.enter_deg:
             return None  # the recording started at rest (or barely off it)
         return self._judged_as_a_rep(moving, began_before=True, end_ms=still_from)
 
-    def _count_lead_in_cycles(self, samples: list[tuple[float, float]],
-                              last_ends_ms: float | None) -> tuple[int | None, int]:
+    def _look_further_back(self, lead_in: list[tuple[float, float]]) -> None:
+        """The first still moment may be the top of a rep under way when the recording started (a
+        slow rise, or the hold, is as still as a rest): keep the samples from the first frame until
+        the driver is seen still somewhere further back (``_rest_found_further_back``)."""
+        self._since_first_frame = list(lead_in)
+        self._first_still_value = self._baseline
+
+    def _rest_found_further_back(self, t_ms: float, value: float, may_start: bool) -> None:
+        """The driver, since the recording's first still moment, is still again further back from it
+        than a rep's start, inside the spec's rest range: that moment was no rest but the top of a
+        rep under way as the recording started, and this is the rest it came back to.
+
+        The samples from the first frame to this rest are cut into reps as a lead-in is, measured
+        from this rest; the first began before the recording and counts only if its work was seen
+        (``_work_seen``: it still rose to its top). They are queued marked ``found_late``: the caller
+        counts them at the end of the recording, as found this late another leg's reps meanwhile may
+        already be counted and shown (see ``ExerciseEvaluator._count_found_late``). The search ends
+        with a rep from the first still moment (it was a rest), with another leg working
+        (``may_start`` False), with a gap, or once the samples since the first frame span longer
+        than a rep can last.
+        """
+        samples = self._since_first_frame
+        samples.append((t_ms, value))
+        if not may_start or t_ms - samples[0][0] > self.rep.max_duration_s * 1000:
+            self._since_first_frame = None
+            return
+        still_from = self._still_since(list(self._rest))
+        if still_from is None:
+            return
+        rest = float(np.median([v for t, v in self._rest if t >= still_from]))
+        lim = self.rep.rest_range_deg
+        if (rest - self._first_still_value) * self._sign > -self.rep.enter_deg:
+            return
+        if lim is not None and not lim[0] <= rest <= lim[1]:
+            return
+        self._since_first_frame = None
+        self._rest_unseen = False
+        while self._rest[0][0] < still_from:
+            self._rest.popleft()
+        self._baseline = rest
+        before = [(t, v) for t, v in samples if t < still_from]
+        found: deque[RepCandidate] = deque()
+        self._count_lead_in_cycles(before, last_ends_ms=still_from, into=found)
+        self._queued.extend(replace(c, found_late=True) for c in found)
+        self._last_quiet_ms = self._quiet_run_ms = t_ms
+        self._pending_since = None
+
+    def _count_lead_in_cycles(self, samples: list[tuple[float, float]], last_ends_ms: float | None,
+                              into: deque[RepCandidate] | None = None) -> tuple[int | None, int]:
         """The reps among the samples before the first rest, measured from the rest now known; queued.
 
         A cycle starts where the driver passes a rep's start (from its last moment at rest, or from
         the first frame: then it began before the recording) and ends once back as a rep in progress
         ends (``_exit_threshold`` for ``min_dwell_s``), as the reps after the first rest are told
         apart: quick reps without a pause at the bottom are still reps. Each is judged as any rep
-        (too quick, too small, its top unseen). ``last_ends_ms``: the last cycle ends there (the
-        driver is at rest then); None: a cycle still out at the end is left to the caller, who gets
-        the index of its first sample (None if every cycle came back), with how many cycles came back.
+        (too quick, too small, its top unseen), and queued, or put ``into`` the deque given.
+        ``last_ends_ms``: the last cycle ends there (the driver is at rest then); None: a cycle
+        still out at the end is left to the caller, who gets the index of its first sample (None if
+        every cycle came back), with how many cycles came back.
         """
         cycles: list[tuple[int, int]] = []
         start: int | None = None
         quiet_i, peak_e, back_i = 0, -np.inf, None
+        gap = self.rep.enter_deg - self.rep.exit_deg
         for i, (t, v) in enumerate(samples):
             e = self.excursion(v)
             if start is None:
-                if e <= self.rep.exit_deg:
+                if cycles:
+                    # back from a cycle, the next starts once the driver turns out again from its lowest
+                    # since (a slow way down to rest, still past a rep's start, is no new cycle)
+                    if e <= self.excursion(samples[quiet_i][1]):
+                        quiet_i = i
+                    elif e >= self.rep.enter_deg and e - self.excursion(samples[quiet_i][1]) >= gap:
+                        start, peak_e, back_i = quiet_i, e, None
+                elif e <= self.rep.exit_deg:
                     quiet_i = i
                 elif e >= self.rep.enter_deg:
                     start, peak_e, back_i = quiet_i, e, None
@@ -561,7 +631,7 @@ class RepCounter:
             cycle = samples[i0:i1 + 1]
             completed = self._judged_as_a_rep(cycle, began_before=i0 == 0 and self._off_rest(cycle[0][1]), end_ms=end_ms)
             if completed is not None:
-                self._queued.append(completed)
+                (self._queued if into is None else into).append(completed)
         # the first rest's own rep (in the normal way, or the one now under way) may still wait to be judged
         self._rest_unseen = rest_unseen and not (cycles and last_ends_ms is not None)
         return open_start, len(cycles)
@@ -613,6 +683,7 @@ class RepCounter:
         """Enter the active phase at ``t_ms``; the rep began at ``start_ms`` (default: when rest was last left)."""
         if self._awaiting is not None:
             self._drop_awaiting()
+        self._since_first_frame = None  # a rep from the first still moment: it was a rest
         self._active = True
         if start_ms is None:
             start_ms = self._last_quiet_ms if self._last_quiet_ms is not None else t_ms
@@ -1163,6 +1234,7 @@ class SettlingCounter:
         self._outer.cancel("new_position", detail)
         self._rejected.extend(self._outer.rejected)
         self._outer.rejected.clear()
+        self._inner._queued.extendleft(reversed(self._outer._queued))  # found before: still to be given
         self._outer, self._inner = self._inner, None
         self._recent.clear()
 

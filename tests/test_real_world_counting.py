@@ -146,6 +146,66 @@ def test_a_recording_that_starts_during_a_slow_lift_measures_it_from_the_rest_it
     assert counter.rejected == []
 
 
+def _driven(rep, knots_s, knots_deg, fps=15.0, side="left"):
+    """A counter driven along straight lines between knots; its reps as given live, then at the end."""
+    t = np.arange(0, knots_s[-1], 1 / fps)
+    counter = make_counter(rep, side)
+    live = [st.completed for ts, v in zip(t, np.interp(t, knots_s, knots_deg))
+            if (st := counter.update(ts * 1000, float(v))).completed]
+    end = list(iter(lambda: counter.finish(60.0), None))
+    return counter, live, end
+
+
+@pytest.mark.parametrize("fps", [15.0, 30.0])
+def test_a_recording_that_starts_near_the_top_of_a_lift_counts_it_from_the_rest_it_comes_back_to(fps):
+    """Recorded from two thirds of the way up a quick kickback (the thigh -13 deg of a -19 deg lift,
+    held a second): its first still moment is the top, just past the rest range and short of a rep's
+    start beyond it, so it was taken for the rest, and the rep was lost without a word (on the
+    synthetic clips cut part way up, 7 of 23 exercises). The thigh then comes back to hang near
+    vertical, still, 19 deg further back than that "rest": the rep under way counts from the first
+    frame, measured from there, marked begun before and found late (counted at the end of the
+    recording: a live count never goes back, and other legs' reps may have been shown meanwhile)."""
+    rep = load_spec("standing_hip_extension").rep  # decreasing; rest range -15..30, enter 7, a rep 9
+    knots_s = [0.0, 0.15, 1.4, 1.9, 3.5, 4.0, 5.0, 5.5, 7.0]
+    knots_deg = [-13, -19, -19, 0, 0, -19, -19, 0, 0]
+    counter, live, end = _driven(rep, knots_s, knots_deg, fps)
+    assert [c.rom_deg for c in live] == [pytest.approx(19, abs=1.5)] * 2
+    assert [(c.began_before, c.found_late) for c in live] == [(True, True), (False, False)]
+    assert end == [] and counter.rejected == []
+
+
+def test_a_recording_that_starts_still_at_the_top_does_not_count_the_lowering_and_says_so():
+    """The same, but held still at the top from the first frame: only a lowering was seen (it may be
+    getting into position); it is listed as begun before, not counted."""
+    rep = load_spec("standing_hip_extension").rep
+    counter, live, end = _driven(rep, [0.0, 0.8, 1.3, 3.0], [-19, -19, 0, 0])
+    assert live == [] and end == []
+    assert [m.kind for m in counter.rejected] == ["began_before"]
+
+
+def test_a_first_still_moment_no_further_from_the_rest_than_a_reps_start_stays_the_rest():
+    """A leg that settles a few degrees back after the recording's first still moment (less than a
+    rep's start) was at rest all along: nothing is counted or listed."""
+    rep = load_spec("standing_hip_extension").rep
+    counter, live, end = _driven(rep, [0.0, 0.4, 1.4, 1.9, 3.5], [-3, -8, -8, -2, -2])
+    assert live == [] and end == [] and counter.rejected == []
+
+
+def test_a_late_found_rep_that_spans_the_other_legs_set_is_listed_not_counted():
+    """The standing leg read 8 deg back at the first frame, 14 deg back through the other leg's whole
+    set, and came back to hang straight only after it: one leg works at a time, so the "rep" found
+    from its first frame to that rest is listed (spans_other_leg), and the set's three reps count."""
+    spec = load_spec("standing_hip_extension").with_target(hold_s=0.5)
+    fps = 15.0
+    t = np.arange(0, 12.0, 1 / fps)
+    right = np.interp(t, [0.0, 0.5, 9.0, 9.5, 12.0], [-8, -14, -14, 0, 0])
+    left = -22 * rep_wave(t, [1.5, 4.0, 6.5], 0.5, 0.5, 0.5)
+    report = run(spec, stream([pose_2d(posture="standing", hip_flex=(lv, rv)) for lv, rv in zip(left, right)],
+                              fps, noise_px=0.5))
+    assert report.reps_by_side == {"left": 3, "right": 0}
+    assert [(m.side, m.kind) for m in report.rejected] == [("right", "spans_other_leg")]
+
+
 def test_a_small_first_movement_that_comes_back_no_further_stays_too_small():
     """The same start, but the leg comes back only to where the recording began: too small, listed."""
     rep = load_spec("side_lying_hip_abduction").rep
