@@ -272,12 +272,14 @@ class ExerciseEvaluator:
         self._settling: list[FeatureFrame] = []
         self._first_ms: float | None = None
         self._last_ms: float | None = None
+        self._shown_counts: dict[str, int] = {}  # the counts the last frame's result showed
+        # the counts shown when the view was judged wrong: the twin's count shown from then on is never below them
+        self._floor_counts: dict[str, int] | None = None
 
     # --- the verb ----------------------------------------------------------------------------
     def update(self, pose: PoseSample) -> FrameResult:
         """Take one pose and return the frame's result: phases, counts, hold, new reps, faults and notices."""
-        if self._world_twin is not None:
-            self._world_twin.update(pose)
+        twin = self._world_twin.update(pose) if self._world_twin is not None else None
         t = pose.timestamp_ms
         self._first_ms = t if self._first_ms is None else self._first_ms
         self._last_ms = t
@@ -333,7 +335,7 @@ class ExerciseEvaluator:
         self._notices.extend(notices)
         cues = tuple(tr.rule.cue for trs in self._trackers.values() for tr in trs if tr.firing)
         hold = max((s.hold_s for s in states.values()), default=0.0)
-        return FrameResult(
+        result = FrameResult(
             pose=smoothed,
             features=ff,
             phases={s: c.phase for s, c in self._counters.items()},
@@ -344,6 +346,21 @@ class ExerciseEvaluator:
             active_cues=cues,
             notices=notices,
         )
+        if twin is not None and self._view.view_mismatch:
+            result = self._counted_by_the_twin(result, twin)
+        self._shown_counts = result.counts
+        return result
+
+    def _counted_by_the_twin(self, result: FrameResult, twin: FrameResult) -> FrameResult:
+        """Judged filmed from the wrong side, the report will be the 3D twin's (``finish``): from then on
+        the count shown, its new reps, phases and hold are the twin's too, so the report does not take
+        back a rep shown live from the flattened image. Never below what was already shown (a count
+        does not go down live): the image's reps before the judgement stand as a floor."""
+        if self._floor_counts is None:
+            self._floor_counts = dict(self._shown_counts)
+        counts = {s: max(twin.counts.get(s, 0), self._floor_counts.get(s, 0))
+                  for s in dict.fromkeys([*twin.counts, *self._floor_counts])}
+        return replace(result, phases=twin.phases, counts=counts, hold_s=twin.hold_s, new_reps=twin.new_reps)
 
     @property
     def view_mismatch(self) -> bool:

@@ -551,6 +551,32 @@ def test_fuzz_random_landmark_streams_never_crash_or_uncount():
         run()
 
 
+@pytest.mark.parametrize("spec_id,frames,seed", [("bridge", 51, 1683740534), ("knee_to_chest", 59, 657369654)])
+def test_a_stream_judged_filmed_from_the_wrong_side_shows_the_count_its_report_gives(spec_id, frames, seed):
+    """Random landmark streams (as the fuzz test above draws them) whose view is judged wrong 3 s in:
+    the report is then the 3D twin's count, which has no rep, but the image's counter had shown one
+    or two live (found in 4 of 1,500 such streams). Once the view is judged wrong the count shown is
+    the twin's as well, so the report never takes a rep back."""
+    from formcheck.evaluator import ExerciseEvaluator
+    from formcheck.skeleton import NUM_LANDMARKS
+    from formcheck.spec import load_spec
+    from formcheck.types import PoseSample
+
+    rng = np.random.default_rng(seed)
+    ev = ExerciseEvaluator(load_spec(spec_id))
+    base = rng.uniform(0, 640, (NUM_LANDMARKS, 3))
+    shown = 0
+    for i in range(frames):
+        if rng.random() < 0.1:
+            pose = PoseSample.missing(i * 100.0, (640, 480))
+        else:
+            xyz = base + rng.normal(0, 40 if rng.random() < 0.2 else 3, base.shape)
+            pose = PoseSample(i * 100.0, xyz, xyz / 1000, rng.uniform(0, 1, NUM_LANDMARKS), (640, 480))
+        shown = max(shown, sum(ev.update(pose).counts.values()))
+    assert ev.view_mismatch
+    assert ev.finish().summary()["reps_total"] >= shown
+
+
 def test_fuzz_random_spec_documents_load_or_raise_spec_error():
     import yaml
     from hypothesis import given, settings
