@@ -781,16 +781,21 @@ class ExerciseEvaluator:
         Found only when the driver came to rest after the recording's first still moment, they are
         counted here, not as found: another leg's reps meanwhile may already have been shown, and a
         count shown live never goes down at the end (the 3D twin's report may then stand in). Such a
-        rep spans the first frame to that rest; one that lasted through another leg's whole rep was
-        no rep of this leg (one leg works at a time: it settled late, after the set). In the
-        spec's posture, as any rep (``_take_in_posture``).
+        rep spans the first frame to that rest; one that lasted through another leg's whole rep, or
+        went on while another leg moved more (counted or not), was no rep of this leg (one leg works at a time:
+        it settled late, after the set, or echoed the working leg). In the spec's posture, as any
+        rep (``_take_in_posture``).
         """
         fx = self._features
         for event, seen in self._found_late:
-            spans = [o for o in self._reps if o.side != event.side and event.start_ms <= o.start_ms and o.end_ms <= event.end_ms]
-            if spans:
+            # another leg's movement at the time, counted or not (a top seen only coming down is a
+            # movement all the same): the larger one is the working leg's
+            moved = [*self._reps, *(m for m in self._rejected if np.isfinite(m.rom_deg))]
+            others = [o for o in moved if o.side != event.side and _overlap(o, event)
+                      and (o.rom_deg >= event.rom_deg or event.start_ms <= o.start_ms and o.end_ms <= event.end_ms)]
+            if others:
                 self._rejected.append(RejectedMovement(event.side, event.start_ms, event.end_ms, event.rom_deg,
-                                                       "spans_other_leg", f"{len(spans)} {spans[0].side} rep(s)"))
+                                                       "other_leg_working", f"{len(others)} {others[0].side} rep(s)"))
             elif self._in_posture(seen):
                 self._record_event(event)
             else:

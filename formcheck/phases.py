@@ -97,7 +97,7 @@ REJECTION_KINDS = {
     "small_next_to_set": "much smaller than the set's other reps (settling, or the model echoing the working leg)",
     "echo": "began while the other leg was in a rep twice its size (that leg's movement, echoed)",
     "echo_return": "began while the other leg was up and rose no further than where it rested before (the model had moved it)",
-    "spans_other_leg": "began before the recording and lasted through the other leg's reps (only one leg works at a time)",
+    "other_leg_working": "began before the recording, and the other leg did a larger or whole rep meanwhile (only one leg works at a time)",
     "too_quick": "too quick",
     "peak_not_reached": "did not reach the position",
     "began_before": "began before the recording, and was not seen as a rep of this set",
