@@ -782,9 +782,9 @@ class ExerciseEvaluator:
         counted here, not as found: another leg's reps meanwhile may already have been shown, and a
         count shown live never goes down at the end (the 3D twin's report may then stand in). Such a
         rep spans the first frame to that rest; one that lasted through another leg's whole rep, or
-        went on while another leg moved more (counted or not), was no rep of this leg (one leg works at a time:
-        it settled late, after the set, or echoed the working leg). In the spec's posture, as any
-        rep (``_take_in_posture``).
+        went on while another leg moved more (counted or not), was no rep of this leg (one leg works
+        at a time: it settled late, after the set, or echoed the working leg). In the spec's
+        posture, as any rep (``_take_in_posture``).
         """
         fx = self._features
         for event, seen in self._found_late:
@@ -795,7 +795,8 @@ class ExerciseEvaluator:
                       and (o.rom_deg >= event.rom_deg or event.start_ms <= o.start_ms and o.end_ms <= event.end_ms)]
             if others:
                 self._rejected.append(RejectedMovement(event.side, event.start_ms, event.end_ms, event.rom_deg,
-                                                       "other_leg_working", f"{len(others)} {others[0].side} rep(s)"))
+                                                       "other_leg_working",
+                                                       f"the {others[0].side} leg moved {others[0].rom_deg:.0f} meanwhile"))
             elif self._in_posture(seen):
                 self._record_event(event)
             else:
