@@ -506,6 +506,30 @@ def test_ctrl_c_in_analyze_saves_partial_results_marked_incomplete(tmp_path, bri
 # --------------------------------------------------------------------------- fuzzing
 
 
+def _random_landmark_stream(seed: int, n: int, poke=(), collapse: bool = False):
+    """``n`` poses 100 ms apart around one random body: a tenth missing, a fifth jumping 40 px.
+    ``poke``: (frame, landmark, value) set into that frame's image x and world y; ``collapse``:
+    every landmark on one point (a zero-size body)."""
+    from formcheck.skeleton import NUM_LANDMARKS
+    from formcheck.types import PoseSample
+
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0, 640, (NUM_LANDMARKS, 3))
+    for i in range(n):
+        if rng.random() < 0.1:
+            yield PoseSample.missing(i * 100.0, (640, 480))
+            continue
+        xyz = base + rng.normal(0, 40 if rng.random() < 0.2 else 3, base.shape)  # jumps now and then
+        if collapse:
+            xyz[:] = xyz[0]
+        world = xyz / 1000
+        for j, lm, v in poke:
+            if j == i:
+                xyz[lm, 0] = v
+                world[lm, 1] = v
+        yield PoseSample(i * 100.0, xyz, world, rng.uniform(0, 1, NUM_LANDMARKS), (640, 480))
+
+
 def test_fuzz_random_landmark_streams_never_crash_or_uncount():
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -513,7 +537,6 @@ def test_fuzz_random_landmark_streams_never_crash_or_uncount():
     from formcheck.evaluator import ExerciseEvaluator
     from formcheck.skeleton import NUM_LANDMARKS
     from formcheck.spec import load_spec, spec_ids
-    from formcheck.types import PoseSample
 
     specials = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1e9, -1e9])
     value = st.one_of(st.floats(-2000, 2000, allow_nan=False), specials)
@@ -523,23 +546,9 @@ def test_fuzz_random_landmark_streams_never_crash_or_uncount():
            poke=st.lists(st.tuples(st.integers(0, 59), st.integers(0, NUM_LANDMARKS - 1), value), max_size=40),
            collapse=st.booleans())
     def run(spec_id, n, seed, poke, collapse):
-        rng = np.random.default_rng(seed)
         ev = ExerciseEvaluator(load_spec(spec_id))
-        base = rng.uniform(0, 640, (NUM_LANDMARKS, 3))
         last = 0
-        for i in range(n):
-            if rng.random() < 0.1:
-                pose = PoseSample.missing(i * 100.0, (640, 480))
-            else:
-                xyz = base + rng.normal(0, 40 if rng.random() < 0.2 else 3, base.shape)  # jumps now and then
-                if collapse:
-                    xyz[:] = xyz[0]  # a zero-size body
-                world = xyz / 1000
-                for j, lm, v in poke:
-                    if j == i:
-                        xyz[lm, 0] = v
-                        world[lm, 1] = v
-                pose = PoseSample(i * 100.0, xyz, world, rng.uniform(0, 1, NUM_LANDMARKS), (640, 480))
+        for pose in _random_landmark_stream(seed, n, poke, collapse):
             result = ev.update(pose)
             total = sum(result.counts.values())
             assert total >= last
@@ -558,20 +567,11 @@ def test_a_stream_judged_filmed_from_the_wrong_side_shows_the_count_its_report_g
     or two live (found in 4 of 1,500 such streams). Once the view is judged wrong the count shown is
     the twin's as well, so the report never takes a rep back."""
     from formcheck.evaluator import ExerciseEvaluator
-    from formcheck.skeleton import NUM_LANDMARKS
     from formcheck.spec import load_spec
-    from formcheck.types import PoseSample
 
-    rng = np.random.default_rng(seed)
     ev = ExerciseEvaluator(load_spec(spec_id))
-    base = rng.uniform(0, 640, (NUM_LANDMARKS, 3))
     shown = 0
-    for i in range(frames):
-        if rng.random() < 0.1:
-            pose = PoseSample.missing(i * 100.0, (640, 480))
-        else:
-            xyz = base + rng.normal(0, 40 if rng.random() < 0.2 else 3, base.shape)
-            pose = PoseSample(i * 100.0, xyz, xyz / 1000, rng.uniform(0, 1, NUM_LANDMARKS), (640, 480))
+    for pose in _random_landmark_stream(seed, frames):
         shown = max(shown, sum(ev.update(pose).counts.values()))
     assert ev.view_mismatch
     assert ev.finish().summary()["reps_total"] >= shown
